@@ -1,0 +1,165 @@
+"""The settings every experiment shares, and their validation.
+
+An experiment file (``experiments/<name>.py``) starts from :func:`base_config` and changes what
+its paper or protocol says. The returned ``ConfigDict`` is locked, so a misspelt key is an error.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import pathlib
+from typing import Sequence
+
+import ml_collections
+
+EXPERIMENTS_DIR = pathlib.Path(__file__).resolve().parent.parent / "experiments"
+
+
+def base_config() -> ml_collections.ConfigDict:
+  c = ml_collections.ConfigDict()
+  c.name = ""  # filled by the loader with the experiment file's name
+  c.seed = 0
+  c.algorithm = "ebgan"
+  c.num_steps = 1000
+  c.batch_size = 64
+  c.latent_dim = 64
+  c.latent_dist = "uniform"  # "uniform" on [-1, 1] or "normal"
+  # EBGAN (SPEC §1).
+  c.margin = 10.0
+  c.pt_weight = 0.0  # > 0 gives EBGAN-PT
+  c.energy_norm = "mse"  # "mse", "l2" or "l1"
+  c.d_steps = 1  # discriminator updates per generator update
+  # Training steps per jitted call (a lax.scan, unrolled: see PERF.md).
+  c.steps_per_dispatch = 1
+
+  c.optimizer = ml_collections.ConfigDict()
+  c.optimizer.name = "adam"  # "adam" or "sgd"
+  c.optimizer.lr_g = 1e-3
+  c.optimizer.lr_d = 1e-3
+  c.optimizer.b1 = 0.5
+  c.optimizer.b2 = 0.999
+
+  c.data = ml_collections.ConfigDict()
+  c.data.name = "digits"  # "digits", "ring", "grid", "mnist", "celeb_a"
+  c.data.image_size = 0  # 0: the dataset's own size
+  c.data.data_dir = ""  # TFDS data_dir; "" uses TFDS_DATA_DIR or ~/tensorflow_datasets
+  c.data.split = "train"
+
+  c.model = ml_collections.ConfigDict()
+  c.model.arch = "mlp"  # "mlp", "small_conv", "dcgan", "pytorch_gan"
+  c.model.n_layers_g = 3
+  c.model.size_g = 800
+  c.model.batch_norm_g = True
+  c.model.output_activation = "tanh"
+  c.model.n_layers_d = 2
+  c.model.size_d = 256
+  c.model.dropout_d = 0.0
+  c.model.features_g = 64
+  c.model.features_d = 32
+  c.model.code_size = 64
+  c.model.upsample = "subpixel"  # "subpixel" or "resize": the same function (models.py)
+
+  c.log_every = 50
+  c.sample_every = 500
+  c.num_samples = 64
+  return c
+
+
+def load_config(name_or_path: str) -> ml_collections.ConfigDict:
+  """Loads ``experiments/<name>.py`` (or a path to such a file) and locks it."""
+  path = pathlib.Path(name_or_path)
+  if path.suffix != ".py":
+    path = EXPERIMENTS_DIR / f"{name_or_path}.py"
+  if not path.is_file():
+    known = ", ".join(available_experiments())
+    raise ValueError(f"unknown experiment {name_or_path!r}: no file {path}. Known: {known}.")
+  spec = importlib.util.spec_from_file_location(f"experiments.{path.stem}", path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  config = module.get_config()
+  with config.unlocked():
+    config.name = path.stem
+  config.lock()
+  return config
+
+
+def available_experiments() -> list[str]:
+  return sorted(p.stem for p in EXPERIMENTS_DIR.glob("*.py") if not p.stem.startswith("_"))
+
+
+def _parse_value(text: str, current):
+  if isinstance(current, bool):
+    if text.lower() in ("1", "true", "yes"):
+      return True
+    if text.lower() in ("0", "false", "no"):
+      return False
+    raise ValueError(f"expected true or false, got {text!r}")
+  if isinstance(current, int):
+    return int(text)
+  if isinstance(current, float):
+    return float(text)
+  if isinstance(current, (tuple, list)):
+    return type(current)(_parse_value(t, current[0]) if current else t
+                         for t in text.split(",") if t)
+  return text
+
+
+def apply_overrides(config: ml_collections.ConfigDict, overrides: Sequence[str]) -> None:
+  """Applies ``key.sub=value`` strings (the ``--config.key.sub=value`` flags), typed like the
+  current value. An unknown key or a badly typed value is a one-line ``ValueError``."""
+  for item in overrides:
+    key, sep, text = item.partition("=")
+    if not sep:
+      raise ValueError(f"override {item!r} must look like key=value, e.g. num_steps=200.")
+    node, parts = config, key.split(".")
+    for depth, part in enumerate(parts):
+      if not isinstance(node, ml_collections.ConfigDict) or part not in node:
+        prefix = ".".join(parts[:depth])
+        options = ", ".join(sorted(node.keys())) if isinstance(node, ml_collections.ConfigDict) else ""
+        where = f" under {prefix!r}" if prefix else ""
+        raise ValueError(f"unknown config key {key!r} for experiment {config.name!r}; "
+                         f"valid keys{where}: {options}.")
+      if depth < len(parts) - 1:
+        node = node[part]
+    current = node[parts[-1]]
+    try:
+      value = _parse_value(text, current)
+    except ValueError as e:
+      raise ValueError(f"bad value for config key {key!r}: {e}.") from None
+    with node.ignore_type():
+      node[parts[-1]] = value
+
+
+_POSITIVE = ("batch_size", "num_steps", "latent_dim", "d_steps", "steps_per_dispatch",
+             "log_every", "sample_every", "num_samples")
+_NON_NEGATIVE = ("margin", "pt_weight")
+
+
+def validate(config: ml_collections.ConfigDict) -> None:
+  """One-line ``ValueError`` for values that cannot be trained with, saying how to fix them."""
+  for key in _POSITIVE:
+    if config[key] <= 0:
+      raise ValueError(f"config.{key} must be positive, got {config[key]}; "
+                       f"pass e.g. --config.{key}={max(1, abs(config[key]))}.")
+  for key in _NON_NEGATIVE:
+    if config[key] < 0:
+      raise ValueError(f"config.{key} must be >= 0, got {config[key]}; "
+                       f"pass e.g. --config.{key}={abs(config[key])}.")
+  for key in ("lr_g", "lr_d"):
+    if config.optimizer[key] <= 0:
+      raise ValueError(f"config.optimizer.{key} must be positive, got {config.optimizer[key]}; "
+                       f"pass e.g. --config.optimizer.{key}={abs(config.optimizer[key]) or 1e-3}.")
+  choices = {"energy_norm": ("mse", "l2", "l1"), "latent_dist": ("uniform", "normal"),
+             "algorithm": ("ebgan",)}
+  for key, allowed in choices.items():
+    if config[key] not in allowed:
+      raise ValueError(f"config.{key} must be one of {', '.join(allowed)}; got {config[key]!r}.")
+  if config.optimizer.name not in ("adam", "sgd"):
+    raise ValueError(f"config.optimizer.name must be 'adam' or 'sgd', got {config.optimizer.name!r}.")
+  if config.pt_weight > 0 and config.batch_size < 2:
+    raise ValueError("the pulling-away term needs config.batch_size >= 2.")
+
+
+def default_workdir(config: ml_collections.ConfigDict) -> str:
+  return os.path.join("runs", config.name or "run")

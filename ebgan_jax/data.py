@@ -1,0 +1,199 @@
+"""Datasets: embedded (scikit-learn digits, 2-D mixtures) and TFDS (``mnist``, ``celeb_a``).
+
+Every dataset answers ``batch(step)``: the global batch for a training step, a pure function of
+``(seed, step)``. A resumed or sharded run therefore reads exactly what an uninterrupted run
+would, with no iterator state to save. Images are float32 in [-1, 1], NHWC.
+
+TFDS datasets are read through ``tfds.data_source`` (random access over ArrayRecord files) and
+grain; TensorFlow is not needed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from typing import Any, Callable, Protocol, Sequence
+
+import numpy as np
+
+from PIL import Image
+
+
+class Dataset(Protocol):
+  shape: tuple[int, ...]  # one example
+  name: str
+
+  def batch(self, step: int) -> np.ndarray:
+    """The ``[batch_size, *shape]`` float32 batch of ``step``."""
+
+
+def _epoch_permutation(seed: int, epoch: int, n: int) -> np.ndarray:
+  return np.random.default_rng([seed, epoch]).permutation(n)
+
+
+class IndexedDataset:
+  """A finite random-access dataset walked in a fresh permutation each epoch (drop-remainder)."""
+
+  def __init__(self, name: str, get: Callable[[np.ndarray], np.ndarray], num_examples: int,
+               shape: Sequence[int], batch_size: int, seed: int):
+    if num_examples < batch_size:
+      raise ValueError(f"dataset {name!r} has {num_examples} examples, fewer than "
+                       f"batch_size={batch_size}; lower config.batch_size.")
+    self.name, self._get, self.num_examples = name, get, num_examples
+    self.shape, self.batch_size, self.seed = tuple(shape), batch_size, seed
+    self.steps_per_epoch = num_examples // batch_size
+
+  def indices(self, step: int) -> np.ndarray:
+    epoch, pos = divmod(step, self.steps_per_epoch)
+    perm = _epoch_permutation(self.seed, epoch, self.num_examples)
+    return perm[pos * self.batch_size:(pos + 1) * self.batch_size]
+
+  def batch(self, step: int) -> np.ndarray:
+    return self._get(self.indices(step))
+
+
+def array_dataset(name: str, images: np.ndarray, batch_size: int, seed: int) -> IndexedDataset:
+  images = np.ascontiguousarray(images, np.float32)
+  return IndexedDataset(name, lambda idx: images[idx], len(images), images.shape[1:],
+                        batch_size, seed)
+
+
+# ----------------------------------------------------------------------------------------------
+# Images
+# ----------------------------------------------------------------------------------------------
+
+def resize_images(images: np.ndarray, size: int) -> np.ndarray:
+  """Bilinear (antialiased) resize of ``[N, H, W, C]`` float images to ``size x size``."""
+  if images.shape[1] == size and images.shape[2] == size:
+    return images
+  out = np.empty((images.shape[0], size, size, images.shape[3]), np.float32)
+  for i, img in enumerate(images):
+    for c in range(images.shape[3]):
+      out[i, :, :, c] = np.asarray(
+          Image.fromarray(img[:, :, c].astype(np.float32), mode="F").resize(
+              (size, size), Image.BILINEAR))
+  return out
+
+
+def load_digits(image_size: int = 0) -> tuple[np.ndarray, np.ndarray]:
+  """scikit-learn's 1,797 handwritten digits as ``[N, S, S, 1]`` in [-1, 1], and the labels."""
+  from sklearn import datasets  # imported here: only the digits need scikit-learn
+  digits = datasets.load_digits()
+  images = (digits.images.astype(np.float32) / 16.0 * 2.0 - 1.0)[..., None]
+  if image_size:
+    images = np.clip(resize_images(images, image_size), -1.0, 1.0)
+  return images, digits.target.astype(np.int32)
+
+
+# ----------------------------------------------------------------------------------------------
+# 2-D mixtures (the PacGAN protocol, SPEC §9)
+# ----------------------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Mixture:
+  """An equal-weight mixture of isotropic Gaussians in 2-D."""
+  name: str
+  modes: np.ndarray  # [K, 2]
+  std: float
+
+  def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+    which = rng.integers(0, len(self.modes), n)
+    return (self.modes[which] + self.std * rng.standard_normal((n, 2))).astype(np.float32)
+
+
+def ring_mixture() -> Mixture:
+  """Eight Gaussians on the unit circle, std 0.01."""
+  angles = 2 * np.pi * np.arange(8) / 8
+  return Mixture("ring", np.stack([np.cos(angles), np.sin(angles)], -1), 0.01)
+
+
+def grid_mixture() -> Mixture:
+  """25 Gaussians at {-4, -2, 0, 2, 4}^2, std 0.05."""
+  axis = np.array([-4.0, -2.0, 0.0, 2.0, 4.0])
+  return Mixture("grid", np.stack(np.meshgrid(axis, axis), -1).reshape(-1, 2), 0.05)
+
+
+MIXTURES = {"ring": ring_mixture, "grid": grid_mixture}
+
+
+class MixtureDataset:
+  """Fresh samples every step, drawn from ``rng(seed, step)``."""
+
+  def __init__(self, mixture: Mixture, batch_size: int, seed: int):
+    self.mixture, self.name = mixture, mixture.name
+    self.shape, self.batch_size, self.seed = (2,), batch_size, seed
+
+  def batch(self, step: int) -> np.ndarray:
+    return self.mixture.sample(np.random.default_rng([self.seed, step]), self.batch_size)
+
+
+# ----------------------------------------------------------------------------------------------
+# TFDS through tfds.data_source and grain
+# ----------------------------------------------------------------------------------------------
+
+def _celeba_crop(size: int) -> Callable[[np.ndarray], np.ndarray]:
+  def crop(image: np.ndarray) -> np.ndarray:
+    # DCGAN / EBGAN CelebA: a central 108x108 crop of the 218x178 aligned faces, resized.
+    h, w = image.shape[:2]
+    side = min(108, h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    patch = Image.fromarray(image[top:top + side, left:left + side])
+    return np.asarray(patch.resize((size, size), Image.BILINEAR))
+  return crop
+
+
+def _to_float(image: np.ndarray) -> np.ndarray:
+  return image.astype(np.float32) / 127.5 - 1.0
+
+
+def tfds_dataset(name: str, *, split: str, data_dir: str, image_size: int, batch_size: int,
+                 seed: int) -> IndexedDataset:
+  """A TFDS image dataset read by index through ``tfds.data_source`` and a grain map."""
+  import grain
+  import tensorflow_datasets as tfds
+
+  data_dir = data_dir or os.environ.get("TFDS_DATA_DIR") or None
+  try:
+    source = tfds.data_source(name, split=split, data_dir=data_dir, download=False)
+  except Exception as e:  # tfds raises several types for "not there"; all mean the same here
+    where = data_dir or "~/tensorflow_datasets"
+    raise ValueError(
+        f"TFDS dataset {name!r} (split {split!r}) is not prepared as ArrayRecord in {where}; "
+        f"prepare it once with network access: pip install tensorflow && tfds build {name} "
+        f"--file_format=array_record --data_dir={where} ({type(e).__name__})") from None
+
+  if name == "celeb_a":
+    size = image_size or 64
+    crop = _celeba_crop(size)
+    prepare = lambda ex: _to_float(crop(ex["image"]))
+  else:
+    def prepare(ex):
+      img = _to_float(ex["image"])
+      if image_size and image_size != img.shape[0]:
+        img = resize_images(img[None], image_size)[0]
+      return img
+  mapped = grain.MapDataset.source(source).map(prepare)
+  shape = mapped[0].shape
+  return IndexedDataset(name, lambda idx: np.stack([mapped[int(i)] for i in idx]),
+                        len(source), shape, batch_size, seed)
+
+
+def make_dataset(data_cfg: Any, *, batch_size: int, seed: int) -> Dataset:
+  """The dataset that ``data_cfg.name`` names, yielding global batches of ``batch_size``."""
+  name = data_cfg.name
+  if name == "digits":
+    images, _ = load_digits(data_cfg.image_size)
+    return array_dataset("digits", images, batch_size, seed)
+  if name in MIXTURES:
+    return MixtureDataset(MIXTURES[name](), batch_size, seed)
+  if name in ("mnist", "celeb_a"):
+    return tfds_dataset(name, split=data_cfg.split, data_dir=data_cfg.data_dir,
+                        image_size=data_cfg.image_size, batch_size=batch_size, seed=seed)
+  raise ValueError(f"unknown data.name {name!r}; choose one of digits, ring, grid, mnist, celeb_a.")
+
+
+def check_finite(batch: np.ndarray, step: int, name: str) -> None:
+  if not np.all(np.isfinite(batch)):
+    raise ValueError(f"data batch of step {step} from {name!r} holds NaN or inf; "
+                     "check the dataset files or the preprocessing.")

@@ -1,0 +1,108 @@
+"""What a run leaves in its workdir: metrics (JSON lines, TensorBoard), PNG grids and plots.
+
+Only the writing lives here; the runner decides when. Matplotlib uses the file-only Agg backend.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Mapping
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+
+class MetricWriter:
+  """Appends ``{"step": s, ...}`` lines to ``metrics.jsonl`` and scalars to TensorBoard."""
+
+  def __init__(self, workdir: str):
+    self.path = os.path.join(workdir, "metrics.jsonl")
+    try:
+      from tensorboardX import SummaryWriter
+      self._tb = SummaryWriter(os.path.join(workdir, "tensorboard"))
+    except ImportError:  # TensorBoard events are optional; the JSON lines are the record
+      self._tb = None
+
+  def write(self, step: int, metrics: Mapping[str, float]) -> None:
+    row = {"step": int(step), **{k: float(v) for k, v in metrics.items()}}
+    with open(self.path, "a") as f:
+      f.write(json.dumps(row) + "\n")
+    if self._tb is not None:
+      for k, v in metrics.items():
+        self._tb.add_scalar(k, float(v), int(step))
+
+  def close(self) -> None:
+    if self._tb is not None:
+      self._tb.close()
+
+
+def read_metrics(workdir: str) -> list[dict]:
+  path = os.path.join(workdir, "metrics.jsonl")
+  if not os.path.exists(path):
+    return []
+  with open(path) as f:
+    return [json.loads(line) for line in f if line.strip()]
+
+
+def image_grid(images: np.ndarray, columns: int | None = None, pad: int = 1) -> np.ndarray:
+  """Tiles ``[N, H, W, C]`` images in [-1, 1] into one uint8 ``[H', W', C]`` picture."""
+  images = np.asarray(images, np.float32)
+  n, h, w, c = images.shape
+  columns = columns or int(np.ceil(np.sqrt(n)))
+  rows = int(np.ceil(n / columns))
+  grid = np.ones((rows * (h + pad) + pad, columns * (w + pad) + pad, c), np.float32)
+  for i, img in enumerate(images):
+    r, col = divmod(i, columns)
+    top, left = pad + r * (h + pad), pad + col * (w + pad)
+    grid[top:top + h, left:left + w] = (np.clip(img, -1, 1) + 1) / 2
+  return (grid * 255).round().astype(np.uint8)
+
+
+def save_image_grid(path: str, images: np.ndarray, columns: int | None = None,
+                    scale: int | None = None) -> None:
+  grid = image_grid(images, columns)
+  # Small images (8x8 digits) are enlarged so a person can see them; nearest keeps the pixels.
+  scale = scale or max(1, 256 // max(1, images.shape[1] * int(np.ceil(np.sqrt(len(images))))))
+  picture = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
+  if scale > 1:
+    picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
+  picture.save(path)
+
+
+def save_loss_curves(path: str, rows: list[dict], title: str = "") -> None:
+  keys = [k for k in ("loss_d", "loss_g", "energy_real", "energy_fake", "pt") if rows and k in rows[0]]
+  fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 2.8), squeeze=False)
+  steps = [r["step"] for r in rows]
+  for ax, k in zip(axes[0], keys):
+    ax.plot(steps, [r[k] for r in rows])
+    ax.set_title(k)
+    ax.set_xlabel("step")
+  if title:
+    fig.suptitle(title)
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+
+
+def save_mixture_plot(path: str, samples: np.ndarray, modes: np.ndarray, energy_grid: np.ndarray,
+                      extent: tuple[float, float, float, float], title: str = "") -> None:
+  """Samples over the mixture's modes, on the discriminator's energy as a heat map."""
+  fig, ax = plt.subplots(figsize=(5, 5))
+  im = ax.imshow(np.log1p(np.maximum(energy_grid, 0)), origin="lower", extent=extent,
+                 cmap="viridis", aspect="equal")
+  fig.colorbar(im, ax=ax, fraction=0.046, label="log(1 + energy)")
+  ax.scatter(samples[:, 0], samples[:, 1], s=2, c="white", alpha=0.6, label="samples")
+  ax.scatter(modes[:, 0], modes[:, 1], s=40, c="red", marker="x", label="modes")
+  ax.set_xlim(extent[0], extent[1])
+  ax.set_ylim(extent[2], extent[3])
+  ax.legend(loc="upper right", fontsize=7)
+  if title:
+    ax.set_title(title)
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)

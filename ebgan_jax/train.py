@@ -1,0 +1,285 @@
+"""The one training step and the one runner, shared by every algorithm.
+
+``train_step(state, batch) -> (state, metrics)`` runs ``d_steps`` discriminator updates with
+``G(z)`` held constant, then one generator update through the just-updated discriminator.
+All randomness in a step comes from ``fold_in(state.key, state.step)``, so a run draws the same
+numbers however it was interrupted and resumed.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import time
+from typing import Any, Callable
+
+import flax
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+from flax.training import train_state
+from tqdm import tqdm
+
+from ebgan_jax import algorithms, configs, data, eval as evaluation, models, outputs
+
+Array = jax.Array
+Metrics = dict[str, Array]
+
+# fold_in constants for the streams that are not per-step.
+_INIT_STREAM, _SAMPLE_STREAM = 0x1217, 0x5A3F
+
+
+class ModelState(train_state.TrainState):
+  """A network's parameters, optimizer and BatchNorm statistics (``{}`` when it has none)."""
+  batch_stats: Any = None
+
+
+@flax.struct.dataclass
+class GANState:
+  step: Array  # int32 scalar
+  key: Array  # the run's base PRNG key (raw uint32[2])
+  g: ModelState
+  d: ModelState
+  controller: dict[str, Array]  # algorithm state: margins, weights, BEGAN's k_t, ...
+
+
+def make_optimizer(opt_cfg: ml_collections.ConfigDict, learning_rate: float):
+  # inject_hyperparams keeps the learning rate in the optimizer state: it is checkpointed
+  # and can differ between members of a vmapped sweep.
+  if opt_cfg.name == "adam":
+    return optax.inject_hyperparams(optax.adam)(learning_rate=learning_rate, b1=opt_cfg.b1,
+                                                b2=opt_cfg.b2)
+  return optax.inject_hyperparams(optax.sgd)(learning_rate=learning_rate)
+
+
+def sample_latent(key: Array, n: int, dim: int, dist: str) -> Array:
+  if dist == "normal":
+    return jax.random.normal(key, (n, dim))
+  return jax.random.uniform(key, (n, dim), minval=-1.0, maxval=1.0)
+
+
+def create_state(config: ml_collections.ConfigDict, generator: nn.Module,
+                 discriminator: nn.Module, data_shape: tuple[int, ...]) -> GANState:
+  key = jax.random.PRNGKey(config.seed)
+  k_g, k_d = jax.random.split(jax.random.fold_in(key, _INIT_STREAM))
+  g_vars = generator.init(k_g, jnp.zeros((2, config.latent_dim)), train=False)
+  d_vars = discriminator.init(k_d, jnp.zeros((2,) + tuple(data_shape)), train=False)
+
+  def model_state(module, variables, lr):
+    return ModelState.create(apply_fn=module.apply, params=variables["params"],
+                             tx=make_optimizer(config.optimizer, lr),
+                             batch_stats=variables.get("batch_stats", {}))
+
+  return GANState(step=jnp.zeros((), jnp.int32), key=key,
+                  g=model_state(generator, g_vars, config.optimizer.lr_g),
+                  d=model_state(discriminator, d_vars, config.optimizer.lr_d),
+                  controller=algorithms.make_algorithm(config).init_controller(config))
+
+
+def _apply_train(state: ModelState, params, batch_stats, x, key):
+  out, mutated = state.apply_fn({"params": params, "batch_stats": batch_stats}, x, train=True,
+                                mutable=["batch_stats"], rngs={"dropout": key})
+  return out, mutated.get("batch_stats", {})
+
+
+def make_train_step(config: ml_collections.ConfigDict) -> Callable[[GANState, Array],
+                                                                  tuple[GANState, Metrics]]:
+  """The pure step for ``config``; jit it (``jax.jit(step, donate_argnums=0)``)."""
+  algorithm = algorithms.make_algorithm(config)
+  d_steps, latent_dim, latent_dist = config.d_steps, config.latent_dim, config.latent_dist
+
+  def train_step(state: GANState, batch: Array) -> tuple[GANState, Metrics]:
+    if batch.shape[0] % d_steps:
+      raise ValueError(f"batch of {batch.shape[0]} does not split into d_steps={d_steps}.")
+    b = batch.shape[0] // d_steps
+    real = batch.reshape((d_steps, b) + batch.shape[1:])
+    key = jax.random.fold_in(state.key, state.step)
+    g, d, controller = state.g, state.d, state.controller
+
+    # Discriminator updates; G(z) is a constant here.
+    for i in range(d_steps):
+      k_z, k_real, k_fake, k_g = jax.random.split(jax.random.fold_in(key, i), 4)
+      z = sample_latent(k_z, b, latent_dim, latent_dist)
+      generate = lambda p: _apply_train(g, p, g.batch_stats, z, k_z)
+      if i == d_steps - 1:
+        # The generator update below uses this same forward pass: keep its pullback.
+        fake, g_pullback, g_stats = jax.vjp(generate, g.params, has_aux=True)
+      else:
+        fake, g_stats = generate(g.params)
+      g = g.replace(batch_stats=g_stats)
+      fake_const = jax.lax.stop_gradient(fake)
+
+      def d_loss_fn(params, d=d, x_real=real[i], fake_const=fake_const, k_real=k_real,
+                    k_fake=k_fake):
+        out_real, stats = _apply_train(d, params, d.batch_stats, x_real, k_real)
+        out_fake, stats = _apply_train(d, params, stats, fake_const, k_fake)
+        loss, metrics = algorithm.discriminator_loss(x_real, out_real, fake_const, out_fake,
+                                                     controller)
+        return loss, (metrics, stats)
+
+      (_, (d_metrics, d_stats)), d_grads = jax.value_and_grad(d_loss_fn, has_aux=True)(d.params)
+      d = d.apply_gradients(grads=d_grads).replace(batch_stats=d_stats)
+
+    # Generator update: differentiate the loss with respect to the fake images only (D's own
+    # parameter gradients would be thrown away), then pull back through G's saved forward.
+    def g_loss_fn(x_fake):
+      out_fake, _ = _apply_train(d, d.params, d.batch_stats, x_fake, k_g)
+      return algorithm.generator_loss(x_fake, out_fake, controller)
+
+    (_, g_metrics), d_fake = jax.value_and_grad(g_loss_fn, has_aux=True)(fake)
+    (g_grads,) = g_pullback(d_fake)
+    g = g.apply_gradients(grads=g_grads)
+
+    metrics = {**d_metrics, **g_metrics, "grad_norm_d": optax.global_norm(d_grads),
+               "grad_norm_g": optax.global_norm(g_grads)}
+    controller = algorithm.update_controller(controller, metrics)
+    return state.replace(step=state.step + 1, g=g, d=d, controller=controller), metrics
+
+  return train_step
+
+
+def make_multi_step(config: ml_collections.ConfigDict):
+  """``steps_per_dispatch`` steps in one call, over batches stacked on a leading axis.
+
+  The scan is fully unrolled: rolled loops around convolution gradients are ~100x slower on
+  XLA:CPU (jax-ml/jax#12868, PERF.md). Metrics are those of the last step.
+  """
+  step = make_train_step(config)
+  k = config.steps_per_dispatch
+  if k == 1:
+    return lambda state, batches: step(state, batches[0])
+
+  def multi(state, batches):
+    state, metrics = jax.lax.scan(step, state, batches, unroll=k)
+    return state, jax.tree.map(lambda m: m[-1], metrics)
+  return multi
+
+
+def make_sampler(generator: nn.Module):
+  @jax.jit
+  def sample(g_params, g_batch_stats, z):
+    return generator.apply({"params": g_params, "batch_stats": g_batch_stats}, z, train=False)
+  return sample
+
+
+def make_energy_fn(discriminator: nn.Module, energy_norm: str):
+  from ebgan_jax import losses
+
+  @jax.jit
+  def energy(d_params, d_batch_stats, x):
+    rec, _ = discriminator.apply({"params": d_params, "batch_stats": d_batch_stats}, x,
+                                 train=False)
+    return losses.reconstruction_energy(x, rec, norm=energy_norm)
+  return energy
+
+
+def sample_noise(config: ml_collections.ConfigDict, n: int) -> Array:
+  """The fixed noise of the sample grids, the same at every step of a run."""
+  key = jax.random.fold_in(jax.random.PRNGKey(config.seed), _SAMPLE_STREAM)
+  return sample_latent(key, n, config.latent_dim, config.latent_dist)
+
+
+# ----------------------------------------------------------------------------------------------
+# The runner
+# ----------------------------------------------------------------------------------------------
+
+def _prepare_workdir(workdir: str) -> None:
+  try:
+    os.makedirs(workdir, exist_ok=True)
+    probe = os.path.join(workdir, ".write_test")
+    with open(probe, "w"):
+      pass
+    os.remove(probe)
+  except OSError as e:
+    raise ValueError(f"workdir {workdir!r} cannot be written ({e.strerror}); "
+                     "pass a writable --workdir.") from None
+
+
+def _write_samples(config, workdir, tag, sampler, energy_fn, state, dataset) -> dict[str, float]:
+  """Writes the sample picture(s) for ``tag``; returns metrics measured on them."""
+  z = sample_noise(config, 2500 if isinstance(dataset, data.MixtureDataset) else config.num_samples)
+  samples = np.asarray(sampler(state.g.params, state.g.batch_stats, z))
+  if isinstance(dataset, data.MixtureDataset):
+    mixture = dataset.mixture
+    lim = float(np.abs(mixture.modes).max()) * 1.5 + 0.5
+    axis = np.linspace(-lim, lim, 120, dtype=np.float32)
+    grid = np.stack(np.meshgrid(axis, axis), -1).reshape(-1, 2)
+    energy = np.asarray(energy_fn(state.d.params, state.d.batch_stats, grid)).reshape(120, 120)
+    stats = evaluation.mixture_mode_stats(samples, mixture.modes, mixture.std)
+    title = (f"{config.name} {tag}: {stats['modes_covered']}/{len(mixture.modes)} modes, "
+             f"{100 * stats['high_quality']:.0f}% HQ")
+    outputs.save_mixture_plot(os.path.join(workdir, f"samples_{tag}.png"), samples,
+                              mixture.modes, energy, (-lim, lim, -lim, lim), title)
+    return stats
+  outputs.save_image_grid(os.path.join(workdir, f"samples_{tag}.png"), samples)
+  return {}
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
+                       progress: bool = True) -> dict[str, Any]:
+  """Trains ``config`` and writes everything a run leaves behind into ``workdir``.
+
+  Returns the summary that is also written to ``summary.json``.
+  """
+  configs.validate(config)
+  _prepare_workdir(workdir)
+  dataset = data.make_dataset(config.data, batch_size=config.batch_size * config.d_steps,
+                              seed=config.seed)
+  generator, discriminator = models.make_models(config.model, dataset.shape)
+  with open(os.path.join(workdir, "config.json"), "w") as f:
+    f.write(config.to_json_best_effort(indent=2))
+
+  state = create_state(config, generator, discriminator, dataset.shape)
+  k = config.steps_per_dispatch
+  step_fn = jax.jit(make_multi_step(config), donate_argnums=0)
+  sampler = make_sampler(generator)
+  energy_fn = make_energy_fn(discriminator, config.energy_norm)
+  writer = outputs.MetricWriter(workdir)
+
+  print(f"{config.name}: {config.algorithm} on {dataset.name} {dataset.shape}, "
+        f"model {config.model.arch}, {config.num_steps} steps of batch {config.batch_size}, "
+        f"devices: {jax.device_count()} x {jax.devices()[0].platform}, "
+        f"processes: {jax.process_count()}", flush=True)
+
+  start = int(state.step)
+  t_start = t_window = time.perf_counter()
+  images_window, summary_metrics = 0, {}
+  bar = tqdm(total=config.num_steps, initial=start, disable=not progress, unit="step",
+             dynamic_ncols=True)
+  step = start
+  while step < config.num_steps:
+    batches = np.stack([dataset.batch(s) for s in range(step, step + k)])
+    data.check_finite(batches, step, dataset.name)
+    state, metrics = step_fn(state, batches)
+    step += k
+    images_window += k * config.batch_size
+    bar.update(k)
+    if step % config.log_every < k or step >= config.num_steps:
+      host = {name: float(v) for name, v in jax.device_get(metrics).items()}
+      now = time.perf_counter()
+      host["images_per_sec"] = images_window / max(now - t_window, 1e-9)
+      t_window, images_window = now, 0
+      writer.write(step, host)
+      summary_metrics = host
+      bar.set_postfix(loss_d=f"{host['loss_d']:.3g}", loss_g=f"{host['loss_g']:.3g}",
+                      img_s=f"{host['images_per_sec']:.0f}")
+    if step % config.sample_every < k and step < config.num_steps:
+      _write_samples(config, workdir, f"{step:06d}", sampler, energy_fn, state, dataset)
+  bar.close()
+  writer.close()
+
+  sample_stats = _write_samples(config, workdir, "final", sampler, energy_fn, state, dataset)
+  rows = outputs.read_metrics(workdir)
+  if rows:
+    outputs.save_loss_curves(os.path.join(workdir, "loss_curves.png"), rows, config.name)
+  summary = {"experiment": config.name, "steps": int(state.step),
+             "seconds": round(time.perf_counter() - t_start, 2),
+             **{k_: round(v, 5) for k_, v in summary_metrics.items()}, **sample_stats}
+  with open(os.path.join(workdir, "summary.json"), "w") as f:
+    json.dump(summary, f, indent=2)
+  print("summary: " + json.dumps(summary), flush=True)
+  return summary
