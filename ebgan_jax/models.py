@@ -70,7 +70,7 @@ def upsample_conv_subpixel(x: Array, kernel: Array, bias: Array) -> Array:
   y = y.reshape(b, h + 1, w + 1, 2, 2, f)
   rows = [jnp.stack([y[:, a:a + h, bb:bb + w, a, bb] for bb in (0, 1)], axis=3) for a in (0, 1)]
   out = jnp.stack(rows, axis=2)  # [B, H, 2 (a), W, 2 (b), F]
-  return out.reshape(b, 2 * h, 2 * w, f) + bias
+  return out.reshape(b, 2 * h, 2 * w, f) + bias.reshape(1, 1, 1, f)
 
 
 def upsample_conv_resize(x: Array, kernel: Array, bias: Array) -> Array:
@@ -79,7 +79,7 @@ def upsample_conv_resize(x: Array, kernel: Array, bias: Array) -> Array:
   up = jax.image.resize(x, (b, 2 * h, 2 * w, c), "nearest")
   y = jax.lax.conv_general_dilated(
       up, kernel, (1, 1), ((1, 1), (1, 1)), dimension_numbers=("NHWC", "HWIO", "NHWC"))
-  return y + bias
+  return y + bias.reshape(1, 1, 1, -1)
 
 
 class UpsampleConv(nn.Module):

@@ -1,0 +1,32 @@
+"""EBGAN-PT on CelebA 64x64 (SPEC §1): DCGAN generator, the paper's auto-encoder discriminator
+(encoder (64)4c2s-(128)4c2s-(256)4c2s, decoder (128)4c2s-(64)4c2s-(3)4c2s), margin 20,
+PT weight 0.1, DCGAN's recipe (Adam 2e-4, beta1 0.5, batch 64). Faces are centre-cropped to
+108x108 and resized to 64x64. Meant for an accelerator runtime.
+
+Needs CelebA prepared as ArrayRecord once (network access and TensorFlow for the build only):
+  pip install tensorflow && tfds build celeb_a --file_format=array_record
+  make train EXP=celeba_ebgan [ARGS="--config.data.data_dir=/path/to/tensorflow_datasets"]
+"""
+
+from ebgan_jax.configs import base_config
+
+
+def get_config():
+  c = base_config()
+  c.data.name = "celeb_a"
+  c.data.image_size = 64
+  c.model.arch = "dcgan"
+  c.model.features_g = 64
+  c.model.features_d = 64
+  c.latent_dim = 100
+  c.energy_norm = "l2"
+  c.margin = 20.0
+  c.pt_weight = 0.1
+  c.optimizer.lr_g = 2e-4
+  c.optimizer.lr_d = 2e-4
+  c.optimizer.b1 = 0.5
+  c.batch_size = 64
+  c.num_steps = 100000
+  c.log_every = 100
+  c.sample_every = 1000
+  return c

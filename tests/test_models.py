@@ -1,0 +1,84 @@
+"""Model shapes, the sub-pixel identity, and the PyTorch-GAN networks' sizes."""
+
+import math
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from ebgan_jax import configs, models
+
+
+def test_subpixel_equals_upsample_then_conv():
+  key = jax.random.PRNGKey(0)
+  x = jax.random.normal(key, (2, 5, 7, 3))
+  kernel = jax.random.normal(jax.random.fold_in(key, 1), (3, 3, 3, 4))
+  bias = jax.random.normal(jax.random.fold_in(key, 2), (4,))
+  fast = models.upsample_conv_subpixel(x, kernel, bias)
+  plain = models.upsample_conv_resize(x, kernel, bias)
+  chex.assert_shape(fast, (2, 10, 14, 4))
+  np.testing.assert_allclose(fast, plain, rtol=1e-5, atol=1e-5)
+  # and the gradients with respect to input and kernel agree too
+  f = lambda fn: jax.grad(lambda xx, kk: jnp.sum(jnp.sin(fn(xx, kk, bias))), argnums=(0, 1))(x, kernel)
+  for a, b in zip(f(models.upsample_conv_subpixel), f(models.upsample_conv_resize)):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+def _init_apply(module, x, **kw):
+  variables = module.init(jax.random.PRNGKey(0), x, train=False)
+  out, _ = module.apply(variables, x, train=True, mutable=["batch_stats"],
+                        rngs={"dropout": jax.random.PRNGKey(1)})
+  return variables, out
+
+
+@pytest.mark.parametrize("arch,shape", [
+    ("mlp", (8, 8, 1)), ("mlp", (2,)), ("small_conv", (8, 8, 1)), ("small_conv", (32, 32, 3)),
+    ("dcgan", (16, 16, 3)), ("pytorch_gan", (16, 16, 1))])
+def test_pairs_produce_data_shapes(arch, shape):
+  cfg = configs.base_config().model
+  cfg.arch = arch
+  cfg.size_g, cfg.size_d, cfg.features_g, cfg.features_d = 32, 16, 8, 8
+  g, d = models.make_models(cfg, shape)
+  _, fake = _init_apply(g, jnp.zeros((3, 5)))
+  chex.assert_shape(fake, (3,) + shape)
+  _, (rec, code) = _init_apply(d, fake)
+  chex.assert_shape(rec, (3,) + shape)
+  assert code.shape[0] == 3
+
+
+def test_paper_autoencoder_layers_at_64():
+  d = models.PaperAutoEncoder((64, 64, 3))
+  variables, (rec, code) = _init_apply(d, jnp.zeros((2, 64, 64, 3)))
+  chex.assert_shape(rec, (2, 64, 64, 3))
+  chex.assert_shape(code, (2, 8, 8, 256))  # (64)4c2s-(128)4c2s-(256)4c2s
+  g = models.DCGANGenerator((64, 64, 3))
+  _, fake = _init_apply(g, jnp.zeros((2, 100)))
+  chex.assert_shape(fake, (2, 64, 64, 3))
+
+
+def _count(tree):
+  return sum(math.prod(p.shape) for p in jax.tree.leaves(tree))
+
+
+def test_pytorch_gan_networks_have_the_reference_sizes():
+  # Parameter counts of PyTorch-GAN's ebgan.py at 32x32x1, latent 62, computed layer by layer.
+  g_expected = (62 * 8192 + 8192) + (9 * 128 * 128 + 128) + 256 + (9 * 128 * 64 + 64) + 128 + (9 * 64 + 1)
+  d_expected = (9 * 64 + 64) + (16384 * 32 + 32) + 64 + (32 * 16384 + 16384) + 2 * 16384 + (9 * 64 + 1)
+  g, d = models.PyTorchGANGenerator((32, 32, 1)), models.PyTorchGANAutoEncoder((32, 32, 1))
+  g_vars, _ = _init_apply(g, jnp.zeros((2, 62)))
+  d_vars, (rec, code) = _init_apply(d, jnp.zeros((2, 32, 32, 1)))
+  assert _count(g_vars["params"]) == g_expected
+  assert _count(d_vars["params"]) == d_expected
+  chex.assert_shape(code, (2, 32))
+
+
+@pytest.mark.parametrize("arch,shape,needs", [
+    ("small_conv", (10, 10, 1), "multiple of 4"), ("dcgan", (48, 48, 3), "power of two"),
+    ("pytorch_gan", (2,), r"\[H, W, C\]"), ("resnet", (8, 8, 1), "unknown model.arch")])
+def test_shapes_a_model_cannot_take_are_clear_errors(arch, shape, needs):
+  cfg = configs.base_config().model
+  cfg.arch = arch
+  with pytest.raises(ValueError, match=needs):
+    models.make_models(cfg, shape)
