@@ -52,6 +52,40 @@ def subpixel_kernel(kernel: Array) -> Array:
   return phases.reshape(2, 2, c, 4 * f)
 
 
+def conv2d(x: Array, kernel: Array, *, stride: int = 1,
+           padding: tuple[tuple[int, int], tuple[int, int]] = ((0, 0), (0, 0))) -> Array:
+  """A 2-D convolution (NHWC, HWIO kernel) in the formulation XLA:CPU runs fastest.
+
+  Convolutions with one to four input or output channels run at a small fraction of the
+  machine's matmul speed as library convolutions (PERF.md). They are rewritten exactly:
+
+  - few input channels: im2col, a matmul over the ``kh * kw * C`` patch values;
+  - few output channels: a per-pixel matmul to ``kh * kw * F`` values, then shifted adds.
+
+  Everything else is ``lax.conv_general_dilated`` on an explicitly padded input.
+  """
+  kh, kw, c, f = kernel.shape
+  b, h, w, _ = x.shape
+  (pt, pb), (pl, pr) = padding
+  ho, wo = (h + pt + pb - kh) // stride + 1, (w + pl + pr - kw) // stride + 1
+  if c <= 4:
+    xp = jnp.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)))
+    cols = [xp[:, i:i + stride * (ho - 1) + 1:stride, j:j + stride * (wo - 1) + 1:stride, :]
+            for i in range(kh) for j in range(kw)]
+    return jnp.einsum("bhwk,kf->bhwf", jnp.concatenate(cols, axis=-1),
+                      kernel.reshape(kh * kw * c, f))
+  if f <= 4 and stride == 1:
+    # Linear: pad the per-pixel products instead of the (wider) input.
+    taps = jnp.einsum("bhwc,cijf->bhwijf", x, kernel.transpose(2, 0, 1, 3))
+    taps = jnp.pad(taps, ((0, 0), (pt, pb), (pl, pr), (0, 0), (0, 0), (0, 0)))
+    return sum(taps[:, i:i + ho, j:j + wo, i, j, :] for i in range(kh) for j in range(kw))
+  # Explicit padding and a VALID convolution: padding inside small windows falls back to
+  # slow generated loops on XLA:CPU.
+  xp = jnp.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)))
+  return jax.lax.conv_general_dilated(xp, kernel, (stride, stride), "VALID",
+                                      dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+
 def upsample_conv_subpixel(x: Array, kernel: Array, bias: Array) -> Array:
   """``conv3x3(upsample_nearest_x2(x))`` computed on the low-resolution input.
 
@@ -62,11 +96,7 @@ def upsample_conv_subpixel(x: Array, kernel: Array, bias: Array) -> Array:
   """
   b, h, w, _ = x.shape
   f = kernel.shape[-1]
-  # Explicit padding and a VALID convolution: a padded 2x2 window falls back to slow loops.
-  xp = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
-  y = jax.lax.conv_general_dilated(
-      xp, subpixel_kernel(kernel), (1, 1), "VALID",
-      dimension_numbers=("NHWC", "HWIO", "NHWC"))  # [B, H+1, W+1, 4F]
+  y = conv2d(x, subpixel_kernel(kernel), padding=((1, 1), (1, 1)))  # [B, H+1, W+1, 4F]
   y = y.reshape(b, h + 1, w + 1, 2, 2, f)
   rows = [jnp.stack([y[:, a:a + h, bb:bb + w, a, bb] for bb in (0, 1)], axis=3) for a in (0, 1)]
   out = jnp.stack(rows, axis=2)  # [B, H, 2 (a), W, 2 (b), F]
@@ -80,6 +110,25 @@ def upsample_conv_resize(x: Array, kernel: Array, bias: Array) -> Array:
   y = jax.lax.conv_general_dilated(
       up, kernel, (1, 1), ((1, 1), (1, 1)), dimension_numbers=("NHWC", "HWIO", "NHWC"))
   return y + bias.reshape(1, 1, 1, -1)
+
+
+class Conv(nn.Module):
+  """A square convolution with symmetric padding, parameterised like ``nn.Conv`` (``kernel``,
+  ``bias``), computed by :func:`conv2d`."""
+  features: int
+  kernel_size: int = 3
+  stride: int = 1
+  padding: int = 1
+
+  @nn.compact
+  def __call__(self, x: Array) -> Array:
+    k = self.kernel_size
+    kernel = self.param("kernel", nn.initializers.lecun_normal(),
+                        (k, k, x.shape[-1], self.features), jnp.float32)
+    bias = self.param("bias", nn.initializers.zeros_init(), (self.features,), jnp.float32)
+    p = self.padding
+    y = conv2d(x, kernel, stride=self.stride, padding=((p, p), (p, p)))
+    return y + bias.reshape(1, 1, 1, self.features)
 
 
 class UpsampleConv(nn.Module):
@@ -166,7 +215,7 @@ class SmallConvGenerator(nn.Module):
     for feats in (2 * self.features, self.features):
       x = UpsampleConv(feats, method=self.upsample)(x)
       x = nn.relu(_batch_norm(train)(x))
-    return jnp.tanh(nn.Conv(c, (3, 3))(x))
+    return jnp.tanh(Conv(c)(x))
 
 
 class SmallConvAutoEncoder(nn.Module):
@@ -179,8 +228,8 @@ class SmallConvAutoEncoder(nn.Module):
   @nn.compact
   def __call__(self, x: Array, train: bool = True) -> tuple[Array, Array]:
     h, w, c = self.out_shape
-    y = nn.leaky_relu(nn.Conv(self.features, (3, 3), strides=2)(x), 0.2)
-    y = nn.leaky_relu(nn.Conv(2 * self.features, (3, 3), strides=2)(y), 0.2)
+    y = nn.leaky_relu(Conv(self.features, stride=2)(x), 0.2)
+    y = nn.leaky_relu(Conv(2 * self.features, stride=2)(y), 0.2)
     code = nn.Dense(self.code_size)(y.reshape(x.shape[0], -1))
     y = nn.relu(nn.Dense(h // 4 * w // 4 * 2 * self.features)(code))
     y = y.reshape(x.shape[0], h // 4, w // 4, 2 * self.features)
@@ -251,7 +300,7 @@ class PyTorchGANGenerator(nn.Module):
     for feats in (128, 64):
       x = UpsampleConv(feats, method=self.upsample)(x)
       x = nn.leaky_relu(_batch_norm(train, epsilon=0.8)(x), 0.2)
-    return jnp.tanh(nn.Conv(c, (3, 3))(x))
+    return jnp.tanh(Conv(c)(x))
 
 
 class PyTorchGANAutoEncoder(nn.Module):
@@ -263,7 +312,7 @@ class PyTorchGANAutoEncoder(nn.Module):
   @nn.compact
   def __call__(self, x: Array, train: bool = True) -> tuple[Array, Array]:
     h, w, c = self.out_shape
-    y = nn.relu(nn.Conv(64, (3, 3), strides=2, padding=((1, 1), (1, 1)))(x))
+    y = nn.relu(Conv(64, stride=2)(x))
     code = nn.Dense(32)(y.reshape(x.shape[0], -1))
     y = nn.relu(_batch_norm(train, epsilon=0.8)(code))
     y = nn.relu(_batch_norm(train)(nn.Dense(64 * (h // 2) * (w // 2))(y)))

@@ -82,3 +82,24 @@ def test_shapes_a_model_cannot_take_are_clear_errors(arch, shape, needs):
   cfg.arch = arch
   with pytest.raises(ValueError, match=needs):
     models.make_models(cfg, shape)
+
+
+@pytest.mark.parametrize("c,f,stride,k", [(1, 8, 2, 3), (1, 6, 1, 3), (8, 1, 1, 3), (8, 4, 1, 2),
+                                          (6, 5, 2, 3), (5, 7, 1, 3)])
+def test_conv2d_formulations_equal_the_library_convolution(c, f, stride, k):
+  key = jax.random.PRNGKey(c * 100 + f)
+  x = jax.random.normal(key, (2, 9, 8, c))
+  kernel = jax.random.normal(jax.random.fold_in(key, 1), (k, k, c, f))
+  pad = ((1, 1), (1, 0))
+
+  def ref(xx, kk):
+    return jax.lax.conv_general_dilated(xx, kk, (stride, stride), pad,
+                                        dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+  def ours(xx, kk):
+    return models.conv2d(xx, kk, stride=stride, padding=pad)
+
+  np.testing.assert_allclose(ours(x, kernel), ref(x, kernel), rtol=1e-5, atol=1e-5)
+  loss = lambda fn: jax.grad(lambda xx, kk: jnp.sum(jnp.cos(fn(xx, kk))), argnums=(0, 1))(x, kernel)
+  for a, b in zip(loss(ours), loss(ref)):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
