@@ -7,7 +7,7 @@ WORKDIR ?= runs/$(EXP)
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: install train test test-slow bench clean
+.PHONY: install train sample test test-slow bench clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ install: $(VENV)/.installed
 
 train: install
 	$(PY) -m ebgan_jax.main --config experiments/$(EXP).py --workdir $(WORKDIR) $(ARGS)
+
+N ?= 64
+sample: install
+	$(PY) -m ebgan_jax.sample --workdir $(WORKDIR) --n $(N)
 
 test: install
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)

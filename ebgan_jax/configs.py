@@ -60,6 +60,14 @@ def base_config() -> ml_collections.ConfigDict:
   c.model.code_size = 64
   c.model.upsample = "subpixel"  # "subpixel" or "resize": the same function (models.py)
 
+  # Checkpoints (orbax) in <workdir>/checkpoints; rerunning a command resumes from the latest.
+  c.checkpoint_every = 1000
+  c.keep_checkpoints = 3
+  c.async_checkpoints = True
+  # A non-finite loss, gradient or parameter: "stop" (the last good checkpoint stays intact) or
+  # "skip" (the update is not applied and is counted in the metric skipped_steps).
+  c.on_nonfinite = "stop"
+
   c.log_every = 50
   c.sample_every = 500
   c.num_samples = 64
@@ -132,7 +140,7 @@ def apply_overrides(config: ml_collections.ConfigDict, overrides: Sequence[str])
 
 
 _POSITIVE = ("batch_size", "num_steps", "latent_dim", "d_steps", "steps_per_dispatch",
-             "log_every", "sample_every", "num_samples")
+             "log_every", "sample_every", "num_samples", "checkpoint_every", "keep_checkpoints")
 _NON_NEGATIVE = ("margin", "pt_weight")
 
 
@@ -151,12 +159,15 @@ def validate(config: ml_collections.ConfigDict) -> None:
       raise ValueError(f"config.optimizer.{key} must be positive, got {config.optimizer[key]}; "
                        f"pass e.g. --config.optimizer.{key}={abs(config.optimizer[key]) or 1e-3}.")
   choices = {"energy_norm": ("mse", "l2", "l1"), "latent_dist": ("uniform", "normal"),
-             "algorithm": ("ebgan",)}
+             "algorithm": ("ebgan",), "on_nonfinite": ("stop", "skip")}
   for key, allowed in choices.items():
     if config[key] not in allowed:
       raise ValueError(f"config.{key} must be one of {', '.join(allowed)}; got {config[key]!r}.")
   if config.optimizer.name not in ("adam", "sgd"):
     raise ValueError(f"config.optimizer.name must be 'adam' or 'sgd', got {config.optimizer.name!r}.")
+  if config.num_steps % config.steps_per_dispatch:
+    raise ValueError(f"config.num_steps={config.num_steps} must be a multiple of "
+                     f"config.steps_per_dispatch={config.steps_per_dispatch}.")
   if config.pt_weight > 0 and config.batch_size < 2:
     raise ValueError("the pulling-away term needs config.batch_size >= 2.")
 

@@ -44,11 +44,14 @@ def main(argv: list[str] | None = None) -> int:
     return 2
   workdir = args.workdir or configs.default_workdir(config)
   try:
-    train.train_and_evaluate(config, workdir, progress=not args.no_progress)
+    summary = train.train_and_evaluate(config, workdir, progress=not args.no_progress)
   except ValueError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
-  return 0
+  except train.TrainingStopped as e:
+    print(f"stopped: {e}", file=sys.stderr)
+    return 1
+  return 3 if summary.get("interrupted") else 0
 
 
 if __name__ == "__main__":

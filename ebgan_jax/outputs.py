@@ -49,6 +49,15 @@ def read_metrics(workdir: str) -> list[dict]:
     return [json.loads(line) for line in f if line.strip()]
 
 
+def truncate_metrics(workdir: str, after_step: int) -> None:
+  """Drops logged rows past ``after_step``: a resumed run logs those steps again."""
+  rows = read_metrics(workdir)
+  keep = [r for r in rows if r["step"] <= after_step]
+  if len(keep) != len(rows):
+    with open(os.path.join(workdir, "metrics.jsonl"), "w") as f:
+      f.writelines(json.dumps(r) + "\n" for r in keep)
+
+
 def image_grid(images: np.ndarray, columns: int | None = None, pad: int = 1) -> np.ndarray:
   """Tiles ``[N, H, W, C]`` images in [-1, 1] into one uint8 ``[H', W', C]`` picture."""
   images = np.asarray(images, np.float32)
@@ -101,6 +110,17 @@ def save_mixture_plot(path: str, samples: np.ndarray, modes: np.ndarray, energy_
   ax.set_xlim(extent[0], extent[1])
   ax.set_ylim(extent[2], extent[3])
   ax.legend(loc="upper right", fontsize=7)
+  if title:
+    ax.set_title(title)
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+
+
+def save_scatter(path: str, points: np.ndarray, title: str = "") -> None:
+  fig, ax = plt.subplots(figsize=(5, 5))
+  ax.scatter(points[:, 0], points[:, 1], s=2)
+  ax.set_aspect("equal")
   if title:
     ax.set_title(title)
   fig.tight_layout()

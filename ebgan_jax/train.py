@@ -8,10 +8,13 @@ numbers however it was interrupted and resumed.
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 import json
 import os
+import signal
+import threading
 import time
+import warnings
 from typing import Any, Callable
 
 import flax
@@ -24,7 +27,7 @@ import optax
 from flax.training import train_state
 from tqdm import tqdm
 
-from ebgan_jax import algorithms, configs, data, eval as evaluation, models, outputs
+from ebgan_jax import algorithms, checkpoint, configs, data, eval as evaluation, models, outputs
 
 Array = jax.Array
 Metrics = dict[str, Array]
@@ -45,6 +48,17 @@ class GANState:
   g: ModelState
   d: ModelState
   controller: dict[str, Array]  # algorithm state: margins, weights, BEGAN's k_t, ...
+  guard: dict[str, Array]  # the divergence guard: skipped updates, first non-finite step
+
+
+# What the divergence guard checks, in order; ``guard["bad_what"]`` is 1 + the index.
+GUARDED = ("discriminator loss", "generator loss", "discriminator gradient",
+           "generator gradient", "discriminator parameters", "generator parameters")
+
+
+def _initial_guard() -> dict[str, Array]:
+  return {"skipped": jnp.zeros((), jnp.int32), "bad_step": jnp.full((), -1, jnp.int32),
+          "bad_what": jnp.zeros((), jnp.int32)}
 
 
 def make_optimizer(opt_cfg: ml_collections.ConfigDict, learning_rate: float):
@@ -77,7 +91,8 @@ def create_state(config: ml_collections.ConfigDict, generator: nn.Module,
   return GANState(step=jnp.zeros((), jnp.int32), key=key,
                   g=model_state(generator, g_vars, config.optimizer.lr_g),
                   d=model_state(discriminator, d_vars, config.optimizer.lr_d),
-                  controller=algorithms.make_algorithm(config).init_controller(config))
+                  controller=algorithms.make_algorithm(config).init_controller(config),
+                  guard=_initial_guard())
 
 
 def _apply_train(state: ModelState, params, batch_stats, x, key):
@@ -91,6 +106,7 @@ def make_train_step(config: ml_collections.ConfigDict) -> Callable[[GANState, Ar
   """The pure step for ``config``; jit it (``jax.jit(step, donate_argnums=0)``)."""
   algorithm = algorithms.make_algorithm(config)
   d_steps, latent_dim, latent_dist = config.d_steps, config.latent_dim, config.latent_dist
+  freeze_after_first = config.on_nonfinite == "stop"
 
   def train_step(state: GANState, batch: Array) -> tuple[GANState, Metrics]:
     if batch.shape[0] % d_steps:
@@ -121,7 +137,8 @@ def make_train_step(config: ml_collections.ConfigDict) -> Callable[[GANState, Ar
                                                      controller)
         return loss, (metrics, stats)
 
-      (_, (d_metrics, d_stats)), d_grads = jax.value_and_grad(d_loss_fn, has_aux=True)(d.params)
+      (loss_d, (d_metrics, d_stats)), d_grads = jax.value_and_grad(d_loss_fn, has_aux=True)(
+          d.params)
       d = d.apply_gradients(grads=d_grads).replace(batch_stats=d_stats)
 
     # Generator update: differentiate the loss with respect to the fake images only (D's own
@@ -130,14 +147,31 @@ def make_train_step(config: ml_collections.ConfigDict) -> Callable[[GANState, Ar
       out_fake, _ = _apply_train(d, d.params, d.batch_stats, x_fake, k_g)
       return algorithm.generator_loss(x_fake, out_fake, controller)
 
-    (_, g_metrics), d_fake = jax.value_and_grad(g_loss_fn, has_aux=True)(fake)
+    (loss_g, g_metrics), d_fake = jax.value_and_grad(g_loss_fn, has_aux=True)(fake)
     (g_grads,) = g_pullback(d_fake)
     g = g.apply_gradients(grads=g_grads)
 
-    metrics = {**d_metrics, **g_metrics, "grad_norm_d": optax.global_norm(d_grads),
-               "grad_norm_g": optax.global_norm(g_grads)}
+    grad_norm_d, grad_norm_g = optax.global_norm(d_grads), optax.global_norm(g_grads)
+    metrics = {**d_metrics, **g_metrics, "grad_norm_d": grad_norm_d, "grad_norm_g": grad_norm_g}
     controller = algorithm.update_controller(controller, metrics)
-    return state.replace(step=state.step + 1, g=g, d=d, controller=controller), metrics
+
+    # Divergence guard: a non-finite loss, gradient or parameter leaves the state as it was.
+    # With on_nonfinite="stop" the state stays frozen from then on and the runner stops at its
+    # next check; with "skip" training goes on and the skipped updates are counted.
+    finite = jnp.stack([jnp.isfinite(v) for v in (
+        loss_d, loss_g, grad_norm_d, grad_norm_g, optax.global_norm(d.params),
+        optax.global_norm(g.params))])
+    guard = state.guard
+    first_bad = (guard["bad_step"] < 0) & ~jnp.all(finite)
+    ok = jnp.all(finite) & ((guard["bad_step"] < 0) if freeze_after_first else True)
+    keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(ok, a, b), new, old)
+    guard = {"skipped": guard["skipped"] + (~ok).astype(jnp.int32),
+             "bad_step": jnp.where(first_bad, state.step, guard["bad_step"]),
+             "bad_what": jnp.where(first_bad, jnp.argmin(finite) + 1, guard["bad_what"])}
+    metrics["skipped_steps"] = guard["skipped"]
+    new_state = state.replace(step=state.step + 1, g=keep(g, state.g), d=keep(d, state.d),
+                              controller=keep(controller, state.controller), guard=guard)
+    return new_state, metrics
 
   return train_step
 
@@ -187,6 +221,10 @@ def sample_noise(config: ml_collections.ConfigDict, n: int) -> Array:
 # The runner
 # ----------------------------------------------------------------------------------------------
 
+class TrainingStopped(RuntimeError):
+  """Training stopped on purpose: a non-finite value under ``on_nonfinite="stop"``."""
+
+
 def _prepare_workdir(workdir: str) -> None:
   try:
     os.makedirs(workdir, exist_ok=True)
@@ -197,6 +235,13 @@ def _prepare_workdir(workdir: str) -> None:
   except OSError as e:
     raise ValueError(f"workdir {workdir!r} cannot be written ({e.strerror}); "
                      "pass a writable --workdir.") from None
+
+
+def _check_devices(config: ml_collections.ConfigDict) -> None:
+  n = jax.device_count()
+  if config.batch_size % n:
+    raise ValueError(f"config.batch_size={config.batch_size} does not divide over {n} devices; "
+                     f"use a multiple of {n}, e.g. --config.batch_size={n * max(1, config.batch_size // n)}.")
 
 
 def _write_samples(config, workdir, tag, sampler, energy_fn, state, dataset) -> dict[str, float]:
@@ -219,58 +264,145 @@ def _write_samples(config, workdir, tag, sampler, energy_fn, state, dataset) -> 
   return {}
 
 
+def _check_guard(state: GANState, config: ml_collections.ConfigDict,
+                 ckpt: checkpoint.Checkpointer) -> None:
+  """Raises :class:`TrainingStopped` when the step found a non-finite value (one host sync)."""
+  if config.on_nonfinite != "stop":
+    return
+  bad_step, bad_what = (int(v) for v in jax.device_get(
+      (state.guard["bad_step"], state.guard["bad_what"])))
+  if bad_step >= 0:
+    ckpt.wait()
+    last = ckpt.steps()
+    kept = f"the last good checkpoint (step {last[-1]}) is intact" if last else "no checkpoint was written"
+    raise TrainingStopped(
+        f"non-finite {GUARDED[bad_what - 1]} at step {bad_step}; {kept}. Lower the learning "
+        "rate, or pass --config.on_nonfinite=skip to skip such updates.")
+
+
+class _StopSignals:
+  """Turns SIGTERM/SIGINT (a preemption, Ctrl-C) into a flag the loop checks between steps."""
+
+  def __init__(self):
+    self.received: int | None = None
+    self._previous = {}
+
+  def __enter__(self):
+    if threading.current_thread() is threading.main_thread():
+      for sig in (signal.SIGTERM, signal.SIGINT):
+        self._previous[sig] = signal.signal(sig, self._handle)
+    return self
+
+  def _handle(self, signum, frame):
+    self.received = signum
+
+  def __exit__(self, *exc):
+    for sig, handler in self._previous.items():
+      signal.signal(sig, handler)
+
+
+def _traced_hyperparams(state: GANState) -> dict[str, float]:
+  values = {f"controller.{k}": v for k, v in state.controller.items()}
+  for name, model in (("g", state.g), ("d", state.d)):
+    values[f"learning rate of {name.upper()}"] = model.opt_state.hyperparams["learning_rate"]
+  return {k: float(v) for k, v in jax.device_get(values).items() if np.ndim(v) == 0}
+
+
+def _warn_on_changed_values(fresh: GANState, restored: GANState) -> None:
+  """Margins, weights and learning rates are training state: a resumed run keeps the
+  checkpoint's values. Say so when the config asks for others."""
+  new, old = _traced_hyperparams(fresh), _traced_hyperparams(restored)
+  for k in sorted(new):
+    if k in old and not np.isclose(new[k], old[k]):
+      warnings.warn(f"resuming: {k} is {old[k]:g} in the checkpoint and {new[k]:g} in the config; "
+                    "the checkpoint's value is kept (use a new --workdir to start over).",
+                    stacklevel=3)
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
                        progress: bool = True) -> dict[str, Any]:
-  """Trains ``config`` and writes everything a run leaves behind into ``workdir``.
+  """Trains ``config`` in ``workdir``, resuming from its latest checkpoint if there is one.
 
-  Returns the summary that is also written to ``summary.json``.
+  Returns the summary that is also written to ``summary.json``. Raises ``ValueError`` for bad
+  input (before anything in ``workdir`` is overwritten) and :class:`TrainingStopped` when the
+  divergence guard stops the run.
   """
   configs.validate(config)
+  _check_devices(config)
   _prepare_workdir(workdir)
   dataset = data.make_dataset(config.data, batch_size=config.batch_size * config.d_steps,
                               seed=config.seed)
   generator, discriminator = models.make_models(config.model, dataset.shape)
+  state = create_state(config, generator, discriminator, dataset.shape)
+
+  ckpt = checkpoint.Checkpointer(workdir, keep=config.keep_checkpoints,
+                                 async_save=config.async_checkpoints)
+  try:
+    restored = ckpt.restore_latest(state, experiment=config.name)
+  except checkpoint.IncompatibleCheckpointError as e:
+    ckpt.close()
+    raise ValueError(str(e)) from None
+  if restored is not None:
+    _warn_on_changed_values(state, restored[0])
+    state, start = restored
+  else:
+    start = 0
+  meta = {"experiment": config.name, "data_shape": list(dataset.shape)}
   with open(os.path.join(workdir, "config.json"), "w") as f:
     f.write(config.to_json_best_effort(indent=2))
+  outputs.truncate_metrics(workdir, after_step=start)
 
-  state = create_state(config, generator, discriminator, dataset.shape)
   k = config.steps_per_dispatch
   step_fn = jax.jit(make_multi_step(config), donate_argnums=0)
   sampler = make_sampler(generator)
   energy_fn = make_energy_fn(discriminator, config.energy_norm)
   writer = outputs.MetricWriter(workdir)
 
+  resumed = f", resuming from step {start}" if start else ""
   print(f"{config.name}: {config.algorithm} on {dataset.name} {dataset.shape}, "
         f"model {config.model.arch}, {config.num_steps} steps of batch {config.batch_size}, "
         f"devices: {jax.device_count()} x {jax.devices()[0].platform}, "
-        f"processes: {jax.process_count()}", flush=True)
+        f"processes: {jax.process_count()}{resumed}", flush=True)
 
-  start = int(state.step)
   t_start = t_window = time.perf_counter()
-  images_window, summary_metrics = 0, {}
+  images_window, summary_metrics, interrupted = 0, {}, None
   bar = tqdm(total=config.num_steps, initial=start, disable=not progress, unit="step",
              dynamic_ncols=True)
   step = start
-  while step < config.num_steps:
-    batches = np.stack([dataset.batch(s) for s in range(step, step + k)])
-    data.check_finite(batches, step, dataset.name)
-    state, metrics = step_fn(state, batches)
-    step += k
-    images_window += k * config.batch_size
-    bar.update(k)
-    if step % config.log_every < k or step >= config.num_steps:
-      host = {name: float(v) for name, v in jax.device_get(metrics).items()}
-      now = time.perf_counter()
-      host["images_per_sec"] = images_window / max(now - t_window, 1e-9)
-      t_window, images_window = now, 0
-      writer.write(step, host)
-      summary_metrics = host
-      bar.set_postfix(loss_d=f"{host['loss_d']:.3g}", loss_g=f"{host['loss_g']:.3g}",
-                      img_s=f"{host['images_per_sec']:.0f}")
-    if step % config.sample_every < k and step < config.num_steps:
-      _write_samples(config, workdir, f"{step:06d}", sampler, energy_fn, state, dataset)
+  with _StopSignals() as signals:
+    while step < config.num_steps and signals.received is None:
+      batches = np.stack([dataset.batch(s) for s in range(step, step + k)])
+      data.check_finite(batches, step, dataset.name)
+      state, metrics = step_fn(state, batches)
+      step += k
+      images_window += k * config.batch_size
+      bar.update(k)
+      if step % config.log_every < k or step >= config.num_steps:
+        _check_guard(state, config, ckpt)
+        host = {name: float(v) for name, v in jax.device_get(metrics).items()}
+        now = time.perf_counter()
+        host["images_per_sec"] = images_window / max(now - t_window, 1e-9)
+        t_window, images_window = now, 0
+        writer.write(step, host)
+        summary_metrics = host
+        bar.set_postfix(loss_d=f"{host['loss_d']:.3g}", loss_g=f"{host['loss_g']:.3g}",
+                        img_s=f"{host['images_per_sec']:.0f}")
+      if step % config.checkpoint_every < k or step >= config.num_steps:
+        _check_guard(state, config, ckpt)
+        ckpt.save(step, state, meta)
+      if step % config.sample_every < k and step < config.num_steps:
+        _write_samples(config, workdir, f"{step:06d}", sampler, energy_fn, state, dataset)
+    interrupted = signals.received
+    if interrupted is not None:
+      _check_guard(state, config, ckpt)
+      ckpt.save(step, state, meta)
   bar.close()
   writer.close()
+  ckpt.close()
+  if interrupted is not None:
+    print(f"stopped by {signal.Signals(interrupted).name} at step {step}; checkpoint saved in "
+          f"{ckpt.directory}; rerun the same command to resume.", flush=True)
+    return {"experiment": config.name, "steps": step, "interrupted": True}
 
   sample_stats = _write_samples(config, workdir, "final", sampler, energy_fn, state, dataset)
   rows = outputs.read_metrics(workdir)
@@ -283,3 +415,48 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
     json.dump(summary, f, indent=2)
   print("summary: " + json.dumps(summary), flush=True)
   return summary
+
+
+# ----------------------------------------------------------------------------------------------
+# Loading a trained run
+# ----------------------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class TrainedRun:
+  """A run restored from its workdir: ``run.sample(64)`` draws images from its generator."""
+  config: ml_collections.ConfigDict
+  generator: nn.Module
+  discriminator: nn.Module
+  state: GANState
+
+  @property
+  def step(self) -> int:
+    return int(self.state.step)
+
+  def sample(self, n: int, seed: int = 0) -> np.ndarray:
+    z = sample_latent(jax.random.PRNGKey(seed), n, self.config.latent_dim, self.config.latent_dist)
+    return np.asarray(make_sampler(self.generator)(self.state.g.params,
+                                                   self.state.g.batch_stats, z))
+
+
+def load(workdir: str) -> TrainedRun:
+  """Restores the latest checkpoint of the run in ``workdir`` (its config from config.json)."""
+  path = os.path.join(workdir, "config.json")
+  if not os.path.exists(path):
+    raise ValueError(f"{workdir!r} holds no run (no config.json); pass the --workdir of a "
+                     "training run.")
+  with open(path) as f:
+    config = ml_collections.ConfigDict(json.load(f))
+  ckpt = checkpoint.Checkpointer(workdir, keep=config.keep_checkpoints, async_save=False)
+  steps = ckpt.steps()
+  if not steps:
+    ckpt.close()
+    raise ValueError(f"{workdir!r} holds no checkpoint yet; train first (make train).")
+  data_shape = tuple(ckpt.read_meta(steps[-1])["data_shape"])
+  generator, discriminator = models.make_models(config.model, data_shape)
+  template = create_state(config, generator, discriminator, data_shape)
+  restored = ckpt.restore_latest(template, experiment=config.name)
+  ckpt.close()
+  if restored is None:
+    raise ValueError(f"no checkpoint in {workdir!r} could be read.")
+  return TrainedRun(config, generator, discriminator, restored[0])
