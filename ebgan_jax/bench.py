@@ -27,13 +27,15 @@ def main(argv: list[str] | None = None) -> int:
   parser.add_argument("--config", default="pytorch_gan_ebgan")
   parser.add_argument("--windows", type=int, default=5)
   parser.add_argument("--steps", type=int, default=20, help="training steps per timed window")
+  parser.add_argument("--checkpoint", action="store_true",
+                      help="time saving and restoring the config's state instead")
   args = parser.parse_args([a for a in argv if not a.startswith("--config.")])
   overrides = [a[len("--config."):] for a in argv if a.startswith("--config.")]
   set_cpu_defaults()
 
   import jax
   import numpy as np
-  from ebgan_jax import configs, data, models, train
+  from ebgan_jax import configs, data, models, parallel, train
 
   config = configs.load_config(args.config)
   configs.apply_overrides(config, overrides)
@@ -42,12 +44,20 @@ def main(argv: list[str] | None = None) -> int:
   if args.steps % k:
     raise SystemExit(f"error: --steps={args.steps} must be a multiple of "
                      f"steps_per_dispatch={k}.")
+  if args.checkpoint:
+    return _bench_checkpoint(config, args.windows)
   dataset = data.make_dataset(config.data, batch_size=config.batch_size * config.d_steps,
                               seed=config.seed)
   generator, discriminator = models.make_models(config.model, dataset.shape)
-  state = train.create_state(config, generator, discriminator, dataset.shape)
-  step_fn = jax.jit(train.make_multi_step(config), donate_argnums=0)
-  batches = jax.device_put(np.stack([dataset.batch(s) for s in range(k)]))
+  if config.batch_size % jax.device_count():
+    raise SystemExit(f"error: batch_size={config.batch_size} does not divide over "
+                     f"{jax.device_count()} devices.")
+  mesh = parallel.make_mesh()
+  state = parallel.replicate(train.create_state(config, generator, discriminator, dataset.shape),
+                             mesh)
+  step_fn = train.make_parallel_step(config, mesh)
+  batches = jax.device_put(np.stack([dataset.batch(s) for s in range(k)]),
+                           parallel.batch_sharding(mesh, 1))
 
   t0 = time.perf_counter()
   state, metrics = step_fn(state, batches)
@@ -71,6 +81,36 @@ def main(argv: list[str] | None = None) -> int:
       "device": f"{jax.device_count()} x {jax.devices()[0].device_kind}",
       "jax": jax.__version__, "xla_flags": os.environ.get("XLA_FLAGS", ""),
   }))
+  return 0
+
+
+def _bench_checkpoint(config, repeats: int) -> int:
+  """Median seconds to save (synchronously) and restore the state of ``config``."""
+  import tempfile
+
+  import jax
+  import numpy as np
+  from ebgan_jax import checkpoint, data, models, train
+
+  shape = data.example_shape(config.data)
+  generator, discriminator = models.make_models(config.model, shape)
+  state = train.create_state(config, generator, discriminator, shape)
+  n_bytes = sum(np.asarray(x).nbytes for x in jax.tree.leaves(state))
+  save_s, restore_s = [], []
+  with tempfile.TemporaryDirectory() as workdir:
+    ckpt = checkpoint.Checkpointer(workdir, keep=repeats + 1, async_save=False)
+    for i in range(repeats):
+      t0 = time.perf_counter()
+      ckpt.save(i + 1, state, {"experiment": config.name, "data_shape": list(shape)})
+      ckpt.wait()
+      save_s.append(time.perf_counter() - t0)
+      t0 = time.perf_counter()
+      ckpt.restore_latest(state, experiment=config.name)
+      restore_s.append(time.perf_counter() - t0)
+    ckpt.close()
+  print(json.dumps({"config": config.name, "state_mib": round(n_bytes / 2**20, 1),
+                    "save_s": round(statistics.median(save_s), 3),
+                    "restore_s": round(statistics.median(restore_s), 3), "repeats": repeats}))
   return 0
 
 

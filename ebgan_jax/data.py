@@ -24,8 +24,9 @@ class Dataset(Protocol):
   shape: tuple[int, ...]  # one example
   name: str
 
-  def batch(self, step: int) -> np.ndarray:
-    """The ``[batch_size, *shape]`` float32 batch of ``step``."""
+  def batch(self, step: int, rows: slice = slice(None)) -> np.ndarray:
+    """Rows ``rows`` of the ``[batch_size, *shape]`` float32 global batch of ``step``; each
+    process of a multi-host run reads only its own rows."""
 
 
 def _epoch_permutation(seed: int, epoch: int, n: int) -> np.ndarray:
@@ -49,8 +50,8 @@ class IndexedDataset:
     perm = _epoch_permutation(self.seed, epoch, self.num_examples)
     return perm[pos * self.batch_size:(pos + 1) * self.batch_size]
 
-  def batch(self, step: int) -> np.ndarray:
-    return self._get(self.indices(step))
+  def batch(self, step: int, rows: slice = slice(None)) -> np.ndarray:
+    return self._get(self.indices(step)[rows])
 
 
 def array_dataset(name: str, images: np.ndarray, batch_size: int, seed: int) -> IndexedDataset:
@@ -124,8 +125,9 @@ class MixtureDataset:
     self.mixture, self.name = mixture, mixture.name
     self.shape, self.batch_size, self.seed = (2,), batch_size, seed
 
-  def batch(self, step: int) -> np.ndarray:
-    return self.mixture.sample(np.random.default_rng([self.seed, step]), self.batch_size)
+  def batch(self, step: int, rows: slice = slice(None)) -> np.ndarray:
+    # Sampling the whole global batch keeps every process's rows identical to a 1-process run.
+    return self.mixture.sample(np.random.default_rng([self.seed, step]), self.batch_size)[rows]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -177,6 +179,16 @@ def tfds_dataset(name: str, *, split: str, data_dir: str, image_size: int, batch
   shape = mapped[0].shape
   return IndexedDataset(name, lambda idx: np.stack([mapped[int(i)] for i in idx]),
                         len(source), shape, batch_size, seed)
+
+
+def example_shape(data_cfg: Any) -> tuple[int, ...]:
+  """The shape of one example of ``data_cfg``, known without reading the data."""
+  size = data_cfg.image_size
+  shapes = {"digits": (size or 8, size or 8, 1), "mnist": (size or 28, size or 28, 1),
+            "celeb_a": (size or 64, size or 64, 3), "ring": (2,), "grid": (2,)}
+  if data_cfg.name not in shapes:
+    raise ValueError(f"unknown data.name {data_cfg.name!r}; choose one of {', '.join(shapes)}.")
+  return shapes[data_cfg.name]
 
 
 def make_dataset(data_cfg: Any, *, batch_size: int, seed: int) -> Dataset:

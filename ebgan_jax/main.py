@@ -26,6 +26,12 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
                       help="experiments/<name>.py, or just <name>")
   parser.add_argument("--workdir", default="", help="output directory (default runs/<name>)")
   parser.add_argument("--no_progress", action="store_true", help="no progress bar")
+  multi = parser.add_argument_group("several processes (hosts); see ebgan_jax/parallel.py")
+  multi.add_argument("--distributed", action="store_true",
+                     help="start jax.distributed from the cluster's environment")
+  multi.add_argument("--coordinator_address", default=None, help="host:port of process 0")
+  multi.add_argument("--num_processes", type=int, default=None)
+  multi.add_argument("--process_id", type=int, default=None)
   overrides = [a[len("--config."):] for a in argv if a.startswith("--config.")]
   args = parser.parse_args([a for a in argv if not a.startswith("--config.")])
   return args, overrides
@@ -34,7 +40,9 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
 def main(argv: list[str] | None = None) -> int:
   args, overrides = parse_args(sys.argv[1:] if argv is None else argv)
   set_cpu_defaults()
-  from ebgan_jax import configs, train  # after the XLA flags are set
+  from ebgan_jax import configs, parallel, train  # after the XLA flags are set
+  if args.distributed or args.coordinator_address:
+    parallel.initialize(args.coordinator_address, args.num_processes, args.process_id)
   try:
     config = configs.load_config(args.config)
     configs.apply_overrides(config, overrides)

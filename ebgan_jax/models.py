@@ -168,7 +168,8 @@ class MLPGenerator(nn.Module):
   def __call__(self, z: Array, train: bool = True) -> Array:
     h = z
     for _ in range(self.n_layers - 1):
-      h = nn.Dense(self.size)(h)
+      # No bias before a BatchNorm: the normalisation removes it (its gradient is zero).
+      h = nn.Dense(self.size, use_bias=not self.batch_norm)(h)
       if self.batch_norm:
         h = _batch_norm(train)(h)
       h = nn.relu(h)
@@ -209,7 +210,7 @@ class SmallConvGenerator(nn.Module):
   @nn.compact
   def __call__(self, z: Array, train: bool = True) -> Array:
     h, w, c = self.out_shape
-    x = nn.Dense(h // 4 * w // 4 * 2 * self.features)(z)
+    x = nn.Dense(h // 4 * w // 4 * 2 * self.features, use_bias=False)(z)
     x = x.reshape(z.shape[0], h // 4, w // 4, 2 * self.features)
     x = nn.relu(_batch_norm(train)(x))
     for feats in (2 * self.features, self.features):

@@ -27,7 +27,8 @@ import optax
 from flax.training import train_state
 from tqdm import tqdm
 
-from ebgan_jax import algorithms, checkpoint, configs, data, eval as evaluation, models, outputs
+from ebgan_jax import (algorithms, checkpoint, configs, data, eval as evaluation, models, outputs,
+                       parallel)
 
 Array = jax.Array
 Metrics = dict[str, Array]
@@ -101,10 +102,16 @@ def _apply_train(state: ModelState, params, batch_stats, x, key):
   return out, mutated.get("batch_stats", {})
 
 
-def make_train_step(config: ml_collections.ConfigDict) -> Callable[[GANState, Array],
-                                                                  tuple[GANState, Metrics]]:
-  """The pure step for ``config``; jit it (``jax.jit(step, donate_argnums=0)``)."""
-  algorithm = algorithms.make_algorithm(config)
+def make_train_step(config: ml_collections.ConfigDict, algorithm: Any = None,
+                    shard_batch: Callable[[Array], Array] = lambda x: x,
+                    ) -> Callable[[GANState, Array], tuple[GANState, Metrics]]:
+  """The pure step for ``config`` (and ``algorithm``, by default the config's); jit it, e.g.
+  ``jax.jit(step, donate_argnums=0)``, or use :func:`make_parallel_step`.
+
+  ``shard_batch`` places the latent batch like the data batch, so that the generator's work
+  is split over the devices too (the noise itself does not depend on the placement).
+  """
+  algorithm = algorithm or algorithms.make_algorithm(config)
   d_steps, latent_dim, latent_dist = config.d_steps, config.latent_dim, config.latent_dist
   freeze_after_first = config.on_nonfinite == "stop"
 
@@ -119,7 +126,7 @@ def make_train_step(config: ml_collections.ConfigDict) -> Callable[[GANState, Ar
     # Discriminator updates; G(z) is a constant here.
     for i in range(d_steps):
       k_z, k_real, k_fake, k_g = jax.random.split(jax.random.fold_in(key, i), 4)
-      z = sample_latent(k_z, b, latent_dim, latent_dist)
+      z = shard_batch(sample_latent(k_z, b, latent_dim, latent_dist))
       generate = lambda p: _apply_train(g, p, g.batch_stats, z, k_z)
       if i == d_steps - 1:
         # The generator update below uses this same forward pass: keep its pullback.
@@ -176,13 +183,14 @@ def make_train_step(config: ml_collections.ConfigDict) -> Callable[[GANState, Ar
   return train_step
 
 
-def make_multi_step(config: ml_collections.ConfigDict):
+def make_multi_step(config: ml_collections.ConfigDict, algorithm: Any = None,
+                    shard_batch: Callable[[Array], Array] = lambda x: x):
   """``steps_per_dispatch`` steps in one call, over batches stacked on a leading axis.
 
   The scan is fully unrolled: rolled loops around convolution gradients are ~100x slower on
   XLA:CPU (jax-ml/jax#12868, PERF.md). Metrics are those of the last step.
   """
-  step = make_train_step(config)
+  step = make_train_step(config, algorithm, shard_batch)
   k = config.steps_per_dispatch
   if k == 1:
     return lambda state, batches: step(state, batches[0])
@@ -191,6 +199,16 @@ def make_multi_step(config: ml_collections.ConfigDict):
     state, metrics = jax.lax.scan(step, state, batches, unroll=k)
     return state, jax.tree.map(lambda m: m[-1], metrics)
   return multi
+
+
+def make_parallel_step(config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh,
+                       algorithm: Any = None):
+  """The jitted data-parallel step: batches ``[steps_per_dispatch, B, ...]`` sharded over the
+  mesh's ``data`` axis, the state replicated and donated."""
+  rep = parallel.replicated(mesh)
+  shard = lambda x: jax.lax.with_sharding_constraint(x, parallel.batch_sharding(mesh))
+  return jax.jit(make_multi_step(config, algorithm, shard), in_shardings=(rep, parallel.batch_sharding(mesh, 1)),
+                 out_shardings=(rep, rep), donate_argnums=0)
 
 
 def make_sampler(generator: nn.Module):
@@ -244,8 +262,10 @@ def _check_devices(config: ml_collections.ConfigDict) -> None:
                      f"use a multiple of {n}, e.g. --config.batch_size={n * max(1, config.batch_size // n)}.")
 
 
-def _write_samples(config, workdir, tag, sampler, energy_fn, state, dataset) -> dict[str, float]:
-  """Writes the sample picture(s) for ``tag``; returns metrics measured on them."""
+def _write_samples(config, workdir, tag, sampler, energy_fn, state, dataset,
+                   is_writer: bool = True) -> dict[str, float]:
+  """Writes the sample picture(s) for ``tag``; returns metrics measured on them. Every
+  process computes (the programs are SPMD), only the writer writes."""
   z = sample_noise(config, 2500 if isinstance(dataset, data.MixtureDataset) else config.num_samples)
   samples = np.asarray(sampler(state.g.params, state.g.batch_stats, z))
   if isinstance(dataset, data.MixtureDataset):
@@ -257,10 +277,12 @@ def _write_samples(config, workdir, tag, sampler, energy_fn, state, dataset) -> 
     stats = evaluation.mixture_mode_stats(samples, mixture.modes, mixture.std)
     title = (f"{config.name} {tag}: {stats['modes_covered']}/{len(mixture.modes)} modes, "
              f"{100 * stats['high_quality']:.0f}% HQ")
-    outputs.save_mixture_plot(os.path.join(workdir, f"samples_{tag}.png"), samples,
-                              mixture.modes, energy, (-lim, lim, -lim, lim), title)
+    if is_writer:
+      outputs.save_mixture_plot(os.path.join(workdir, f"samples_{tag}.png"), samples,
+                                mixture.modes, energy, (-lim, lim, -lim, lim), title)
     return stats
-  outputs.save_image_grid(os.path.join(workdir, f"samples_{tag}.png"), samples)
+  if is_writer:
+    outputs.save_image_grid(os.path.join(workdir, f"samples_{tag}.png"), samples)
   return {}
 
 
@@ -333,7 +355,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
   dataset = data.make_dataset(config.data, batch_size=config.batch_size * config.d_steps,
                               seed=config.seed)
   generator, discriminator = models.make_models(config.model, dataset.shape)
-  state = create_state(config, generator, discriminator, dataset.shape)
+  mesh = parallel.make_mesh()
+  state = parallel.replicate(create_state(config, generator, discriminator, dataset.shape), mesh)
+  is_writer = jax.process_index() == 0  # only process 0 writes metrics, samples and plots
 
   ckpt = checkpoint.Checkpointer(workdir, keep=config.keep_checkpoints,
                                  async_save=config.async_checkpoints)
@@ -348,15 +372,18 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
   else:
     start = 0
   meta = {"experiment": config.name, "data_shape": list(dataset.shape)}
-  with open(os.path.join(workdir, "config.json"), "w") as f:
-    f.write(config.to_json_best_effort(indent=2))
-  outputs.truncate_metrics(workdir, after_step=start)
+  if is_writer:
+    with open(os.path.join(workdir, "config.json"), "w") as f:
+      f.write(config.to_json_best_effort(indent=2))
+    outputs.truncate_metrics(workdir, after_step=start)
 
   k = config.steps_per_dispatch
-  step_fn = jax.jit(make_multi_step(config), donate_argnums=0)
+  step_fn = make_parallel_step(config, mesh)
+  batch_sharding = parallel.batch_sharding(mesh, 1)
+  rows = parallel.process_slice(config.batch_size * config.d_steps)
   sampler = make_sampler(generator)
   energy_fn = make_energy_fn(discriminator, config.energy_norm)
-  writer = outputs.MetricWriter(workdir)
+  writer = outputs.MetricWriter(workdir) if is_writer else None
 
   resumed = f", resuming from step {start}" if start else ""
   print(f"{config.name}: {config.algorithm} on {dataset.name} {dataset.shape}, "
@@ -366,14 +393,14 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
 
   t_start = t_window = time.perf_counter()
   images_window, summary_metrics, interrupted = 0, {}, None
-  bar = tqdm(total=config.num_steps, initial=start, disable=not progress, unit="step",
+  bar = tqdm(total=config.num_steps, initial=start, disable=not (progress and is_writer), unit="step",
              dynamic_ncols=True)
   step = start
   with _StopSignals() as signals:
     while step < config.num_steps and signals.received is None:
-      batches = np.stack([dataset.batch(s) for s in range(step, step + k)])
-      data.check_finite(batches, step, dataset.name)
-      state, metrics = step_fn(state, batches)
+      local = np.stack([dataset.batch(s, rows) for s in range(step, step + k)])
+      data.check_finite(local, step, dataset.name)
+      state, metrics = step_fn(state, parallel.global_batch(local, batch_sharding, batch_axis=1))
       step += k
       images_window += k * config.batch_size
       bar.update(k)
@@ -383,7 +410,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
         now = time.perf_counter()
         host["images_per_sec"] = images_window / max(now - t_window, 1e-9)
         t_window, images_window = now, 0
-        writer.write(step, host)
+        if writer:
+          writer.write(step, host)
         summary_metrics = host
         bar.set_postfix(loss_d=f"{host['loss_d']:.3g}", loss_g=f"{host['loss_g']:.3g}",
                         img_s=f"{host['images_per_sec']:.0f}")
@@ -391,29 +419,33 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
         _check_guard(state, config, ckpt)
         ckpt.save(step, state, meta)
       if step % config.sample_every < k and step < config.num_steps:
-        _write_samples(config, workdir, f"{step:06d}", sampler, energy_fn, state, dataset)
+        _write_samples(config, workdir, f"{step:06d}", sampler, energy_fn, state, dataset,
+                       is_writer)
     interrupted = signals.received
     if interrupted is not None:
       _check_guard(state, config, ckpt)
       ckpt.save(step, state, meta)
   bar.close()
-  writer.close()
+  if writer:
+    writer.close()
   ckpt.close()
   if interrupted is not None:
     print(f"stopped by {signal.Signals(interrupted).name} at step {step}; checkpoint saved in "
           f"{ckpt.directory}; rerun the same command to resume.", flush=True)
     return {"experiment": config.name, "steps": step, "interrupted": True}
 
-  sample_stats = _write_samples(config, workdir, "final", sampler, energy_fn, state, dataset)
-  rows = outputs.read_metrics(workdir)
-  if rows:
-    outputs.save_loss_curves(os.path.join(workdir, "loss_curves.png"), rows, config.name)
+  sample_stats = _write_samples(config, workdir, "final", sampler, energy_fn, state, dataset,
+                                is_writer)
   summary = {"experiment": config.name, "steps": int(state.step),
              "seconds": round(time.perf_counter() - t_start, 2),
              **{k_: round(v, 5) for k_, v in summary_metrics.items()}, **sample_stats}
-  with open(os.path.join(workdir, "summary.json"), "w") as f:
-    json.dump(summary, f, indent=2)
-  print("summary: " + json.dumps(summary), flush=True)
+  if is_writer:
+    logged = outputs.read_metrics(workdir)
+    if logged:
+      outputs.save_loss_curves(os.path.join(workdir, "loss_curves.png"), logged, config.name)
+    with open(os.path.join(workdir, "summary.json"), "w") as f:
+      json.dump(summary, f, indent=2)
+    print("summary: " + json.dumps(summary), flush=True)
   return summary
 
 

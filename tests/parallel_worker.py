@@ -1,0 +1,71 @@
+"""Run in a subprocess by test_parallel.py: one EBGAN-PT step on 8 CPU devices against the
+same step on one device. Prints one JSON line of relative errors."""
+
+import json
+import sys
+
+import jax
+
+jax.config.update("jax_num_cpu_devices", 8)
+
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+from jax.sharding import PartitionSpec as P  # noqa: E402
+
+from ebgan_jax import algorithms, configs, data, losses, models, parallel, train  # noqa: E402
+
+
+def max_rel_err(a, b):
+  a, b = jax.device_get((a, b))
+  errs = [float(np.max(np.abs(x - y)) / (np.max(np.abs(y)) + 1e-12))
+          for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b))]
+  return max(errs)
+
+
+class PerDevicePT(algorithms.EBGAN):
+  """The wrong formulation: the pulling-away term of each device's rows, averaged."""
+  mesh = None
+
+  def generator_loss(self, x_fake, out_fake, controller):
+    loss, metrics = super().generator_loss(x_fake, out_fake, controller)
+    global_pt = losses.pulling_away_term(out_fake[1])
+    local_pt = jax.shard_map(lambda c: jax.lax.pmean(losses.pulling_away_term(c), "data"),
+                             mesh=PerDevicePT.mesh, in_specs=P("data"), out_specs=P())(out_fake[1])
+    return loss + controller["pt_weight"] * (local_pt - global_pt), metrics
+
+
+def main():
+  assert jax.device_count() == 8, jax.devices()
+  config = configs.load_config("digits_ebgan_pt")
+  with config.unlocked():
+    config.model.size_g, config.model.size_d, config.latent_dim = 64, 32, 16
+    config.batch_size, config.pt_weight, config.margin = 32, 1.0, 1.0
+    config.optimizer.name = "sgd"  # Adam would magnify float noise in zero-mean gradients
+    config.optimizer.lr_g = config.optimizer.lr_d = 0.1
+  ds = data.make_dataset(config.data, batch_size=32, seed=0)
+  g, d = models.make_models(config.model, ds.shape)
+  fresh = lambda: train.create_state(config, g, d, ds.shape)  # donated steps consume states
+  batches = np.stack([ds.batch(0)])
+
+  single_device = jax.devices()[0]
+  one = jax.jit(train.make_multi_step(config))(jax.device_put(fresh(), single_device),
+                                               jax.device_put(batches, single_device))[0]
+  mesh = parallel.make_mesh()
+  sharding = parallel.batch_sharding(mesh, 1)
+  eight = train.make_parallel_step(config, mesh)(parallel.replicate(fresh(), mesh),
+                                                 jax.device_put(batches, sharding))[0]
+  PerDevicePT.mesh = mesh
+  wrong = train.make_parallel_step(config, mesh, PerDevicePT())(parallel.replicate(fresh(), mesh),
+                                                                jax.device_put(batches, sharding))[0]
+  print(json.dumps({
+      "devices": jax.device_count(),
+      "batch_sharded_over": len(jax.device_put(batches, sharding).sharding.device_set),
+      "rel_err_g": max_rel_err(eight.g.params, one.g.params),
+      "rel_err_d": max_rel_err(eight.d.params, one.d.params),
+      "rel_err_batch_stats": max_rel_err(eight.g.batch_stats, one.g.batch_stats),
+      "rel_err_g_per_device_pt": max_rel_err(wrong.g.params, one.g.params),
+  }))
+
+
+if __name__ == "__main__":
+  sys.exit(main())
