@@ -13,7 +13,16 @@ from ebgan_jax.losses import (
     reconstruction_energy,
 )
 
+
+
+def load(workdir: str):
+  """Restores the latest checkpoint of the run in ``workdir``; ``.sample(n)`` draws from it."""
+  from ebgan_jax import train  # imported here: the losses alone need no Flax or Orbax
+  return train.load(workdir)
+
+
 __all__ = [
+    "load",
     "ebgan_discriminator_loss",
     "ebgan_generator_loss",
     "pulling_away_term",

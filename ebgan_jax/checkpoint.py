@@ -87,9 +87,10 @@ class Checkpointer:
             f"{self.workdir} holds checkpoints of experiment {meta.get('experiment')!r}, not "
             f"{experiment!r}; use another --workdir for this experiment.")
       if meta.get("shapes") != expected:
-        diff = next((f"{k}: {meta['shapes'].get(k)} saved vs {v} now"
-                     for k, v in expected.items() if meta["shapes"].get(k) != v),
-                    "the state's structure differs")
+        saved = meta.get("shapes", {})
+        diff = next((f"{k}: {saved[k] if k in saved else 'absent'} saved vs {v} now"
+                     for k, v in expected.items() if saved.get(k) != v),
+                    f"{next(iter(set(saved) - set(expected)), 'the structure')} saved, absent now")
         raise IncompatibleCheckpointError(
             f"the checkpoint at step {step} in {self.workdir} has other shapes than this config "
             f"({diff}); resume with the config it was written with, or use another --workdir.")
