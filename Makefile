@@ -7,7 +7,7 @@ WORKDIR ?= runs/$(EXP)
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: install train sample test test-slow bench clean
+.PHONY: install train sample sweep test test-slow bench bench-sweep clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ install: $(VENV)/.installed
 
 train: install
 	$(PY) -m ebgan_jax.main --config experiments/$(EXP).py --workdir $(WORKDIR) $(ARGS)
+
+SWEEP ?= margin=1,2,4,6,8,12,16,32
+sweep: install
+	$(PY) -m ebgan_jax.sweep --config experiments/$(EXP).py --workdir $(WORKDIR)_sweep --sweep "$(SWEEP)" $(ARGS)
 
 N ?= 64
 sample: install
@@ -32,6 +36,9 @@ test-slow: install
 
 bench: install
 	$(PY) -m ebgan_jax.bench $(ARGS)
+
+bench-sweep: install
+	$(PY) -m ebgan_jax.sweep --config experiments/$(EXP).py --bench --sweep "$(SWEEP)" --config.num_steps=500 --config.sample_every=100000 --config.checkpoint_every=100000 $(ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

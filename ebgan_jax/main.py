@@ -13,7 +13,10 @@ import sys
 
 def set_cpu_defaults() -> None:
   """XLA:CPU runs this project's convolutions 25-60% faster with the YNN fusions off
-  (PERF.md). Applied only when the user has not set that flag; must run before jax loads."""
+  (PERF.md). Applied only when the user has not set that flag (nor EBGAN_JAX_XLA_DEFAULTS=0);
+  must run before jax loads."""
+  if os.environ.get("EBGAN_JAX_XLA_DEFAULTS", "1") == "0":
+    return
   flags = os.environ.get("XLA_FLAGS", "")
   if "xla_cpu_experimental_ynn_fusion_type" not in flags:
     os.environ["XLA_FLAGS"] = (flags + " --xla_cpu_experimental_ynn_fusion_type=").strip()

@@ -28,13 +28,16 @@ class MetricWriter:
     except ImportError:  # TensorBoard events are optional; the JSON lines are the record
       self._tb = None
 
-  def write(self, step: int, metrics: Mapping[str, float]) -> None:
-    row = {"step": int(step), **{k: float(v) for k, v in metrics.items()}}
+  def write(self, step: int, metrics: Mapping[str, float], member: str | None = None) -> None:
+    """One row; in a sweep each member's rows carry its label (``"member"``)."""
+    row = {"step": int(step), **({"member": member} if member is not None else {}),
+           **{k: float(v) for k, v in metrics.items()}}
     with open(self.path, "a") as f:
       f.write(json.dumps(row) + "\n")
     if self._tb is not None:
+      prefix = f"{member}/" if member is not None else ""
       for k, v in metrics.items():
-        self._tb.add_scalar(k, float(v), int(step))
+        self._tb.add_scalar(prefix + k, float(v), int(step))
 
   def close(self) -> None:
     if self._tb is not None:
@@ -84,13 +87,18 @@ def save_image_grid(path: str, images: np.ndarray, columns: int | None = None,
 
 
 def save_loss_curves(path: str, rows: list[dict], title: str = "") -> None:
+  """One panel per metric; one curve per sweep member when rows carry a ``member``."""
   keys = [k for k in ("loss_d", "loss_g", "energy_real", "energy_fake", "pt") if rows and k in rows[0]]
   fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 2.8), squeeze=False)
-  steps = [r["step"] for r in rows]
+  members = list(dict.fromkeys(r.get("member") for r in rows))
   for ax, k in zip(axes[0], keys):
-    ax.plot(steps, [r[k] for r in rows])
+    for member in members:
+      mine = [r for r in rows if r.get("member") == member]
+      ax.plot([r["step"] for r in mine], [r[k] for r in mine], label=member)
     ax.set_title(k)
     ax.set_xlabel("step")
+  if members != [None]:
+    axes[0][-1].legend(fontsize=6, loc="best")
   if title:
     fig.suptitle(title)
   fig.tight_layout()
@@ -98,20 +106,42 @@ def save_loss_curves(path: str, rows: list[dict], title: str = "") -> None:
   plt.close(fig)
 
 
-def save_mixture_plot(path: str, samples: np.ndarray, modes: np.ndarray, energy_grid: np.ndarray,
-                      extent: tuple[float, float, float, float], title: str = "") -> None:
-  """Samples over the mixture's modes, on the discriminator's energy as a heat map."""
-  fig, ax = plt.subplots(figsize=(5, 5))
-  im = ax.imshow(np.log1p(np.maximum(energy_grid, 0)), origin="lower", extent=extent,
-                 cmap="viridis", aspect="equal")
-  fig.colorbar(im, ax=ax, fraction=0.046, label="log(1 + energy)")
-  ax.scatter(samples[:, 0], samples[:, 1], s=2, c="white", alpha=0.6, label="samples")
-  ax.scatter(modes[:, 0], modes[:, 1], s=40, c="red", marker="x", label="modes")
-  ax.set_xlim(extent[0], extent[1])
-  ax.set_ylim(extent[2], extent[3])
-  ax.legend(loc="upper right", fontsize=7)
-  if title:
-    ax.set_title(title)
+def save_mixture_plots(path: str, samples: list[np.ndarray], modes: np.ndarray,
+                       energy_grids: list[np.ndarray], extent: tuple[float, float, float, float],
+                       titles: list[str]) -> None:
+  """Samples over the mixture's modes, on the discriminator's energy as a heat map; one panel
+  per sweep member."""
+  n = len(samples)
+  cols = min(n, 4)
+  rows = int(np.ceil(n / cols))
+  fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 5 * rows), squeeze=False)
+  for ax in axes.ravel()[n:]:
+    ax.axis("off")
+  for ax, pts, energy, title in zip(axes.ravel(), samples, energy_grids, titles):
+    im = ax.imshow(np.log1p(np.maximum(energy, 0)), origin="lower", extent=extent,
+                   cmap="viridis", aspect="equal")
+    fig.colorbar(im, ax=ax, fraction=0.046, label="log(1 + energy)")
+    ax.scatter(pts[:, 0], pts[:, 1], s=2, c="white", alpha=0.6, label="samples")
+    ax.scatter(modes[:, 0], modes[:, 1], s=40, c="red", marker="x", label="modes")
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
+    ax.legend(loc="upper right", fontsize=7)
+    ax.set_title(title, fontsize=9)
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+
+
+def save_labelled_rows(path: str, rows: list[np.ndarray], labels: list[str]) -> None:
+  """One row of images per sweep member, its label on the left (the paper's Figure 9)."""
+  n, per_row = len(rows), len(rows[0])
+  fig, axes = plt.subplots(n, 1, figsize=(per_row * 0.6 + 1.5, n * 0.75 + 0.3), squeeze=False)
+  for ax, images, label in zip(axes[:, 0], rows, labels):
+    strip = image_grid(images, columns=per_row)
+    ax.imshow(strip[..., 0] if strip.shape[-1] == 1 else strip, cmap="gray", vmin=0, vmax=255)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
   fig.tight_layout()
   fig.savefig(path, dpi=100)
   plt.close(fig)

@@ -31,11 +31,15 @@ def main(argv: list[str] | None = None) -> int:
     return 2
   samples = run.sample(args.n, args.seed)
   stem = os.path.join(args.workdir, f"generated_step{run.step}_n{args.n}")
-  np.savez_compressed(stem + ".npz", samples=samples, step=run.step, seed=args.seed)
-  if samples.ndim == 4:
+  np.savez_compressed(stem + ".npz", samples=samples, step=run.step, seed=args.seed,
+                      members=np.array(run.members or []))
+  if run.members is not None and samples.ndim == 5:
+    outputs.save_labelled_rows(stem + ".png", list(samples), run.members)
+  elif samples.ndim == 4:
     outputs.save_image_grid(stem + ".png", samples)
   else:
-    outputs.save_scatter(stem + ".png", samples, f"{run.config.name} step {run.step}")
+    points = samples.reshape(-1, samples.shape[-1])
+    outputs.save_scatter(stem + ".png", points, f"{run.config.name} step {run.step}")
   print(f"wrote {stem}.png and {stem}.npz ({args.n} samples from step {run.step})")
   return 0
 

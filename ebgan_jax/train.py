@@ -15,7 +15,7 @@ import signal
 import threading
 import time
 import warnings
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import flax
 import flax.linen as nn
@@ -94,6 +94,12 @@ def create_state(config: ml_collections.ConfigDict, generator: nn.Module,
                   d=model_state(discriminator, d_vars, config.optimizer.lr_d),
                   controller=algorithms.make_algorithm(config).init_controller(config),
                   guard=_initial_guard())
+
+
+def stack_states(states: Sequence[GANState]) -> GANState:
+  """Members that differ in values only, stacked on a leading axis under one structure."""
+  leaves = [jax.tree.leaves(st) for st in states]
+  return jax.tree.unflatten(jax.tree.structure(states[0]), [jnp.stack(xs) for xs in zip(*leaves)])
 
 
 def _apply_train(state: ModelState, params, batch_stats, x, key):
@@ -202,31 +208,40 @@ def make_multi_step(config: ml_collections.ConfigDict, algorithm: Any = None,
 
 
 def make_parallel_step(config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh,
-                       algorithm: Any = None):
+                       algorithm: Any = None, population: bool = False):
   """The jitted data-parallel step: batches ``[steps_per_dispatch, B, ...]`` sharded over the
-  mesh's ``data`` axis, the state replicated and donated."""
+  mesh's ``data`` axis, the state replicated and donated.
+
+  With ``population=True`` the state has a leading member axis and the batches are
+  ``[members, steps_per_dispatch, B, ...]``: one ``vmap``-ed program trains every member of a
+  sweep, each with its own margin, weights, learning rates and key (all traced values).
+  """
   rep = parallel.replicated(mesh)
   shard = lambda x: jax.lax.with_sharding_constraint(x, parallel.batch_sharding(mesh))
-  return jax.jit(make_multi_step(config, algorithm, shard), in_shardings=(rep, parallel.batch_sharding(mesh, 1)),
-                 out_shardings=(rep, rep), donate_argnums=0)
+  step = make_multi_step(config, algorithm, shard)
+  if population:
+    step = jax.vmap(step)
+  batches = parallel.batch_sharding(mesh, 2 if population else 1)
+  return jax.jit(step, in_shardings=(rep, batches), out_shardings=(rep, rep),
+                 donate_argnums=0)
 
 
-def make_sampler(generator: nn.Module):
-  @jax.jit
+def make_sampler(generator: nn.Module, population: bool = False):
+  """Jitted ``(g_params, g_batch_stats, z) -> samples``; vmapped over members if asked."""
   def sample(g_params, g_batch_stats, z):
     return generator.apply({"params": g_params, "batch_stats": g_batch_stats}, z, train=False)
-  return sample
+  return jax.jit(jax.vmap(sample, in_axes=(0, 0, None)) if population else sample)
 
 
-def make_energy_fn(discriminator: nn.Module, energy_norm: str):
+def make_energy_fn(discriminator: nn.Module, energy_norm: str, population: bool = False):
+  """Jitted ``(d_params, d_batch_stats, x) -> [B]`` energies; vmapped over members if asked."""
   from ebgan_jax import losses
 
-  @jax.jit
   def energy(d_params, d_batch_stats, x):
     rec, _ = discriminator.apply({"params": d_params, "batch_stats": d_batch_stats}, x,
                                  train=False)
     return losses.reconstruction_energy(x, rec, norm=energy_norm)
-  return energy
+  return jax.jit(jax.vmap(energy, in_axes=(0, 0, None)) if population else energy)
 
 
 def sample_noise(config: ml_collections.ConfigDict, n: int) -> Array:
@@ -263,43 +278,66 @@ def _check_devices(config: ml_collections.ConfigDict) -> None:
 
 
 def _write_samples(config, workdir, tag, sampler, energy_fn, state, dataset,
-                   is_writer: bool = True) -> dict[str, float]:
-  """Writes the sample picture(s) for ``tag``; returns metrics measured on them. Every
-  process computes (the programs are SPMD), only the writer writes."""
-  z = sample_noise(config, 2500 if isinstance(dataset, data.MixtureDataset) else config.num_samples)
+                   is_writer: bool = True, labels: Sequence[str] | None = None
+                   ) -> list[dict[str, float]]:
+  """Writes the sample picture(s) for ``tag``; returns per-member metrics measured on them.
+
+  Every process computes (the programs are SPMD), only the writer writes. With ``labels`` the
+  state is a population: one vmapped call samples every member, one row per member.
+  """
+  mixture = dataset.mixture if isinstance(dataset, data.MixtureDataset) else None
+  z = sample_noise(config, 2500 if mixture else config.num_samples)
   samples = np.asarray(sampler(state.g.params, state.g.batch_stats, z))
-  if isinstance(dataset, data.MixtureDataset):
-    mixture = dataset.mixture
-    lim = float(np.abs(mixture.modes).max()) * 1.5 + 0.5
-    axis = np.linspace(-lim, lim, 120, dtype=np.float32)
-    grid = np.stack(np.meshgrid(axis, axis), -1).reshape(-1, 2)
-    energy = np.asarray(energy_fn(state.d.params, state.d.batch_stats, grid)).reshape(120, 120)
-    stats = evaluation.mixture_mode_stats(samples, mixture.modes, mixture.std)
-    title = (f"{config.name} {tag}: {stats['modes_covered']}/{len(mixture.modes)} modes, "
-             f"{100 * stats['high_quality']:.0f}% HQ")
+  members = [samples] if labels is None else list(samples)
+  path = os.path.join(workdir, f"samples_{tag}.png")
+  if mixture is None:
     if is_writer:
-      outputs.save_mixture_plot(os.path.join(workdir, f"samples_{tag}.png"), samples,
-                                mixture.modes, energy, (-lim, lim, -lim, lim), title)
-    return stats
+      if labels is None:
+        outputs.save_image_grid(path, samples)
+      else:
+        outputs.save_labelled_rows(path, [m[:16] for m in members], labels)
+    return [{} for _ in members]
+  lim = float(np.abs(mixture.modes).max()) * 1.5 + 0.5
+  axis = np.linspace(-lim, lim, 120, dtype=np.float32)
+  grid = np.stack(np.meshgrid(axis, axis), -1).reshape(-1, 2)
+  energy = np.asarray(energy_fn(state.d.params, state.d.batch_stats, grid))
+  energies = [energy] if labels is None else list(energy)
+  stats = [evaluation.mixture_mode_stats(m, mixture.modes, mixture.std) for m in members]
+  titles = [f"{config.name if labels is None else labels[i]} {tag}: "
+            f"{st['modes_covered']}/{len(mixture.modes)} modes, {100 * st['high_quality']:.0f}% HQ"
+            for i, st in enumerate(stats)]
   if is_writer:
-    outputs.save_image_grid(os.path.join(workdir, f"samples_{tag}.png"), samples)
-  return {}
+    outputs.save_mixture_plots(path, members, mixture.modes,
+                               [e.reshape(120, 120) for e in energies], (-lim, lim, -lim, lim),
+                               titles)
+  return stats
 
 
 def _check_guard(state: GANState, config: ml_collections.ConfigDict,
-                 ckpt: checkpoint.Checkpointer) -> None:
-  """Raises :class:`TrainingStopped` when the step found a non-finite value (one host sync)."""
+                 ckpt: checkpoint.Checkpointer, labels: Sequence[str] | None = None,
+                 reported: set[int] | None = None) -> None:
+  """Raises :class:`TrainingStopped` when the step found a non-finite value (one host sync).
+
+  In a sweep (``labels`` given, one per member) a diverged member stays frozen at its last
+  finite state while the others go on; it is reported once instead.
+  """
   if config.on_nonfinite != "stop":
     return
-  bad_step, bad_what = (int(v) for v in jax.device_get(
+  bad_step, bad_what = (np.atleast_1d(v) for v in jax.device_get(
       (state.guard["bad_step"], state.guard["bad_what"])))
-  if bad_step >= 0:
+  for i in np.flatnonzero(bad_step >= 0):
+    what = f"non-finite {GUARDED[int(bad_what[i]) - 1]} at step {int(bad_step[i])}"
+    if labels is not None:
+      if i not in reported:
+        reported.add(i)
+        warnings.warn(f"sweep member {labels[i]}: {what}; it is frozen at its last finite "
+                      "state, the other members go on.", stacklevel=2)
+      continue
     ckpt.wait()
     last = ckpt.steps()
     kept = f"the last good checkpoint (step {last[-1]}) is intact" if last else "no checkpoint was written"
-    raise TrainingStopped(
-        f"non-finite {GUARDED[bad_what - 1]} at step {bad_step}; {kept}. Lower the learning "
-        "rate, or pass --config.on_nonfinite=skip to skip such updates.")
+    raise TrainingStopped(f"{what}; {kept}. Lower the learning rate, or pass "
+                          "--config.on_nonfinite=skip to skip such updates.")
 
 
 class _StopSignals:
@@ -341,22 +379,37 @@ def _warn_on_changed_values(fresh: GANState, restored: GANState) -> None:
                     stacklevel=3)
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
-                       progress: bool = True) -> dict[str, Any]:
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, progress: bool = True,
+                       members: Sequence[ml_collections.ConfigDict] | None = None,
+                       labels: Sequence[str] | None = None) -> dict[str, Any]:
   """Trains ``config`` in ``workdir``, resuming from its latest checkpoint if there is one.
+
+  With ``members`` (configs that differ from ``config`` only in traced values: seed, margin,
+  PT weight, learning rates; see :mod:`ebgan_jax.sweep`), trains all of them at once in one
+  vmapped program; ``labels`` name them in the outputs.
 
   Returns the summary that is also written to ``summary.json``. Raises ``ValueError`` for bad
   input (before anything in ``workdir`` is overwritten) and :class:`TrainingStopped` when the
   divergence guard stops the run.
   """
-  configs.validate(config)
+  population = members is not None
+  members = list(members) if population else [config]
+  labels = list(labels) if labels is not None else [str(i) for i in range(len(members))]
+  for m in members:
+    configs.validate(m)
   _check_devices(config)
   _prepare_workdir(workdir)
-  dataset = data.make_dataset(config.data, batch_size=config.batch_size * config.d_steps,
-                              seed=config.seed)
+  global_batch_size = config.batch_size * config.d_steps
+  datasets = {}
+  for m in members:  # one data stream per seed, as each member would read alone
+    if m.seed not in datasets:
+      datasets[m.seed] = data.make_dataset(m.data, batch_size=global_batch_size, seed=m.seed)
+  dataset = datasets[config.seed] if config.seed in datasets else datasets[members[0].seed]
   generator, discriminator = models.make_models(config.model, dataset.shape)
   mesh = parallel.make_mesh()
-  state = parallel.replicate(create_state(config, generator, discriminator, dataset.shape), mesh)
+  states = [create_state(m, generator, discriminator, dataset.shape) for m in members]
+  state = stack_states(states) if population else states[0]
+  state = parallel.replicate(state, mesh)
   is_writer = jax.process_index() == 0  # only process 0 writes metrics, samples and plots
 
   ckpt = checkpoint.Checkpointer(workdir, keep=config.keep_checkpoints,
@@ -371,59 +424,71 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
     state, start = restored
   else:
     start = 0
-  meta = {"experiment": config.name, "data_shape": list(dataset.shape)}
+  meta = {"experiment": config.name, "data_shape": list(dataset.shape), "population": population,
+          "members": labels}
   if is_writer:
     with open(os.path.join(workdir, "config.json"), "w") as f:
       f.write(config.to_json_best_effort(indent=2))
     outputs.truncate_metrics(workdir, after_step=start)
 
   k = config.steps_per_dispatch
-  step_fn = make_parallel_step(config, mesh)
-  batch_sharding = parallel.batch_sharding(mesh, 1)
-  rows = parallel.process_slice(config.batch_size * config.d_steps)
-  sampler = make_sampler(generator)
-  energy_fn = make_energy_fn(discriminator, config.energy_norm)
+  step_fn = make_parallel_step(config, mesh, population=population)
+  batch_axis = 2 if population else 1
+  batch_sharding = parallel.batch_sharding(mesh, batch_axis)
+  rows = parallel.process_slice(global_batch_size)
+  sampler = make_sampler(generator, population)
+  energy_fn = make_energy_fn(discriminator, config.energy_norm, population)
   writer = outputs.MetricWriter(workdir) if is_writer else None
 
+  def local_batches(step: int) -> np.ndarray:
+    per_member = [np.stack([datasets[m.seed].batch(s, rows) for s in range(step, step + k)])
+                  for m in members]
+    return np.stack(per_member) if population else per_member[0]
+
   resumed = f", resuming from step {start}" if start else ""
+  sweep = f", a sweep of {len(members)} members in one program" if population else ""
   print(f"{config.name}: {config.algorithm} on {dataset.name} {dataset.shape}, "
-        f"model {config.model.arch}, {config.num_steps} steps of batch {config.batch_size}, "
-        f"devices: {jax.device_count()} x {jax.devices()[0].platform}, "
+        f"model {config.model.arch}, {config.num_steps} steps of batch {config.batch_size}"
+        f"{sweep}, devices: {jax.device_count()} x {jax.devices()[0].platform}, "
         f"processes: {jax.process_count()}{resumed}", flush=True)
 
   t_start = t_window = time.perf_counter()
-  images_window, summary_metrics, interrupted = 0, {}, None
-  bar = tqdm(total=config.num_steps, initial=start, disable=not (progress and is_writer), unit="step",
-             dynamic_ncols=True)
+  images_window, last_logged, interrupted, reported = 0, [{}] * len(members), None, set()
+  guard_labels = labels if population else None
+  bar = tqdm(total=config.num_steps, initial=start, disable=not (progress and is_writer),
+             unit="step", dynamic_ncols=True)
   step = start
   with _StopSignals() as signals:
     while step < config.num_steps and signals.received is None:
-      local = np.stack([dataset.batch(s, rows) for s in range(step, step + k)])
+      local = local_batches(step)
       data.check_finite(local, step, dataset.name)
-      state, metrics = step_fn(state, parallel.global_batch(local, batch_sharding, batch_axis=1))
+      state, metrics = step_fn(state, parallel.global_batch(local, batch_sharding, batch_axis))
       step += k
-      images_window += k * config.batch_size
+      images_window += k * config.batch_size * len(members)
       bar.update(k)
       if step % config.log_every < k or step >= config.num_steps:
-        _check_guard(state, config, ckpt)
-        host = {name: float(v) for name, v in jax.device_get(metrics).items()}
+        _check_guard(state, config, ckpt, guard_labels, reported)
         now = time.perf_counter()
-        host["images_per_sec"] = images_window / max(now - t_window, 1e-9)
+        rate = images_window / max(now - t_window, 1e-9)
         t_window, images_window = now, 0
-        if writer:
-          writer.write(step, host)
-        summary_metrics = host
-        bar.set_postfix(loss_d=f"{host['loss_d']:.3g}", loss_g=f"{host['loss_g']:.3g}",
-                        img_s=f"{host['images_per_sec']:.0f}")
+        fetched = jax.device_get(metrics)
+        last_logged = [{name: float(np.asarray(v)[i] if population else v)
+                        for name, v in fetched.items()} for i in range(len(members))]
+        for i, row in enumerate(last_logged):
+          row["images_per_sec"] = rate
+          if writer:
+            writer.write(step, row, member=labels[i] if population else None)
+        bar.set_postfix(loss_d=f"{last_logged[0]['loss_d']:.3g}",
+                        loss_g=f"{last_logged[0]['loss_g']:.3g}", img_s=f"{rate:.0f}")
       if step % config.checkpoint_every < k or step >= config.num_steps:
-        _check_guard(state, config, ckpt)
+        _check_guard(state, config, ckpt, guard_labels, reported)
         ckpt.save(step, state, meta)
       if step % config.sample_every < k and step < config.num_steps:
         _write_samples(config, workdir, f"{step:06d}", sampler, energy_fn, state, dataset,
-                       is_writer)
+                       is_writer, labels if population else None)
     interrupted = signals.received
     if interrupted is not None:
-      _check_guard(state, config, ckpt)
+      _check_guard(state, config, ckpt, guard_labels, reported)
       ckpt.save(step, state, meta)
   bar.close()
   if writer:
@@ -435,17 +500,23 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
     return {"experiment": config.name, "steps": step, "interrupted": True}
 
   sample_stats = _write_samples(config, workdir, "final", sampler, energy_fn, state, dataset,
-                                is_writer)
-  summary = {"experiment": config.name, "steps": int(state.step),
-             "seconds": round(time.perf_counter() - t_start, 2),
-             **{k_: round(v, 5) for k_, v in summary_metrics.items()}, **sample_stats}
+                                is_writer, labels if population else None)
+  per_member = [{**{k_: round(v, 5) for k_, v in row.items()}, **stats}
+                for row, stats in zip(last_logged, sample_stats)]
+  summary = {"experiment": config.name, "steps": int(np.max(jax.device_get(state.step))),
+             "seconds": round(time.perf_counter() - t_start, 2)}
+  if population:
+    summary["members"] = [{"member": label, **row} for label, row in zip(labels, per_member)]
+  else:
+    summary.update(per_member[0])
   if is_writer:
     logged = outputs.read_metrics(workdir)
     if logged:
       outputs.save_loss_curves(os.path.join(workdir, "loss_curves.png"), logged, config.name)
     with open(os.path.join(workdir, "summary.json"), "w") as f:
       json.dump(summary, f, indent=2)
-    print("summary: " + json.dumps(summary), flush=True)
+    if not population:
+      print("summary: " + json.dumps(summary), flush=True)
   return summary
 
 
@@ -455,20 +526,25 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
 
 @dataclasses.dataclass
 class TrainedRun:
-  """A run restored from its workdir: ``run.sample(64)`` draws images from its generator."""
+  """A run restored from its workdir: ``run.sample(64)`` draws images from its generator.
+
+  For a sweep, ``members`` names the members, the state has a leading member axis, and
+  ``sample`` returns ``[members, n, ...]``.
+  """
   config: ml_collections.ConfigDict
   generator: nn.Module
   discriminator: nn.Module
   state: GANState
+  members: list[str] | None = None
 
   @property
   def step(self) -> int:
-    return int(self.state.step)
+    return int(np.max(jax.device_get(self.state.step)))
 
   def sample(self, n: int, seed: int = 0) -> np.ndarray:
     z = sample_latent(jax.random.PRNGKey(seed), n, self.config.latent_dim, self.config.latent_dist)
-    return np.asarray(make_sampler(self.generator)(self.state.g.params,
-                                                   self.state.g.batch_stats, z))
+    sampler = make_sampler(self.generator, population=self.members is not None)
+    return np.asarray(sampler(self.state.g.params, self.state.g.batch_stats, z))
 
 
 def load(workdir: str) -> TrainedRun:
@@ -484,11 +560,15 @@ def load(workdir: str) -> TrainedRun:
   if not steps:
     ckpt.close()
     raise ValueError(f"{workdir!r} holds no checkpoint yet; train first (make train).")
-  data_shape = tuple(ckpt.read_meta(steps[-1])["data_shape"])
+  meta = ckpt.read_meta(steps[-1])
+  data_shape = tuple(meta["data_shape"])
   generator, discriminator = models.make_models(config.model, data_shape)
   template = create_state(config, generator, discriminator, data_shape)
+  members = meta["members"] if meta.get("population") else None
+  if members is not None:
+    template = stack_states([template] * len(members))
   restored = ckpt.restore_latest(template, experiment=config.name)
   ckpt.close()
   if restored is None:
     raise ValueError(f"no checkpoint in {workdir!r} could be read.")
-  return TrainedRun(config, generator, discriminator, restored[0])
+  return TrainedRun(config, generator, discriminator, restored[0], members)

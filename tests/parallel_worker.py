@@ -57,7 +57,17 @@ def main():
   PerDevicePT.mesh = mesh
   wrong = train.make_parallel_step(config, mesh, PerDevicePT())(parallel.replicate(fresh(), mesh),
                                                                 jax.device_put(batches, sharding))[0]
+  # A sweep of two members (margins) inside the data-parallel step.
+  pop = lambda: train.stack_states([fresh(), train.create_state(config, g, d, ds.shape).replace(
+      controller={"margin": jnp.float32(3.0), "pt_weight": jnp.float32(0.5)})])
+  pop_batches = np.stack([batches, batches])
+  pop_one = jax.jit(jax.vmap(train.make_multi_step(config)))(
+      jax.device_put(pop(), single_device), jax.device_put(pop_batches, single_device))[0]
+  pop_eight = train.make_parallel_step(config, mesh, population=True)(
+      parallel.replicate(pop(), mesh),
+      jax.device_put(pop_batches, parallel.batch_sharding(mesh, 2)))[0]
   print(json.dumps({
+      "rel_err_population": max_rel_err(pop_eight.g.params, pop_one.g.params),
       "devices": jax.device_count(),
       "batch_sharded_over": len(jax.device_put(batches, sharding).sharding.device_set),
       "rel_err_g": max_rel_err(eight.g.params, one.g.params),

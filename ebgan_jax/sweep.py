@@ -1,0 +1,162 @@
+"""Sweeps in one compiled program: ``make sweep EXP=<name> SWEEP="margin=1,2,4,6,8,12,16,32"``.
+
+  python -m ebgan_jax.sweep --config experiments/digits_ebgan_pt.py --workdir runs/sweep \\
+      --sweep margin=1,2,4,6,8,12,16,32 [--sweep seed=0,1] [--config.num_steps=2000]
+
+Several ``--sweep`` keys give their product. Keys whose values are traced inputs of the step
+(the seed, margin, PT weight and learning rates) share one program: the members' states are
+stacked on a leading axis and one ``vmap``-ed step trains them all, and one vmapped call samples
+from every member. Other keys (layer sizes, depths, the energy norm, ...) change the program:
+members are grouped by them, one vmapped program per group.
+
+``--bench`` times a sweep against the same members trained one after the other
+(``make bench-sweep``) and prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import itertools
+import json
+import os
+import sys
+import tempfile
+import time
+from typing import Sequence
+
+from ebgan_jax.main import set_cpu_defaults
+
+# Keys that are traced values of the step, so members differing only in them share a program.
+TRACED_KEYS = ("seed", "margin", "pt_weight", "optimizer.lr_g", "optimizer.lr_d")
+# Shorthands that set several keys at once.
+ALIASES = {"lr": ("optimizer.lr_g", "optimizer.lr_d"), "optimizer.lr": ("optimizer.lr_g", "optimizer.lr_d")}
+
+
+def parse_sweep(items: Sequence[str]) -> dict[str, list[str]]:
+  """``["margin=1,2", "seed=0,1"]`` (or one space-separated string) -> ``{key: [values]}``."""
+  spec = {}
+  for item in (part for text in items for part in text.split()):
+    key, sep, values = item.partition("=")
+    if not sep or not values:
+      raise ValueError(f"sweep item {item!r} must look like key=v1,v2,..., e.g. margin=1,2,4.")
+    spec[key] = [v for v in values.split(",") if v]
+  if not spec:
+    raise ValueError('nothing to sweep; pass e.g. --sweep margin=1,2,4 (make sweep SWEEP="...").')
+  return spec
+
+
+def expand(config, spec: dict[str, list[str]]):
+  """The product of the swept values: ``[(label, member_config)]``."""
+  from ebgan_jax import configs
+  members = []
+  keys = list(spec)
+  for values in itertools.product(*(spec[k] for k in keys)):
+    member = copy.deepcopy(config)
+    overrides = []
+    for key, value in zip(keys, values):
+      overrides += [f"{k}={value}" for k in ALIASES.get(key, (key,))]
+    configs.apply_overrides(member, overrides)
+    configs.validate(member)
+    members.append((",".join(f"{k}={v}" for k, v in zip(keys, values)), member))
+  return members
+
+
+def group_by_program(members):
+  """Members grouped so that each group differs only in traced keys: ``{static label: [...]}``."""
+  groups: dict[str, list] = {}
+  for label, member in members:
+    static = [part for part in label.split(",")
+              if part.split("=")[0] not in TRACED_KEYS + tuple(ALIASES)]
+    groups.setdefault(",".join(static), []).append((label, member))
+  return groups
+
+
+def run_sweep(config, spec: dict[str, list[str]], workdir: str, progress: bool = True) -> list[dict]:
+  from ebgan_jax import train
+  members = expand(config, spec)
+  groups = group_by_program(members)
+  if len(groups) > 1:
+    print(f"{len(members)} members in {len(groups)} groups with different programs "
+          f"({'; '.join(groups)}): one vmapped program per group.", flush=True)
+  results = []
+  for static, group in groups.items():
+    group_dir = workdir if len(groups) == 1 else os.path.join(workdir, static.replace("=", "_").replace(",", "__"))
+    labels = [label for label, _ in group]
+    summary = train.train_and_evaluate(group[0][1], group_dir, progress=progress,
+                                       members=[m for _, m in group], labels=labels)
+    if summary.get("interrupted"):
+      return []
+    results += [{"group": static, "workdir": group_dir, **row} for row in summary["members"]]
+  write_tables(workdir, results)
+  return results
+
+
+_TABLE_KEYS = ("loss_d", "loss_g", "energy_real", "energy_fake", "pt", "frac_fake_below_margin",
+               "skipped_steps", "modes_covered", "high_quality", "reverse_kl")
+
+
+def write_tables(workdir: str, results: list[dict]) -> None:
+  os.makedirs(workdir, exist_ok=True)
+  with open(os.path.join(workdir, "sweep_results.json"), "w") as f:
+    json.dump(results, f, indent=2)
+  keys = [k for k in _TABLE_KEYS if results and k in results[0]]
+  lines = ["| member | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+  for row in results:
+    lines.append(f"| {row['member']} | " + " | ".join(f"{row[k]:.4g}" for k in keys) + " |")
+  with open(os.path.join(workdir, "sweep_results.md"), "w") as f:
+    f.write("\n".join(lines) + "\n")
+  print("\n".join(lines), flush=True)
+
+
+def bench(config, spec: dict[str, list[str]]) -> dict:
+  """Wall time of the sweep versus the same members trained one after the other."""
+  from ebgan_jax import train
+  members = expand(config, spec)
+  with tempfile.TemporaryDirectory() as tmp:
+    t0 = time.perf_counter()
+    run_sweep(config, spec, os.path.join(tmp, "sweep"), progress=False)
+    sweep_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for i, (_, member) in enumerate(members):
+      train.train_and_evaluate(member, os.path.join(tmp, f"single{i}"), progress=False)
+    single_s = time.perf_counter() - t0
+  return {"config": config.name, "members": len(members), "steps": config.num_steps,
+          "sweep_s": round(sweep_s, 2), "sequential_s": round(single_s, 2),
+          "speedup": round(single_s / sweep_s, 2)}
+
+
+def main(argv: list[str] | None = None) -> int:
+  argv = sys.argv[1:] if argv is None else argv
+  parser = argparse.ArgumentParser(prog="python -m ebgan_jax.sweep", description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument("--config", required=True, help="experiments/<name>.py, or just <name>")
+  parser.add_argument("--workdir", default="")
+  parser.add_argument("--sweep", action="append", default=[], help="key=v1,v2,... (repeatable)")
+  parser.add_argument("--no_progress", action="store_true")
+  parser.add_argument("--bench", action="store_true", help="time against sequential runs")
+  args = parser.parse_args([a for a in argv if not a.startswith("--config.")])
+  overrides = [a[len("--config."):] for a in argv if a.startswith("--config.")]
+  set_cpu_defaults()
+  from ebgan_jax import configs, train
+  try:
+    config = configs.load_config(args.config)
+    configs.apply_overrides(config, overrides)
+    configs.validate(config)
+    spec = parse_sweep(args.sweep)
+    if args.bench:
+      print(json.dumps(bench(config, spec)))
+      return 0
+    run_sweep(config, spec, args.workdir or os.path.join("runs", f"{config.name}_sweep"),
+              progress=not args.no_progress)
+  except ValueError as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 2
+  except train.TrainingStopped as e:
+    print(f"stopped: {e}", file=sys.stderr)
+    return 1
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())
