@@ -133,3 +133,168 @@ def pulling_away_term(codes: ArrayLike, *, axis_name: str | None = None) -> Arra
   if axis_name is not None:
     off_diagonal = lax.psum(off_diagonal, axis_name)
   return off_diagonal / (n * (n - 1))
+
+
+# ----------------------------------------------------------------------------------------------
+# GAN (Goodfellow et al. 2014), SPEC §2
+# ----------------------------------------------------------------------------------------------
+
+def gan_discriminator_loss(logits_real: ArrayLike, logits_fake: ArrayLike) -> Array:
+  """``-log D(x) - log(1 - D(G(z)))`` per example, with ``D = sigmoid(logits)``.
+
+  Minimising it maximises the GAN value function ``V(D, G)`` over ``D``.
+  """
+  logits_real, logits_fake = jnp.asarray(logits_real), jnp.asarray(logits_fake)
+  _check_vector("logits_real", logits_real)
+  _check_same_shape("logits_real", logits_real, "logits_fake", logits_fake)
+  # log(1 - sigmoid(l)) = log_sigmoid(-l), the latter numerically stable
+  return -jax.nn.log_sigmoid(logits_real) - jax.nn.log_sigmoid(-logits_fake)
+
+
+def gan_generator_loss(logits_fake: ArrayLike, *, non_saturating: bool = True) -> Array:
+  """The generator's loss per example: ``-log D(G(z))`` (non-saturating, the paper's practical
+  choice) or ``log(1 - D(G(z)))`` (the minimax game as written)."""
+  logits_fake = jnp.asarray(logits_fake)
+  _check_vector("logits_fake", logits_fake)
+  if non_saturating:
+    return -jax.nn.log_sigmoid(logits_fake)
+  return jax.nn.log_sigmoid(-logits_fake)
+
+
+# ----------------------------------------------------------------------------------------------
+# BEGAN (Berthelot, Schumm & Metz 2017), SPEC §3
+# ----------------------------------------------------------------------------------------------
+
+def began_discriminator_loss(energy_real: ArrayLike, energy_fake: ArrayLike, *,
+                             k: ArrayLike) -> Array:
+  """``L(x) - k_t L(G(z_D))`` per example (``L`` the l1 auto-encoder energy)."""
+  energy_real, energy_fake = jnp.asarray(energy_real), jnp.asarray(energy_fake)
+  _check_vector("energy_real", energy_real)
+  _check_same_shape("energy_real", energy_real, "energy_fake", energy_fake)
+  return energy_real - k * energy_fake
+
+
+def began_k_update(k: ArrayLike, energy_real: ArrayLike, energy_fake: ArrayLike, *,
+                   gamma: ArrayLike, lambda_k: ArrayLike) -> Array:
+  """``k_{t+1} = clip(k_t + lambda_k (gamma L(x) - L(G(z_G))), 0, 1)`` with batch means."""
+  balance = gamma * jnp.mean(energy_real) - jnp.mean(energy_fake)
+  return jnp.clip(k + lambda_k * balance, 0.0, 1.0)
+
+
+def began_convergence(energy_real: ArrayLike, energy_fake: ArrayLike, *,
+                      gamma: ArrayLike) -> Array:
+  """The convergence measure ``M_global = L(x) + |gamma L(x) - L(G(z_G))|`` (batch means)."""
+  real = jnp.mean(energy_real)
+  return real + jnp.abs(gamma * real - jnp.mean(energy_fake))
+
+
+# ----------------------------------------------------------------------------------------------
+# MAGAN (Wang et al. 2017), SPEC §4
+# ----------------------------------------------------------------------------------------------
+
+def magan_margin_update(margin: ArrayLike, s_real: ArrayLike, s_fake: ArrayLike,
+                        s_fake_prev: ArrayLike, n: ArrayLike) -> tuple[Array, Array]:
+  """The epoch-end margin rule: with ``S_D = s_real`` and ``S_G = s_fake`` the sums of real and
+  fake energies over the epoch's ``n`` examples, the margin becomes ``S_D / n`` when
+  ``S_D / n < m``, ``S_D < S_G`` and ``S_G_prev <= S_G``; it never increases.
+
+  Returns:
+    ``(new margin, new S_G_prev = S_G)``.
+  """
+  mean_real = s_real / n
+  shrink = (mean_real < margin) & (s_real < s_fake) & (s_fake_prev <= s_fake)
+  return jnp.where(shrink, mean_real, margin), jnp.asarray(s_fake, jnp.float32)
+
+
+# ----------------------------------------------------------------------------------------------
+# Loss-Sensitive GAN (Qi 2017), SPEC §5
+# ----------------------------------------------------------------------------------------------
+
+def loss_sensitive_discriminator_loss(loss_real: ArrayLike, loss_fake: ArrayLike,
+                                      distance: ArrayLike, *, lam: ArrayLike) -> Array:
+  """``L(x) + lambda [Delta(x, G(z)) + L(x) - L(G(z))]^+`` per example: fakes must cost at
+  least ``Delta`` more than the real example they are paired with."""
+  loss_real, loss_fake, distance = (jnp.asarray(a) for a in (loss_real, loss_fake, distance))
+  _check_vector("loss_real", loss_real)
+  _check_same_shape("loss_real", loss_real, "loss_fake", loss_fake)
+  _check_same_shape("loss_real", loss_real, "distance", distance)
+  return loss_real + lam * jax.nn.relu(distance + loss_real - loss_fake)
+
+
+# ----------------------------------------------------------------------------------------------
+# VAE / AEVB (Kingma & Welling 2014) and importance weighting (Burda et al. 2016), SPEC §6
+# ----------------------------------------------------------------------------------------------
+
+_LOG_2PI = 1.8378770664093453
+
+
+def gaussian_kl(mean: ArrayLike, log_var: ArrayLike) -> Array:
+  """``KL(N(mean, exp(log_var)) || N(0, I))`` per example, summed over the latent axis:
+  ``-1/2 sum_j (1 + log sigma_j^2 - mu_j^2 - sigma_j^2)`` (AEVB appendix B)."""
+  mean, log_var = jnp.asarray(mean), jnp.asarray(log_var)
+  _check_same_shape("mean", mean, "log_var", log_var)
+  return -0.5 * jnp.sum(1.0 + log_var - jnp.square(mean) - jnp.exp(log_var), axis=-1)
+
+
+def gaussian_log_density(z: ArrayLike, mean: ArrayLike, log_var: ArrayLike) -> Array:
+  """``log N(z; mean, exp(log_var))`` summed over the last axis; ``mean`` and ``log_var``
+  broadcast against leading sample axes of ``z``."""
+  z = jnp.asarray(z)
+  mean, log_var = jnp.broadcast_to(mean, z.shape), jnp.broadcast_to(log_var, z.shape)
+  return -0.5 * jnp.sum(_LOG_2PI + log_var + jnp.square(z - mean) * jnp.exp(-log_var), axis=-1)
+
+
+def bernoulli_log_likelihood(x: ArrayLike, logits: ArrayLike) -> Array:
+  """``log p(x | logits)`` for binary ``x`` in {0, 1}, summed over every non-batch axis."""
+  x, logits = jnp.asarray(x), jnp.asarray(logits)
+  _check_same_shape("x", x, "logits", logits)
+  # x log sigmoid(l) + (1 - x) log sigmoid(-l), written stably
+  ll = x * jax.nn.log_sigmoid(logits) + (1.0 - x) * jax.nn.log_sigmoid(-logits)
+  return jnp.sum(ll.reshape(ll.shape[0], -1), axis=-1)
+
+
+def elbo(log_px_z: ArrayLike, mean: ArrayLike, log_var: ArrayLike, z: ArrayLike | None = None,
+         *, estimator: Literal["A", "B"] = "B") -> Array:
+  """The SGVB estimators of the evidence lower bound, per example (AEVB §2.3).
+
+  Args:
+    log_px_z: ``[L, B]`` ``log p(x | z_l)`` for ``L`` samples ``z_l ~ q(z | x)``.
+    mean, log_var: ``[B, D]`` parameters of ``q(z | x)``.
+    z: ``[L, B, D]`` the samples; needed by estimator A.
+    estimator: ``"B"``: ``-KL(q || p) + 1/L sum_l log p(x | z_l)`` with the analytic KL;
+      ``"A"``: ``1/L sum_l [log p(x, z_l) - log q(z_l | x)]``.
+
+  Returns:
+    ``[B]`` bounds (to be maximised).
+  """
+  log_px_z = jnp.asarray(log_px_z)
+  if log_px_z.ndim != 2:
+    raise ValueError(f"log_px_z must have shape [L, B], got {log_px_z.shape}.")
+  if estimator == "B":
+    return -gaussian_kl(mean, log_var) + jnp.mean(log_px_z, axis=0)
+  if estimator == "A":
+    if z is None:
+      raise ValueError("estimator A needs the samples z, shape [L, B, D].")
+    log_pz = gaussian_log_density(z, jnp.zeros_like(z), jnp.zeros_like(z))
+    log_qz = gaussian_log_density(z, mean, log_var)
+    return jnp.mean(log_px_z + log_pz - log_qz, axis=0)
+  raise ValueError(f"estimator must be 'A' or 'B', got {estimator!r}.")
+
+
+def importance_weighted_log_likelihood(log_p_xz: ArrayLike, log_q_zx: ArrayLike) -> Array:
+  """``log p(x) ~= log (1/K) sum_k p(x, z_k) / q(z_k | x)`` per example (Burda et al. 2016).
+
+  Args:
+    log_p_xz: ``[K, B]`` ``log p(x, z_k)`` for ``z_k ~ q(z | x)``.
+    log_q_zx: ``[K, B]`` ``log q(z_k | x)``.
+
+  Returns:
+    ``[B]`` estimates; a lower bound in expectation that tightens as ``K`` grows.
+  """
+  log_p_xz, log_q_zx = jnp.asarray(log_p_xz), jnp.asarray(log_q_zx)
+  _check_same_shape("log_p_xz", log_p_xz, "log_q_zx", log_q_zx)
+  if log_p_xz.ndim != 2:
+    raise ValueError(f"log weights must have shape [K, B], got {log_p_xz.shape}.")
+  log_w = log_p_xz - log_q_zx
+  # log-mean-exp, shifted by the max for stability
+  return jax.nn.logsumexp(log_w, axis=0) - jnp.log(log_w.shape[0])
