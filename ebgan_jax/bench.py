@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     return _bench_checkpoint(config, args.windows)
   dataset = data.make_dataset(config.data, batch_size=config.batch_size * config.d_steps,
                               seed=config.seed)
-  generator, discriminator = models.make_models(config.model, dataset.shape)
+  generator, discriminator = train.build_models(config, dataset.shape)
   if config.batch_size % jax.device_count():
     raise SystemExit(f"error: batch_size={config.batch_size} does not divide over "
                      f"{jax.device_count()} devices.")
@@ -93,7 +93,7 @@ def _bench_checkpoint(config, repeats: int) -> int:
   from ebgan_jax import checkpoint, data, models, train
 
   shape = data.example_shape(config.data)
-  generator, discriminator = models.make_models(config.model, shape)
+  generator, discriminator = train.build_models(config, shape)
   state = train.create_state(config, generator, discriminator, shape)
   n_bytes = sum(np.asarray(x).nbytes for x in jax.tree.leaves(state))
   save_s, restore_s = [], []

@@ -33,6 +33,15 @@ def base_config() -> ml_collections.ConfigDict:
   # Training steps per jitted call (a lax.scan, unrolled: see PERF.md).
   c.steps_per_dispatch = 1
 
+  # The family (SPEC §2-§6); each algorithm reads its own block.
+  c.gan = ml_collections.ConfigDict({"non_saturating": True})
+  c.began = ml_collections.ConfigDict({"gamma": 0.5, "lambda_k": 0.001})
+  c.magan = ml_collections.ConfigDict({"pretrain_steps": 112, "steps_per_epoch": 28})
+  c.lsgan = ml_collections.ConfigDict({"lam": 1.0, "delta_scale": 1.0})
+  c.vae = ml_collections.ConfigDict({"likelihood": "bernoulli", "estimator": "B",
+                                     "num_samples": 1, "gaussian_std": 0.1,
+                                     "eval_importance_samples": 500, "eval_examples": 300})
+
   c.optimizer = ml_collections.ConfigDict()
   c.optimizer.name = "adam"  # "adam" or "sgd"
   c.optimizer.lr_g = 1e-3
@@ -45,6 +54,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.data.image_size = 0  # 0: the dataset's own size
   c.data.data_dir = ""  # TFDS data_dir; "" uses TFDS_DATA_DIR or ~/tensorflow_datasets
   c.data.split = "train"
+  c.data.binarize = False  # images thresholded at 0 to {-1, 1} (the VAE's binarised digits)
 
   c.model = ml_collections.ConfigDict()
   c.model.arch = "mlp"  # "mlp", "small_conv", "dcgan", "pytorch_gan"
@@ -72,6 +82,44 @@ def base_config() -> ml_collections.ConfigDict:
   c.sample_every = 500
   c.num_samples = 64
   return c
+
+
+def toy_config(mixture: str, algorithm: str) -> ml_collections.ConfigDict:
+  """The shared settings of the 2-D mixture experiments (``ring`` or ``grid``): MLP networks
+  with a linear generator output, Gaussian noise, fresh samples every step."""
+  c = base_config()
+  c.algorithm = algorithm
+  c.data.name = mixture
+  c.model.arch = "mlp"
+  c.model.output_activation = "none"
+  c.latent_dim, c.latent_dist = 16, "normal"
+  if mixture == "ring":
+    c.model.n_layers_g, c.model.size_g, c.model.n_layers_d, c.model.size_d = 3, 128, 2, 128
+    c.num_steps, c.batch_size, c.margin = 2000, 128, 0.5
+  else:
+    c.model.n_layers_g, c.model.size_g, c.model.n_layers_d, c.model.size_d = 4, 256, 2, 256
+    c.num_steps, c.batch_size, c.margin = 5000, 256, 2.0
+  if algorithm == "began":
+    c.energy_norm = "l1"
+  c.sample_every = 1000
+  return c
+
+
+# Values that the training state carries (the controller, the optimizers' learning rates):
+# traced inputs of the step, so a sweep over them shares one program, and a resumed run keeps
+# the checkpoint's values.
+STATE_KEYS = ("margin", "pt_weight", "optimizer.lr_g", "optimizer.lr_d", "began.gamma",
+              "began.lambda_k", "lsgan.lam", "lsgan.delta_scale")
+
+
+def get_key(config: ml_collections.ConfigDict, dotted: str):
+  """``config["a"]["b"]`` for ``"a.b"``, or ``None`` when absent."""
+  node = config
+  for part in dotted.split("."):
+    if not isinstance(node, ml_collections.ConfigDict) or part not in node:
+      return None
+    node = node[part]
+  return node
 
 
 def load_config(name_or_path: str) -> ml_collections.ConfigDict:
@@ -159,12 +207,26 @@ def validate(config: ml_collections.ConfigDict) -> None:
       raise ValueError(f"config.optimizer.{key} must be positive, got {config.optimizer[key]}; "
                        f"pass e.g. --config.optimizer.{key}={abs(config.optimizer[key]) or 1e-3}.")
   choices = {"energy_norm": ("mse", "l2", "l1"), "latent_dist": ("uniform", "normal"),
-             "algorithm": ("ebgan",), "on_nonfinite": ("stop", "skip")}
+             "algorithm": ("ebgan", "gan", "began", "magan", "lsgan", "vae"),
+             "on_nonfinite": ("stop", "skip")}
   for key, allowed in choices.items():
     if config[key] not in allowed:
       raise ValueError(f"config.{key} must be one of {', '.join(allowed)}; got {config[key]!r}.")
   if config.optimizer.name not in ("adam", "sgd"):
     raise ValueError(f"config.optimizer.name must be 'adam' or 'sgd', got {config.optimizer.name!r}.")
+  if config.algorithm == "magan":
+    spe, pre = config.magan.steps_per_epoch, config.magan.pretrain_steps
+    if spe <= 0 or pre <= 0 or pre % spe:
+      raise ValueError(f"config.magan.pretrain_steps={pre} must be a positive multiple of "
+                       f"config.magan.steps_per_epoch={spe}.")
+  if config.algorithm == "began" and not 0 <= config.began.gamma <= 1:
+    raise ValueError(f"config.began.gamma must be in [0, 1], got {config.began.gamma}.")
+  if config.algorithm == "vae":
+    if config.vae.likelihood not in ("bernoulli", "gaussian") or config.vae.estimator not in ("A", "B"):
+      raise ValueError("config.vae.likelihood must be 'bernoulli' or 'gaussian' and "
+                       "config.vae.estimator 'A' or 'B'.")
+    if config.vae.num_samples <= 0:
+      raise ValueError(f"config.vae.num_samples must be positive, got {config.vae.num_samples}.")
   if config.num_steps % config.steps_per_dispatch:
     raise ValueError(f"config.num_steps={config.num_steps} must be a multiple of "
                      f"config.steps_per_dispatch={config.steps_per_dispatch}.")

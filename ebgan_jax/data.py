@@ -53,6 +53,10 @@ class IndexedDataset:
   def batch(self, step: int, rows: slice = slice(None)) -> np.ndarray:
     return self._get(self.indices(step)[rows])
 
+  def examples(self, indices: np.ndarray) -> np.ndarray:
+    """The examples at ``indices``, in order (for evaluation)."""
+    return self._get(np.asarray(indices))
+
 
 def array_dataset(name: str, images: np.ndarray, batch_size: int, seed: int) -> IndexedDataset:
   images = np.ascontiguousarray(images, np.float32)
@@ -150,7 +154,7 @@ def _to_float(image: np.ndarray) -> np.ndarray:
 
 
 def tfds_dataset(name: str, *, split: str, data_dir: str, image_size: int, batch_size: int,
-                 seed: int) -> IndexedDataset:
+                 seed: int, binarize: bool = False) -> IndexedDataset:
   """A TFDS image dataset read by index through ``tfds.data_source`` and a grain map."""
   import grain
   import tensorflow_datasets as tfds
@@ -175,6 +179,9 @@ def tfds_dataset(name: str, *, split: str, data_dir: str, image_size: int, batch
       if image_size and image_size != img.shape[0]:
         img = resize_images(img[None], image_size)[0]
       return img
+  if binarize:
+    to_float = prepare
+    prepare = lambda ex: np.where(to_float(ex) > 0, 1.0, -1.0).astype(np.float32)
   mapped = grain.MapDataset.source(source).map(prepare)
   shape = mapped[0].shape
   return IndexedDataset(name, lambda idx: np.stack([mapped[int(i)] for i in idx]),
@@ -196,12 +203,15 @@ def make_dataset(data_cfg: Any, *, batch_size: int, seed: int) -> Dataset:
   name = data_cfg.name
   if name == "digits":
     images, _ = load_digits(data_cfg.image_size)
+    if data_cfg.binarize:
+      images = np.where(images > 0, 1.0, -1.0).astype(np.float32)
     return array_dataset("digits", images, batch_size, seed)
   if name in MIXTURES:
     return MixtureDataset(MIXTURES[name](), batch_size, seed)
   if name in ("mnist", "celeb_a"):
     return tfds_dataset(name, split=data_cfg.split, data_dir=data_cfg.data_dir,
-                        image_size=data_cfg.image_size, batch_size=batch_size, seed=seed)
+                        image_size=data_cfg.image_size, batch_size=batch_size, seed=seed,
+                        binarize=data_cfg.binarize)
   raise ValueError(f"unknown data.name {name!r}; choose one of digits, ring, grid, mnist, celeb_a.")
 
 

@@ -322,6 +322,59 @@ class PyTorchGANAutoEncoder(nn.Module):
 
 
 # ----------------------------------------------------------------------------------------------
+# Logit discriminators (GAN) and the Gaussian encoder (VAE)
+# ----------------------------------------------------------------------------------------------
+
+class MLPDiscriminator(nn.Module):
+  """``n_layers - 1`` hidden LeakyReLU layers of ``size`` units and a logit; returns ``[B]``."""
+  n_layers: int = 2
+  size: int = 256
+  dropout: float = 0.0
+
+  @nn.compact
+  def __call__(self, x: Array, train: bool = True) -> Array:
+    h = x.reshape(x.shape[0], -1)
+    for _ in range(self.n_layers - 1):
+      if self.dropout > 0:
+        h = nn.Dropout(self.dropout, deterministic=not train)(h)
+      h = nn.leaky_relu(nn.Dense(self.size)(h), 0.2)
+    return nn.Dense(1)(h)[:, 0]
+
+
+class ConvDiscriminator(nn.Module):
+  """Stride-2 convolutions down to 4x4 (DCGAN style: LeakyReLU 0.2, BatchNorm after the
+  first), then a logit; returns ``[B]``."""
+  features: int = 32
+  kernel_size: int = 3
+
+  @nn.compact
+  def __call__(self, x: Array, train: bool = True) -> Array:
+    h, feats, first = x, self.features, True
+    while h.shape[1] > 4:
+      k = self.kernel_size
+      h = Conv(feats, kernel_size=k, stride=2, padding=(k - 1) // 2 if k % 2 else k // 2 - 1)(h)
+      if not first:
+        h = _batch_norm(train)(h)
+      h, feats, first = nn.leaky_relu(h, 0.2), feats * 2, False
+    return nn.Dense(1)(h.reshape(x.shape[0], -1))[:, 0]
+
+
+class GaussianEncoder(nn.Module):
+  """``q(z | x) = N(mean, exp(log_var))`` from ``n_layers - 1`` hidden tanh layers (AEVB's
+  MLP encoder); returns ``(mean, log_var)``, each ``[B, latent_dim]``."""
+  latent_dim: int
+  n_layers: int = 2
+  size: int = 256
+
+  @nn.compact
+  def __call__(self, x: Array, train: bool = True) -> tuple[Array, Array]:
+    h = x.reshape(x.shape[0], -1)
+    for _ in range(self.n_layers - 1):
+      h = nn.tanh(nn.Dense(self.size)(h))
+    return nn.Dense(self.latent_dim)(h), nn.Dense(self.latent_dim)(h)
+
+
+# ----------------------------------------------------------------------------------------------
 # Construction from a config
 # ----------------------------------------------------------------------------------------------
 
@@ -356,11 +409,31 @@ def check_image_shape(arch: str, shape: Shape) -> None:
                      "'mlp', 'small_conv', 'dcgan', 'pytorch_gan'.")
 
 
-def make_models(model_cfg: Any, data_shape: Sequence[int]) -> tuple[nn.Module, nn.Module]:
-  """The ``(generator, discriminator)`` pair that ``model_cfg.arch`` names, for ``data_shape``."""
+def make_models(model_cfg: Any, data_shape: Sequence[int], discriminator: str = "autoencoder",
+                latent_dim: int = 0) -> tuple[nn.Module, nn.Module]:
+  """The ``(generator, discriminator)`` pair that ``model_cfg.arch`` names, for ``data_shape``.
+
+  ``discriminator`` is what the algorithm needs: ``"autoencoder"`` (EBGAN, BEGAN, MAGAN,
+  LS-GAN), ``"logit"`` (GAN) or ``"gaussian_encoder"`` (VAE, with ``latent_dim``).
+  """
   shape = tuple(int(s) for s in data_shape)
   arch = model_cfg.arch
   check_image_shape(arch, shape)
+  if discriminator == "gaussian_encoder":
+    if arch != "mlp":
+      raise ValueError(f"the VAE is built with model.arch='mlp', got {arch!r}.")
+    return (MLPGenerator(shape, model_cfg.n_layers_g, model_cfg.size_g, False, "none"),
+            GaussianEncoder(latent_dim, model_cfg.n_layers_d, model_cfg.size_d))
+  if discriminator == "logit":
+    generator, _ = make_models(model_cfg, shape)
+    if arch == "mlp":
+      return generator, MLPDiscriminator(model_cfg.n_layers_d, model_cfg.size_d,
+                                         model_cfg.dropout_d)
+    if arch == "small_conv":
+      return generator, ConvDiscriminator(model_cfg.features_d)
+    if arch == "dcgan":
+      return generator, ConvDiscriminator(model_cfg.features_d, kernel_size=4)
+    raise ValueError(f"model.arch={arch!r} has no logit discriminator; use mlp, small_conv or dcgan.")
   if arch == "mlp":
     return (MLPGenerator(shape, model_cfg.n_layers_g, model_cfg.size_g, model_cfg.batch_norm_g,
                          model_cfg.output_activation),

@@ -25,10 +25,12 @@ import tempfile
 import time
 from typing import Sequence
 
+from ebgan_jax.configs import STATE_KEYS
 from ebgan_jax.main import set_cpu_defaults
 
-# Keys that are traced values of the step, so members differing only in them share a program.
-TRACED_KEYS = ("seed", "margin", "pt_weight", "optimizer.lr_g", "optimizer.lr_d")
+# Keys that are traced values of the step, so members differing only in them share a program:
+# the seed (the key and initial parameters) and the values the state carries.
+TRACED_KEYS = ("seed",) + STATE_KEYS
 # Shorthands that set several keys at once.
 ALIASES = {"lr": ("optimizer.lr_g", "optimizer.lr_d"), "optimizer.lr": ("optimizer.lr_g", "optimizer.lr_d")}
 

@@ -27,8 +27,8 @@ import optax
 from flax.training import train_state
 from tqdm import tqdm
 
-from ebgan_jax import (algorithms, checkpoint, configs, data, eval as evaluation, models, outputs,
-                       parallel)
+from ebgan_jax import (algorithms, checkpoint, configs, data, eval as evaluation, losses, models,
+                       outputs, parallel)
 
 Array = jax.Array
 Metrics = dict[str, Array]
@@ -75,6 +75,13 @@ def sample_latent(key: Array, n: int, dim: int, dist: str) -> Array:
   if dist == "normal":
     return jax.random.normal(key, (n, dim))
   return jax.random.uniform(key, (n, dim), minval=-1.0, maxval=1.0)
+
+
+def build_models(config: ml_collections.ConfigDict,
+                 data_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
+  """The generator and the discriminator (or encoder) that the config's algorithm needs."""
+  algorithm = algorithms.make_algorithm(config)
+  return models.make_models(config.model, data_shape, algorithm.discriminator, config.latent_dim)
 
 
 def create_state(config: ml_collections.ConfigDict, generator: nn.Module,
@@ -162,18 +169,24 @@ def make_train_step(config: ml_collections.ConfigDict, algorithm: Any = None,
 
     (loss_g, g_metrics), d_fake = jax.value_and_grad(g_loss_fn, has_aux=True)(fake)
     (g_grads,) = g_pullback(d_fake)
-    g = g.apply_gradients(grads=g_grads)
+    # An idle generator (MAGAN's auto-encoder pre-training) keeps its whole state.
+    g_active = algorithm.generator_active(controller)
+    g = jax.tree.map(lambda new, old: jnp.where(g_active, new, old),
+                     g.apply_gradients(grads=g_grads), state.g)
 
     grad_norm_d, grad_norm_g = optax.global_norm(d_grads), optax.global_norm(g_grads)
     metrics = {**d_metrics, **g_metrics, "grad_norm_d": grad_norm_d, "grad_norm_g": grad_norm_g}
-    controller = algorithm.update_controller(controller, metrics)
+    controller, controller_metrics = algorithm.update_controller(controller, metrics)
+    metrics.update(controller_metrics)
+    return _guarded_update(state, g, d, controller, metrics,
+                           (loss_d, loss_g, grad_norm_d, grad_norm_g))
 
+  def _guarded_update(state, g, d, controller, metrics, values):
     # Divergence guard: a non-finite loss, gradient or parameter leaves the state as it was.
     # With on_nonfinite="stop" the state stays frozen from then on and the runner stops at its
     # next check; with "skip" training goes on and the skipped updates are counted.
     finite = jnp.stack([jnp.isfinite(v) for v in (
-        loss_d, loss_g, grad_norm_d, grad_norm_g, optax.global_norm(d.params),
-        optax.global_norm(g.params))])
+        *values, optax.global_norm(d.params), optax.global_norm(g.params))])
     guard = state.guard
     first_bad = (guard["bad_step"] < 0) & ~jnp.all(finite)
     ok = jnp.all(finite) & ((guard["bad_step"] < 0) if freeze_after_first else True)
@@ -181,11 +194,43 @@ def make_train_step(config: ml_collections.ConfigDict, algorithm: Any = None,
     guard = {"skipped": guard["skipped"] + (~ok).astype(jnp.int32),
              "bad_step": jnp.where(first_bad, state.step, guard["bad_step"]),
              "bad_what": jnp.where(first_bad, jnp.argmin(finite) + 1, guard["bad_what"])}
+    metrics = {k: v for k, v in metrics.items() if k != "batch"}
     metrics["skipped_steps"] = guard["skipped"]
     new_state = state.replace(step=state.step + 1, g=keep(g, state.g), d=keep(d, state.d),
                               controller=keep(controller, state.controller), guard=guard)
     return new_state, metrics
 
+  def joint_step(state: GANState, batch: Array) -> tuple[GANState, Metrics]:
+    """The VAE: encoder (``d``) and decoder (``g``) updated together on ``-ELBO``."""
+    key = jax.random.fold_in(state.key, state.step)
+    k_eps, k_enc, k_dec = jax.random.split(key, 3)
+    x = algorithm.target(batch)
+    n_samples = algorithm.num_samples
+
+    def loss_fn(g_params, d_params):
+      (mean, log_var), d_stats = _apply_train(state.d, d_params, state.d.batch_stats, batch, k_enc)
+      eps = jax.random.normal(k_eps, (n_samples,) + mean.shape)
+      z = mean[None] + jnp.exp(0.5 * log_var)[None] * eps  # the reparameterisation trick
+      decoded, g_stats = _apply_train(state.g, g_params, state.g.batch_stats,
+                                      shard_batch(z.reshape((-1,) + mean.shape[1:])), k_dec)
+      decoded = decoded.reshape((n_samples,) + x.shape)
+      log_px_z = jax.vmap(algorithm.log_likelihood, in_axes=(None, 0))(x, decoded)
+      bound = jnp.mean(losses.elbo(log_px_z, mean, log_var, z, estimator=algorithm.estimator))
+      kl = jnp.mean(losses.gaussian_kl(mean, log_var))
+      return -bound, ({"elbo": bound, "kl": kl, "loss_d": -bound, "loss_g": -bound},
+                      g_stats, d_stats)
+
+    (loss, (metrics, g_stats, d_stats)), (g_grads, d_grads) = jax.value_and_grad(
+        loss_fn, argnums=(0, 1), has_aux=True)(state.g.params, state.d.params)
+    g = state.g.apply_gradients(grads=g_grads).replace(batch_stats=g_stats)
+    d = state.d.apply_gradients(grads=d_grads).replace(batch_stats=d_stats)
+    grad_norm_d, grad_norm_g = optax.global_norm(d_grads), optax.global_norm(g_grads)
+    metrics.update(grad_norm_d=grad_norm_d, grad_norm_g=grad_norm_g)
+    return _guarded_update(state, g, d, state.controller, metrics,
+                           (loss, loss, grad_norm_d, grad_norm_g))
+
+  if algorithm.joint:
+    return joint_step
   return train_step
 
 
@@ -226,21 +271,23 @@ def make_parallel_step(config: ml_collections.ConfigDict, mesh: jax.sharding.Mes
                  donate_argnums=0)
 
 
-def make_sampler(generator: nn.Module, population: bool = False):
-  """Jitted ``(g_params, g_batch_stats, z) -> samples``; vmapped over members if asked."""
+def make_sampler(generator: nn.Module, population: bool = False, algorithm: Any = None):
+  """Jitted ``(g_params, g_batch_stats, z) -> samples`` in data space; vmapped over members
+  if asked."""
+  display = getattr(algorithm, "to_display", lambda x: x)
+
   def sample(g_params, g_batch_stats, z):
-    return generator.apply({"params": g_params, "batch_stats": g_batch_stats}, z, train=False)
+    return display(generator.apply({"params": g_params, "batch_stats": g_batch_stats}, z,
+                                   train=False))
   return jax.jit(jax.vmap(sample, in_axes=(0, 0, None)) if population else sample)
 
 
-def make_energy_fn(discriminator: nn.Module, energy_norm: str, population: bool = False):
-  """Jitted ``(d_params, d_batch_stats, x) -> [B]`` energies; vmapped over members if asked."""
-  from ebgan_jax import losses
-
+def make_energy_fn(discriminator: nn.Module, algorithm: Any, population: bool = False):
+  """Jitted ``(d_params, d_batch_stats, x) -> [B]``, the discriminator's energy as the 2-D
+  plots show it; vmapped over members if asked."""
   def energy(d_params, d_batch_stats, x):
-    rec, _ = discriminator.apply({"params": d_params, "batch_stats": d_batch_stats}, x,
-                                 train=False)
-    return losses.reconstruction_energy(x, rec, norm=energy_norm)
+    out = discriminator.apply({"params": d_params, "batch_stats": d_batch_stats}, x, train=False)
+    return algorithm.energy(x, out)
   return jax.jit(jax.vmap(energy, in_axes=(0, 0, None)) if population else energy)
 
 
@@ -361,22 +408,35 @@ class _StopSignals:
       signal.signal(sig, handler)
 
 
-def _traced_hyperparams(state: GANState) -> dict[str, float]:
-  values = {f"controller.{k}": v for k, v in state.controller.items()}
-  for name, model in (("g", state.g), ("d", state.d)):
-    values[f"learning rate of {name.upper()}"] = model.opt_state.hyperparams["learning_rate"]
-  return {k: float(v) for k, v in jax.device_get(values).items() if np.ndim(v) == 0}
-
-
-def _warn_on_changed_values(fresh: GANState, restored: GANState) -> None:
+def _warn_on_changed_values(workdir: str, config: ml_collections.ConfigDict) -> None:
   """Margins, weights and learning rates are training state: a resumed run keeps the
-  checkpoint's values. Say so when the config asks for others."""
-  new, old = _traced_hyperparams(fresh), _traced_hyperparams(restored)
-  for k in sorted(new):
-    if k in old and not np.isclose(new[k], old[k]):
-      warnings.warn(f"resuming: {k} is {old[k]:g} in the checkpoint and {new[k]:g} in the config; "
-                    "the checkpoint's value is kept (use a new --workdir to start over).",
+  checkpoint's values. Say so when the config asks for others than the run started with."""
+  path = os.path.join(workdir, "config.json")
+  if not os.path.exists(path):
+    return
+  with open(path) as f:
+    before = ml_collections.ConfigDict(json.load(f))
+  for key in configs.STATE_KEYS:
+    old, new = configs.get_key(before, key), configs.get_key(config, key)
+    if old is not None and new is not None and not np.isclose(old, new):
+      warnings.warn(f"resuming: {key} was {old:g} when the run started and is {new:g} in the "
+                    "config; the checkpoint's value is kept (use a new --workdir to start over).",
                     stacklevel=3)
+
+
+def _evaluate_vae(config, algorithm, generator, discriminator, state, dataset) -> dict[str, float]:
+  """The importance-weighted log-likelihood of the first ``vae.eval_examples`` training
+  examples with ``vae.eval_importance_samples`` samples each."""
+  n = min(config.vae.eval_examples, getattr(dataset, "num_examples", config.vae.eval_examples))
+  x = np.asarray(algorithm.target(dataset.examples(np.arange(n))))
+  g_vars = {"params": state.g.params, "batch_stats": state.g.batch_stats}
+  d_vars = {"params": state.d.params, "batch_stats": state.d.batch_stats}
+  result = evaluation.vae_log_likelihood(
+      lambda xb: discriminator.apply(d_vars, algorithm.to_data(xb), train=False),
+      lambda z: generator.apply(g_vars, z, train=False), algorithm.log_likelihood, x,
+      num_samples=config.vae.eval_importance_samples,
+      key=jax.random.fold_in(jax.random.PRNGKey(config.seed), _SAMPLE_STREAM + 1))
+  return {"train_" + k: v for k, v in result.items()}
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, progress: bool = True,
@@ -405,7 +465,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, progress
     if m.seed not in datasets:
       datasets[m.seed] = data.make_dataset(m.data, batch_size=global_batch_size, seed=m.seed)
   dataset = datasets[config.seed] if config.seed in datasets else datasets[members[0].seed]
-  generator, discriminator = models.make_models(config.model, dataset.shape)
+  generator, discriminator = build_models(config, dataset.shape)
+  algorithm = algorithms.make_algorithm(config)
   mesh = parallel.make_mesh()
   states = [create_state(m, generator, discriminator, dataset.shape) for m in members]
   state = stack_states(states) if population else states[0]
@@ -420,7 +481,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, progress
     ckpt.close()
     raise ValueError(str(e)) from None
   if restored is not None:
-    _warn_on_changed_values(state, restored[0])
+    _warn_on_changed_values(workdir, config)
     state, start = restored
   else:
     start = 0
@@ -436,8 +497,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, progress
   batch_axis = 2 if population else 1
   batch_sharding = parallel.batch_sharding(mesh, batch_axis)
   rows = parallel.process_slice(global_batch_size)
-  sampler = make_sampler(generator, population)
-  energy_fn = make_energy_fn(discriminator, config.energy_norm, population)
+  sampler = make_sampler(generator, population, algorithm)
+  energy_fn = make_energy_fn(discriminator, algorithm, population)
   writer = outputs.MetricWriter(workdir) if is_writer else None
 
   def local_batches(step: int) -> np.ndarray:
@@ -478,8 +539,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, progress
           row["images_per_sec"] = rate
           if writer:
             writer.write(step, row, member=labels[i] if population else None)
-        bar.set_postfix(loss_d=f"{last_logged[0]['loss_d']:.3g}",
-                        loss_g=f"{last_logged[0]['loss_g']:.3g}", img_s=f"{rate:.0f}")
+        bar.set_postfix({**{m: f"{last_logged[0][m]:.3g}" for m in algorithm.progress_metrics},
+                         "img_s": f"{rate:.0f}"})
       if step % config.checkpoint_every < k or step >= config.num_steps:
         _check_guard(state, config, ckpt, guard_labels, reported)
         ckpt.save(step, state, meta)
@@ -501,6 +562,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, progress
 
   sample_stats = _write_samples(config, workdir, "final", sampler, energy_fn, state, dataset,
                                 is_writer, labels if population else None)
+  if algorithm.joint and not population:
+    sample_stats = [_evaluate_vae(config, algorithm, generator, discriminator, state, dataset)]
   per_member = [{**{k_: round(v, 5) for k_, v in row.items()}, **stats}
                 for row, stats in zip(last_logged, sample_stats)]
   summary = {"experiment": config.name, "steps": int(np.max(jax.device_get(state.step))),
@@ -543,7 +606,8 @@ class TrainedRun:
 
   def sample(self, n: int, seed: int = 0) -> np.ndarray:
     z = sample_latent(jax.random.PRNGKey(seed), n, self.config.latent_dim, self.config.latent_dist)
-    sampler = make_sampler(self.generator, population=self.members is not None)
+    sampler = make_sampler(self.generator, self.members is not None,
+                           algorithms.make_algorithm(self.config))
     return np.asarray(sampler(self.state.g.params, self.state.g.batch_stats, z))
 
 
@@ -562,7 +626,7 @@ def load(workdir: str) -> TrainedRun:
     raise ValueError(f"{workdir!r} holds no checkpoint yet; train first (make train).")
   meta = ckpt.read_meta(steps[-1])
   data_shape = tuple(meta["data_shape"])
-  generator, discriminator = models.make_models(config.model, data_shape)
+  generator, discriminator = build_models(config, data_shape)
   template = create_state(config, generator, discriminator, data_shape)
   members = meta["members"] if meta.get("population") else None
   if members is not None:

@@ -196,6 +196,6 @@ def test_batch_that_devices_do_not_divide(tmp_path, monkeypatch):
 
 def test_resuming_with_another_margin_keeps_the_checkpoint_value(tmp_path):
   train.train_and_evaluate(tiny(), str(tmp_path), progress=False)
-  with pytest.warns(UserWarning, match="controller.margin is 0.5 in the checkpoint and 2 in the config"):
+  with pytest.warns(UserWarning, match="margin was 0.5 when the run started and is 2 in the config"):
     train.train_and_evaluate(tiny(num_steps=30, margin=2.0), str(tmp_path), progress=False)
   assert float(train.load(str(tmp_path)).state.controller["margin"]) == 0.5

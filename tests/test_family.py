@@ -1,0 +1,142 @@
+"""The family on the shared step and runner: the properties the papers state."""
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+import tensorflow_datasets as tfds
+
+from ebgan_jax import configs, eval as evaluation, losses, main, models, train
+
+
+def test_gan_discriminator_approaches_the_optimum_on_1d_gaussians():
+  # p_data = N(0, 1), p_g = N(1, 1): D*(x) = p_data / (p_data + p_g) = sigmoid(0.5 - x).
+  d = models.MLPDiscriminator(n_layers=2, size=32)
+  params = d.init(jax.random.PRNGKey(0), jnp.zeros((2, 1)))
+  opt = optax.adam(3e-3)
+  opt_state = opt.init(params)
+
+  @jax.jit
+  def step(params, opt_state, key):
+    k1, k2 = jax.random.split(key)
+    real = jax.random.normal(k1, (512, 1))
+    fake = 1.0 + jax.random.normal(k2, (512, 1))
+    loss_fn = lambda p: jnp.mean(losses.gan_discriminator_loss(d.apply(p, real), d.apply(p, fake)))
+    grads = jax.grad(loss_fn)(params)
+    updates, opt_state = opt.update(grads, opt_state)
+    return optax.apply_updates(params, updates), opt_state
+
+  for i in range(1500):
+    params, opt_state = step(params, opt_state, jax.random.PRNGKey(i))
+  x = jnp.linspace(-1.5, 2.5, 41)[:, None]
+  got = jax.nn.sigmoid(d.apply(params, x))
+  np.testing.assert_allclose(got, jax.nn.sigmoid(0.5 - x[:, 0]), atol=0.06)
+
+
+def small(name, **overrides):
+  c = configs.load_config(name)
+  with c.unlocked():
+    c.num_steps, c.log_every, c.checkpoint_every, c.sample_every = 40, 10, 20, 1000
+    c.async_checkpoints = False
+    if c.model.arch == "mlp":
+      c.model.size_g, c.model.size_d = 64, 32
+    for k, v in overrides.items():
+      node = c
+      *path, last = k.split(".")
+      for p in path:
+        node = node[p]
+      node[last] = v
+  return c
+
+
+def test_began_k_is_state_and_survives_a_checkpoint(tmp_path):
+  # gamma = 1 so that k leaves 0 within a few steps (fakes start with lower energies)
+  summary = train.train_and_evaluate(small("digits_began", **{"began.gamma": 1.0}),
+                                     str(tmp_path), progress=False)
+  run = train.load(str(tmp_path))
+  k = float(run.state.controller["k"])
+  assert 0.0 <= k <= 1.0 and k == pytest.approx(summary["k"], abs=1e-6) and k > 0
+  resumed = train.train_and_evaluate(small("digits_began", num_steps=41, **{"began.gamma": 1.0}),
+                                     str(tmp_path), progress=False)
+  # one more step moves k by at most lambda_k * (gamma L(x) + L(G(z))), from where it was
+  assert abs(resumed["k"] - k) < 1e-3
+
+
+def test_magan_margin_only_decreases_and_is_checkpointed(tmp_path):
+  config = small("digits_magan", num_steps=28 * 8, log_every=28, checkpoint_every=28,
+                 **{"magan.pretrain_steps": 56})
+  train.train_and_evaluate(config, str(tmp_path), progress=False)
+  rows = [json.loads(l) for l in open(tmp_path / "metrics.jsonl")]
+  margins = [r["margin"] for r in rows if r["step"] >= 56]
+  assert margins[0] != config.margin  # set from the mean real energy after pre-training
+  assert all(b <= a + 1e-7 for a, b in zip(margins, margins[1:]))
+  assert float(train.load(str(tmp_path)).state.controller["margin"]) == pytest.approx(margins[-1])
+  # the generator was idle during pre-training: G's first logged loss is after it
+  assert rows[0]["grad_norm_g"] > 0
+
+
+def test_magan_generator_is_idle_while_pretraining(tmp_path):
+  config = small("digits_magan", num_steps=28, **{"magan.pretrain_steps": 56})
+  train.train_and_evaluate(config, str(tmp_path / "a"), progress=False)
+  trained = train.load(str(tmp_path / "a")).state
+  g, d = train.build_models(config, (8, 8, 1))
+  fresh = train.create_state(config, g, d, (8, 8, 1))
+  for x, y in zip(jax.tree.leaves(trained.g.params), jax.tree.leaves(fresh.g.params)):
+    np.testing.assert_array_equal(x, y)
+
+
+def test_vae_bound_improves_and_importance_weighting_tightens_it(tmp_path):
+  config = small("digits_vae", num_steps=600, log_every=50, **{"vae.eval_importance_samples": 64,
+                                                               "vae.eval_examples": 64})
+  summary = train.train_and_evaluate(config, str(tmp_path), progress=False)
+  rows = [json.loads(l) for l in open(tmp_path / "metrics.jsonl")]
+  assert rows[-1]["elbo"] > rows[0]["elbo"] + 5  # nats
+  run = train.load(str(tmp_path))
+  algorithm = __import__("ebgan_jax.algorithms", fromlist=["x"]).make_algorithm(config)
+  x = np.asarray(algorithm.target(jnp.asarray(
+      np.where(__import__("ebgan_jax.data", fromlist=["x"]).load_digits()[0][:64] > 0, 1.0, -1.0))))
+  d_vars = {"params": run.state.d.params, "batch_stats": run.state.d.batch_stats}
+  g_vars = {"params": run.state.g.params, "batch_stats": run.state.g.batch_stats}
+  estimate = lambda k: evaluation.vae_log_likelihood(
+      lambda xb: run.discriminator.apply(d_vars, algorithm.to_data(xb), train=False),
+      lambda z: run.generator.apply(g_vars, z, train=False), algorithm.log_likelihood, x,
+      num_samples=k, key=jax.random.PRNGKey(0), sample_chunk=k)
+  ll = [estimate(k)["iw_log_likelihood"] for k in (1, 10, 100)]
+  assert ll[0] < ll[1] < ll[2]
+  assert summary["train_iw_log_likelihood"] >= summary["train_elbo_estimate"]
+
+
+EMBEDDED = ["digits_ebgan_pt", "digits_gan", "digits_began", "digits_magan", "digits_lsgan",
+            "digits_vae", "toy_ring_ebgan", "toy_grid_ebgan", "toy_ring_gan", "toy_grid_gan",
+            "toy_grid_began", "pytorch_gan_ebgan"]
+
+
+@pytest.mark.parametrize("name", EMBEDDED)
+def test_every_embedded_experiment_runs_from_the_command_line(tmp_path, name):
+  steps = "56" if name == "digits_magan" else "4"
+  args = ["--config", name, "--workdir", str(tmp_path), "--no_progress",
+          f"--config.num_steps={steps}", "--config.log_every=2", "--config.sample_every=1000",
+          "--config.batch_size=16"]
+  if name == "digits_magan":
+    args.append("--config.magan.pretrain_steps=28")
+  assert main.main(args) == 0
+  assert (tmp_path / "samples_final.png").exists()
+
+
+@pytest.mark.parametrize("name", ["mnist_ebgan", "mnist_vae", "celeba_ebgan", "celeba_began"])
+def test_tfds_experiments_run_on_mock_data(tmp_path, name):
+  args = ["--config", name, "--workdir", str(tmp_path / "run"), "--no_progress",
+          "--config.num_steps=2", "--config.log_every=1", "--config.sample_every=1000",
+          "--config.batch_size=4", f"--config.data.data_dir={tmp_path}", "--config.num_samples=4"]
+  if name.startswith("mnist"):
+    args += ["--config.model.size_g=32", "--config.model.size_d=32"]
+  if name == "mnist_vae":
+    args += ["--config.vae.eval_importance_samples=4", "--config.vae.eval_examples=4"]
+  if name.startswith("celeba"):
+    args += ["--config.model.features_g=8", "--config.model.features_d=8"]
+  with tfds.testing.mock_data(num_examples=8):
+    assert main.main(args) == 0
+  assert (tmp_path / "run" / "samples_final.png").exists()
