@@ -308,7 +308,7 @@ class TrainingStopped(RuntimeError):
 def _prepare_workdir(workdir: str) -> None:
   try:
     os.makedirs(workdir, exist_ok=True)
-    probe = os.path.join(workdir, ".write_test")
+    probe = os.path.join(workdir, f".write_test_{os.getpid()}")  # one per process
     with open(probe, "w"):
       pass
     os.remove(probe)
