@@ -1,18 +1,33 @@
 """ebgan_jax: energy-based GANs (EBGAN, EBGAN-PT) and their family in JAX and Flax.
 
-The losses are pure functions that compose with any Flax or optax code::
+The losses are pure functions that compose with any Flax or optax code (``docs/losses.md``)::
 
-  from ebgan_jax import losses
-  energy = losses.reconstruction_energy(x, x_rec)
+  import ebgan_jax
+  energy = ebgan_jax.reconstruction_energy(x, x_rec)            # [B]
+  loss_d = ebgan_jax.ebgan_discriminator_loss(e_real, e_fake, margin=10.0).mean()
+
+The runner, models and data live in submodules: ``ebgan_jax.train``, ``ebgan_jax.models``,
+``ebgan_jax.data``, ``ebgan_jax.sweep``; ``ebgan_jax.load(workdir)`` restores a trained run.
 """
 
 from ebgan_jax.losses import (
+    bernoulli_log_likelihood,
+    began_convergence,
+    began_discriminator_loss,
+    began_k_update,
     ebgan_discriminator_loss,
     ebgan_generator_loss,
+    elbo,
+    gan_discriminator_loss,
+    gan_generator_loss,
+    gaussian_kl,
+    gaussian_log_density,
+    importance_weighted_log_likelihood,
+    loss_sensitive_discriminator_loss,
+    magan_margin_update,
     pulling_away_term,
     reconstruction_energy,
 )
-
 
 
 def load(workdir: str):
@@ -22,9 +37,21 @@ def load(workdir: str):
 
 
 __all__ = [
-    "load",
+    "bernoulli_log_likelihood",
+    "began_convergence",
+    "began_discriminator_loss",
+    "began_k_update",
     "ebgan_discriminator_loss",
     "ebgan_generator_loss",
+    "elbo",
+    "gan_discriminator_loss",
+    "gan_generator_loss",
+    "gaussian_kl",
+    "gaussian_log_density",
+    "importance_weighted_log_likelihood",
+    "load",
+    "loss_sensitive_discriminator_loss",
+    "magan_margin_update",
     "pulling_away_term",
     "reconstruction_energy",
 ]
