@@ -7,7 +7,7 @@ WORKDIR ?= runs/$(EXP)
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: install train sample sweep test test-slow bench bench-sweep clean
+.PHONY: install train sample eval sweep test test-slow bench bench-sweep clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,9 @@ install: $(VENV)/.installed
 
 train: install
 	$(PY) -m ebgan_jax.main --config experiments/$(EXP).py --workdir $(WORKDIR) $(ARGS)
+
+eval: install
+	$(PY) -m ebgan_jax.evaluate --workdir $(WORKDIR)
 
 SWEEP ?= margin=1,2,4,6,8,12,16,32
 sweep: install

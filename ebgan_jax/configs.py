@@ -78,6 +78,11 @@ def base_config() -> ml_collections.ConfigDict:
   # "skip" (the update is not applied and is counted in the metric skipped_steps).
   c.on_nonfinite = "stop"
 
+  # Evaluation metrics (ebgan_jax.eval) every eval_every steps (0: only at the end), on
+  # eval_samples samples; the 2-D mixtures use 2,500 and stacked digits 26,000 (the protocols).
+  c.eval_every = 0
+  c.eval_samples = 2000
+
   c.log_every = 50
   c.sample_every = 500
   c.num_samples = 64
@@ -188,8 +193,9 @@ def apply_overrides(config: ml_collections.ConfigDict, overrides: Sequence[str])
 
 
 _POSITIVE = ("batch_size", "num_steps", "latent_dim", "d_steps", "steps_per_dispatch",
-             "log_every", "sample_every", "num_samples", "checkpoint_every", "keep_checkpoints")
-_NON_NEGATIVE = ("margin", "pt_weight")
+             "log_every", "sample_every", "num_samples", "checkpoint_every", "keep_checkpoints",
+             "eval_samples")
+_NON_NEGATIVE = ("margin", "pt_weight", "eval_every")
 
 
 def validate(config: ml_collections.ConfigDict) -> None:

@@ -72,3 +72,202 @@ def vae_log_likelihood(encode, decode, log_likelihood, x, *, num_samples: int, k
   return {"iw_log_likelihood": float(np.concatenate(iw).mean()),
           "elbo_estimate": float(np.concatenate(elbo).mean()), "importance_samples": num_samples,
           "examples": int(len(x))}
+
+
+# ----------------------------------------------------------------------------------------------
+# Fréchet distance and KID on feature vectors
+# ----------------------------------------------------------------------------------------------
+
+def feature_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+  features = np.asarray(features, np.float64)
+  return features.mean(axis=0), np.cov(features, rowvar=False)
+
+
+def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
+  """``||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2))`` (Heusel et al. 2017).
+
+  ``Tr((S1 S2)^(1/2))`` is computed as the sum of the square roots of the eigenvalues of the
+  symmetric ``S1^(1/2) S2 S1^(1/2)``: exact, and free of the complex round-off of ``sqrtm``.
+  """
+  mu1, mu2 = np.asarray(mu1, np.float64), np.asarray(mu2, np.float64)
+  s1, s2 = np.atleast_2d(sigma1).astype(np.float64), np.atleast_2d(sigma2).astype(np.float64)
+  w, v = np.linalg.eigh(s1)
+  root1 = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+  eig = np.linalg.eigvalsh(root1 @ s2 @ root1)
+  trace_sqrt = np.sum(np.sqrt(np.clip(eig, 0, None)))
+  return float(np.sum((mu1 - mu2) ** 2) + np.trace(s1) + np.trace(s2) - 2 * trace_sqrt)
+
+
+def kernel_inception_distance(f1: np.ndarray, f2: np.ndarray, *, subsets: int = 10,
+                              subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:
+  """KID (Bińkowski et al. 2018): the unbiased MMD² with the kernel ``(x.y / d + 1)^3``,
+  mean and std over random subsets."""
+  f1, f2 = np.asarray(f1, np.float64), np.asarray(f2, np.float64)
+  d = f1.shape[1]
+  m = min(subset_size, len(f1), len(f2))
+  rng = np.random.default_rng(seed)
+  values = []
+  for _ in range(subsets):
+    x = f1[rng.choice(len(f1), m, replace=False)]
+    y = f2[rng.choice(len(f2), m, replace=False)]
+    kxx, kyy, kxy = ((x @ x.T / d + 1) ** 3, (y @ y.T / d + 1) ** 3, (x @ y.T / d + 1) ** 3)
+    values.append((kxx.sum() - np.trace(kxx)) / (m * (m - 1))
+                  + (kyy.sum() - np.trace(kyy)) / (m * (m - 1)) - 2 * kxy.mean())
+  return float(np.mean(values)), float(np.std(values))
+
+
+# ----------------------------------------------------------------------------------------------
+# A digits classifier and the scores built on it (SPEC §9)
+# ----------------------------------------------------------------------------------------------
+
+_CLASSIFIER_VERSION = 1
+_HOLDOUT = 500
+
+
+class DigitsClassifier:
+  """An MLP (64-256-128-10) trained on scikit-learn's digits with 500 held out, deterministically
+  (fixed split, full-batch Adam, fixed steps), cached in ``~/.cache/ebgan_jax``.
+
+  ``features`` are the 128-d penultimate activations (for Fréchet distances); inputs are
+  ``[N, H, W, 1]`` in [-1, 1], resized to 8x8 when larger.
+  """
+
+  def __init__(self, params: dict, accuracy: float):
+    self.params, self.accuracy = params, accuracy
+
+  @staticmethod
+  def _forward(params, x):
+    import jax.numpy as jnp
+    h = x.reshape(x.shape[0], -1)
+    h = jnp.tanh(h @ params["w0"] + params["b0"][None])
+    feats = jnp.tanh(h @ params["w1"] + params["b1"][None])
+    return feats @ params["w2"] + params["b2"][None], feats
+
+  def _prepare(self, images: np.ndarray) -> np.ndarray:
+    from ebgan_jax import data
+    images = np.asarray(images, np.float32)
+    if images.shape[1:3] != (8, 8):
+      images = data.resize_images(images, 8)
+    return np.clip(images, -1, 1)
+
+  def logits_and_features(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    import jax
+    fn = jax.jit(self._forward)
+    x = self._prepare(images)
+    outs = [fn(self.params, x[i:i + 4096]) for i in range(0, len(x), 4096)]
+    return (np.concatenate([np.asarray(o[0]) for o in outs]),
+            np.concatenate([np.asarray(o[1]) for o in outs]))
+
+  def log_probabilities(self, images: np.ndarray) -> np.ndarray:
+    logits, _ = self.logits_and_features(images)
+    logits = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
+    return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+
+  def probabilities(self, images: np.ndarray) -> np.ndarray:
+    return np.exp(self.log_probabilities(images))
+
+
+def _train_digits_classifier() -> DigitsClassifier:
+  import jax
+  import jax.numpy as jnp
+  import optax
+  from ebgan_jax import data
+  images, labels = data.load_digits()
+  perm = np.random.default_rng(0).permutation(len(images))
+  test, train = perm[:_HOLDOUT], perm[_HOLDOUT:]
+  key = jax.random.PRNGKey(0)
+  sizes = [(64, 256), (256, 128), (128, 10)]
+  params = {}
+  for i, (a, b) in enumerate(sizes):
+    params[f"w{i}"] = jax.random.normal(jax.random.fold_in(key, i), (a, b)) / np.sqrt(a)
+    params[f"b{i}"] = jnp.zeros((b,))
+  tx = optax.adamw(3e-3, weight_decay=1e-3)
+  opt_state = tx.init(params)
+  x, y = jnp.asarray(images[train]), jnp.asarray(labels[train])
+
+  @jax.jit
+  def step(params, opt_state, key):
+    noisy = x + 0.1 * jax.random.normal(key, x.shape)  # light augmentation against overfitting
+    def loss(p):
+      logits, _ = DigitsClassifier._forward(p, noisy)
+      return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+    grads = jax.grad(loss)(params)
+    updates, opt_state = tx.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state
+
+  for i in range(1500):
+    params, opt_state = step(params, opt_state, jax.random.PRNGKey(i))
+  params = {k: np.asarray(v) for k, v in params.items()}
+  logits, _ = DigitsClassifier._forward(params, jnp.asarray(images[test]))
+  accuracy = float(np.mean(np.asarray(logits).argmax(1) == labels[test]))
+  return DigitsClassifier(params, accuracy)
+
+
+_CLASSIFIER: DigitsClassifier | None = None
+
+
+def digits_classifier(cache_dir: str | None = None) -> DigitsClassifier:
+  """The cached classifier (trained on first use, about ten seconds on a CPU)."""
+  import os
+  global _CLASSIFIER
+  if _CLASSIFIER is not None:
+    return _CLASSIFIER
+  cache_dir = cache_dir or os.path.join(
+      os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "ebgan_jax")
+  path = os.path.join(cache_dir, f"digits_classifier_v{_CLASSIFIER_VERSION}.npz")
+  if os.path.exists(path):
+    stored = np.load(path)
+    _CLASSIFIER = DigitsClassifier({k: stored[k] for k in stored.files if k != "accuracy"},
+                                   float(stored["accuracy"]))
+    return _CLASSIFIER
+  _CLASSIFIER = _train_digits_classifier()
+  try:
+    os.makedirs(cache_dir, exist_ok=True)
+    tmp = path + f".{os.getpid()}.npz"
+    np.savez(tmp, accuracy=_CLASSIFIER.accuracy, **_CLASSIFIER.params)
+    os.replace(tmp, path)
+  except OSError:  # a read-only home only costs retraining next time
+    pass
+  return _CLASSIFIER
+
+
+def digit_scores(samples: np.ndarray, classifier: DigitsClassifier | None = None
+                 ) -> dict[str, float]:
+  """Scores of generated digits ``[N, H, W, 1]`` in [-1, 1] (SPEC §9).
+
+  - ``ebgan_score``: the EBGAN paper's ``I' = E_x KL(p(y) || p(y|x))``: large for confident
+    predictions spread over the classes, 0 for a single class (it grows with the classifier's
+    confidence, so compare it only under one classifier);
+  - ``inception_score``: ``exp(E_x KL(p(y|x) || p(y)))`` (at most 10, higher is better);
+  - ``classes_covered``: classes that are the top prediction of at least 1% of the samples;
+  - ``frechet_distance``: between the classifier features of the samples and of all real digits.
+  """
+  from ebgan_jax import data
+  classifier = classifier or digits_classifier()
+  log_p_yx = classifier.log_probabilities(samples)
+  p_yx = np.exp(log_p_yx)
+  p_y = p_yx.mean(axis=0, keepdims=True)
+  log_p_y = np.log(p_y)
+  kl_reverse = np.sum(p_y * (log_p_y - log_p_yx), axis=1)
+  kl_forward = np.sum(p_yx * (log_p_yx - log_p_y), axis=1)
+  counts = np.bincount(p_yx.argmax(1), minlength=10)
+  _, fake_features = classifier.logits_and_features(samples)
+  real_images, _ = data.load_digits()
+  _, real_features = classifier.logits_and_features(real_images)
+  fd = frechet_distance(*feature_statistics(real_features), *feature_statistics(fake_features))
+  return {"ebgan_score": float(kl_reverse.mean()), "inception_score": float(np.exp(kl_forward.mean())),
+          "classes_covered": int((counts >= 0.01 * len(samples)).sum()), "frechet_distance": fd}
+
+
+def stacked_mode_stats(samples: np.ndarray, classifier: DigitsClassifier | None = None
+                       ) -> dict[str, float]:
+  """Stacked-digits protocol: each of the three channels classified, 1,000 modes; modes
+  covered and ``KL(generated mode histogram || uniform)``."""
+  classifier = classifier or digits_classifier()
+  samples = np.asarray(samples, np.float32)
+  digits = [classifier.probabilities(samples[..., c:c + 1]).argmax(1) for c in range(3)]
+  modes = digits[0] * 100 + digits[1] * 10 + digits[2]
+  counts = np.bincount(modes, minlength=1000).astype(np.float64)
+  p = counts / counts.sum()
+  nz = p > 0
+  return {"modes_covered": int(nz.sum()), "kl_to_uniform": float(np.sum(p[nz] * np.log(p[nz] * 1000)))}

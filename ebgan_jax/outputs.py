@@ -88,12 +88,13 @@ def save_image_grid(path: str, images: np.ndarray, columns: int | None = None,
 
 def save_loss_curves(path: str, rows: list[dict], title: str = "") -> None:
   """One panel per metric; one curve per sweep member when rows carry a ``member``."""
-  keys = [k for k in ("loss_d", "loss_g", "energy_real", "energy_fake", "pt") if rows and k in rows[0]]
+  keys = [k for k in ("loss_d", "loss_g", "energy_real", "energy_fake", "pt", "elbo", "kl", "k",
+                      "m_global", "margin") if any(k in r for r in rows)]
   fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 2.8), squeeze=False)
   members = list(dict.fromkeys(r.get("member") for r in rows))
   for ax, k in zip(axes[0], keys):
     for member in members:
-      mine = [r for r in rows if r.get("member") == member]
+      mine = [r for r in rows if r.get("member") == member and k in r]
       ax.plot([r["step"] for r in mine], [r[k] for r in mine], label=member)
     ax.set_title(k)
     ax.set_xlabel("step")

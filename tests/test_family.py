@@ -111,7 +111,7 @@ def test_vae_bound_improves_and_importance_weighting_tightens_it(tmp_path):
 
 EMBEDDED = ["digits_ebgan_pt", "digits_gan", "digits_began", "digits_magan", "digits_lsgan",
             "digits_vae", "toy_ring_ebgan", "toy_grid_ebgan", "toy_ring_gan", "toy_grid_gan",
-            "toy_grid_began", "pytorch_gan_ebgan"]
+            "toy_grid_began", "pytorch_gan_ebgan", "stacked_digits_ebgan_pt", "stacked_digits_gan"]
 
 
 @pytest.mark.parametrize("name", EMBEDDED)

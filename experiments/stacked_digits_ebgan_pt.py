@@ -1,0 +1,20 @@
+"""EBGAN-PT on stacked digits (three embedded digits as the channels: 1,000 modes), the
+Stacked-MNIST protocol: modes covered out of 1,000 and KL to uniform over 26,000 samples.
+
+  make train EXP=stacked_digits_ebgan_pt
+"""
+
+from ebgan_jax.configs import base_config
+
+
+def get_config():
+  c = base_config()
+  c.data.name = "stacked_digits"
+  c.model.arch = "mlp"
+  c.model.n_layers_g, c.model.size_g = 3, 800
+  c.model.n_layers_d, c.model.size_d = 2, 512
+  c.num_steps, c.batch_size = 10000, 64
+  c.margin, c.pt_weight = 0.5, 0.1
+  c.optimizer.lr_g = c.optimizer.lr_d = 5e-4
+  c.log_every, c.sample_every = 100, 2000
+  return c
