@@ -7,7 +7,7 @@ WORKDIR ?= runs/$(EXP)
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: install train sample eval sweep test test-slow bench bench-sweep clean
+.PHONY: install train sample eval results sweep test test-slow bench bench-sweep clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ train: install
 
 eval: install
 	$(PY) -m ebgan_jax.evaluate --workdir $(WORKDIR)
+
+results: install
+	$(PY) -m ebgan_jax.results $(ARGS)
 
 SWEEP ?= margin=1,2,4,6,8,12,16,32
 sweep: install

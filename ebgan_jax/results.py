@@ -1,0 +1,144 @@
+"""``make results``: the family on the embedded protocols, same budget, several seeds.
+
+  python -m ebgan_jax.results [--seeds 3] [--scale 1.0] [--out results]
+
+Trains GAN, EBGAN, EBGAN-PT, BEGAN, MAGAN and the Loss-Sensitive GAN on the ring of 8, the
+grid of 25, digits and stacked digits; every algorithm gets the same networks, steps, batch
+and learning rate per dataset, and the seeds of one (algorithm, dataset) pair train together as
+one vmapped sweep. Writes ``<out>/README.md`` (mean ± std per metric next to the published
+numbers of SPEC §9), ``<out>/results.json`` and ``<out>/results.png``. ``--scale`` multiplies
+every step budget (0.1 for a quick look).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+from ebgan_jax.main import set_cpu_defaults
+
+ALGORITHMS = {  # name: (algorithm, overrides)
+    "GAN": ("gan", []),
+    "EBGAN": ("ebgan", ["pt_weight=0"]),
+    "EBGAN-PT": ("ebgan", ["pt_weight=0.1"]),
+    "BEGAN": ("began", ["energy_norm=l1"]),
+    "MAGAN": ("magan", []),
+    "LS-GAN": ("lsgan", []),
+}
+DATASETS = {  # name: (base experiment, steps, metrics shown)
+    "ring": ("toy_ring_ebgan", 2000, ("modes_covered", "high_quality", "reverse_kl")),
+    "grid": ("toy_grid_ebgan", 4000, ("modes_covered", "high_quality", "reverse_kl")),
+    "digits": ("digits_ebgan_pt", 4000, ("inception_score", "classes_covered",
+                                         "frechet_distance", "ebgan_score")),
+    "stacked": ("stacked_digits_ebgan_pt", 4000, ("modes_covered", "kl_to_uniform")),
+}
+PUBLISHED = """Published numbers on the same protocols (SPEC §9; other networks and budgets):
+
+| protocol | model | modes | % high quality / KL |
+|---|---|---|---|
+| ring of 8 (PacGAN Table 1) | GAN | 6.3 | 98.2% |
+| ring of 8 (PacGAN Table 1) | PacGAN4 | 7.8 | 95.9% |
+| grid of 25 (PacGAN Table 1) | GAN | 17.3 | 94.8% |
+| grid of 25 (PacGAN Table 1) | PacGAN4 | 24.8 | 93.6% |
+| Stacked MNIST (VEEGAN) | DCGAN | 99 | KL 3.4 |
+| Stacked MNIST (PacGAN) | PacDCGAN2 | 1000 | KL 0.06 |
+
+Stacked digits here are scikit-learn's 8×8 digits, not MNIST, and the digits scores come from
+this package's own classifier: compare them with each other, not with MNIST papers."""
+
+
+def run_all(seeds: int, scale: float, workdir: str) -> list[dict]:
+  from ebgan_jax import configs, sweep
+  rows = []
+  for dataset, (base, steps, _) in DATASETS.items():
+    for name, (algorithm, overrides) in ALGORITHMS.items():
+      config = configs.load_config(base)
+      n_steps = max(56, int(steps * scale) // 28 * 28)  # whole MAGAN epochs
+      configs.apply_overrides(config, [
+          f"algorithm={algorithm}", f"num_steps={n_steps}", f"sample_every={n_steps}",
+          f"checkpoint_every={n_steps}", f"log_every={n_steps}",
+          f"magan.pretrain_steps={28 * max(1, n_steps // 28 // 10)}", *overrides])
+      t0 = time.perf_counter()
+      results = sweep.run_sweep(config, {"seed": [str(s) for s in range(seeds)]},
+                                os.path.join(workdir, dataset, name), progress=False)
+      for r in results:
+        rows.append({"dataset": dataset, "model": name, "steps": n_steps,
+                     "batch": config.batch_size, "seconds": time.perf_counter() - t0, **r})
+  return rows
+
+
+def summarise(rows: list[dict]) -> dict:
+  import numpy as np
+  table = {}
+  for dataset, (_, _, metrics) in DATASETS.items():
+    for name in ALGORITHMS:
+      mine = [r for r in rows if r["dataset"] == dataset and r["model"] == name]
+      if not mine:
+        continue
+      table[(dataset, name)] = {m: (float(np.mean([r[m] for r in mine])),
+                                    float(np.std([r[m] for r in mine]))) for m in metrics}
+  return table
+
+
+def write_report(rows: list[dict], out: str, seeds: int, minutes: float) -> None:
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+
+  os.makedirs(out, exist_ok=True)
+  with open(os.path.join(out, "results.json"), "w") as f:
+    json.dump(rows, f, indent=1)
+  table = summarise(rows)
+  lines = ["# Results: the family on the embedded protocols", "",
+           f"Regenerate with `make results` ({minutes:.0f} minutes on the 2-core CPU machine "
+           f"this was made on). Mean ± std over {seeds} seeds; every model of a dataset had "
+           "the same networks, steps, batch and learning rate (the dataset's `experiments/` "
+           "file, with `algorithm` changed).", ""]
+  for dataset, (base, _, metrics) in DATASETS.items():
+    some = next(r for r in rows if r["dataset"] == dataset)
+    lines += [f"## {dataset} (`{base}`, {some['steps']} steps of batch {some['batch']})", "",
+              "| model | " + " | ".join(metrics) + " |", "|---" * (len(metrics) + 1) + "|"]
+    for name in ALGORITHMS:
+      if (dataset, name) in table:
+        cells = [f"{m:.3g} ± {s:.2g}" for m, s in table[(dataset, name)].values()]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append("")
+  lines += [PUBLISHED, "", "![results](results.png)", ""]
+  with open(os.path.join(out, "README.md"), "w") as f:
+    f.write("\n".join(lines))
+
+  fig, axes = plt.subplots(1, len(DATASETS), figsize=(4 * len(DATASETS), 3.2))
+  for ax, (dataset, (_, _, metrics)) in zip(axes, DATASETS.items()):
+    metric = metrics[0]
+    names = [n for n in ALGORITHMS if (dataset, n) in table]
+    means = [table[(dataset, n)][metric][0] for n in names]
+    stds = [table[(dataset, n)][metric][1] for n in names]
+    ax.bar(names, means, yerr=stds, capsize=3)
+    ax.set_title(f"{dataset}: {metric}")
+    ax.tick_params(axis="x", rotation=45)
+  fig.tight_layout()
+  fig.savefig(os.path.join(out, "results.png"), dpi=100)
+  plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+  parser = argparse.ArgumentParser(prog="python -m ebgan_jax.results", description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument("--seeds", type=int, default=3)
+  parser.add_argument("--scale", type=float, default=1.0, help="multiplies every step budget")
+  parser.add_argument("--out", default="results")
+  parser.add_argument("--workdir", default="runs/results")
+  args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+  set_cpu_defaults()
+  t0 = time.perf_counter()
+  rows = run_all(args.seeds, args.scale, args.workdir)
+  write_report(rows, args.out, args.seeds, (time.perf_counter() - t0) / 60)
+  print(open(os.path.join(args.out, "README.md")).read())
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())

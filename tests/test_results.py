@@ -1,0 +1,32 @@
+"""make results: the report from rows, and (slow) the whole pipeline at a tiny budget."""
+
+import pytest
+
+from ebgan_jax import results
+
+
+def fake_rows():
+  rows = []
+  for dataset, (_, steps, metrics) in results.DATASETS.items():
+    for i, name in enumerate(results.ALGORITHMS):
+      for seed in range(2):
+        rows.append({"dataset": dataset, "model": name, "steps": steps, "batch": 64,
+                     "member": f"seed={seed}", **{m: float(i + seed) for m in metrics}})
+  return rows
+
+
+def test_report_has_every_cell_with_mean_and_std(tmp_path):
+  results.write_report(fake_rows(), str(tmp_path), seeds=2, minutes=1.0)
+  text = (tmp_path / "README.md").read_text()
+  for dataset in results.DATASETS:
+    assert f"## {dataset}" in text
+  assert "| EBGAN-PT | 2.5 ± 0.5 |" in text  # index 2, seeds 0 and 1
+  assert "PacGAN4 | 7.8" in text and (tmp_path / "results.png").exists()
+
+
+@pytest.mark.slow
+def test_the_whole_pipeline_at_a_tiny_budget(tmp_path):
+  rows = results.run_all(seeds=2, scale=0.01, workdir=str(tmp_path / "runs"))
+  assert len(rows) == 2 * len(results.ALGORITHMS) * len(results.DATASETS)
+  results.write_report(rows, str(tmp_path / "out"), seeds=2, minutes=0.0)
+  assert "## stacked" in (tmp_path / "out" / "README.md").read_text()
