@@ -145,6 +145,20 @@ def load_config(name_or_path: str) -> ml_collections.ConfigDict:
   return config
 
 
+def with_values(config: ml_collections.ConfigDict, **values) -> ml_collections.ConfigDict:
+  """``config`` with dotted keys set to Python values (``**{"model.size_g": 32}``), in place."""
+  with config.unlocked():
+    for key, value in values.items():
+      *path, last = key.split(".")
+      node = config
+      for part in path:
+        node = node[part]
+      if last not in node:
+        raise ValueError(f"unknown config key {key!r} for experiment {config.name!r}.")
+      node[last] = value
+  return config
+
+
 def available_experiments() -> list[str]:
   return sorted(p.stem for p in EXPERIMENTS_DIR.glob("*.py") if not p.stem.startswith("_"))
 

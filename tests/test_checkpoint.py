@@ -81,18 +81,9 @@ def test_sigterm_saves_and_exits(tmp_path):
 
 
 def tiny(**overrides):
-  c = configs.load_config("toy_ring_ebgan")
-  with c.unlocked():
-    c.model.size_g = c.model.size_d = 32
-    c.num_steps, c.log_every, c.checkpoint_every, c.sample_every = 20, 10, 10, 1000
-    c.async_checkpoints = False
-    for k, v in overrides.items():
-      node = c
-      *path, last = k.split(".")
-      for p in path:
-        node = node[p]
-      node[last] = v
-  return c
+  return configs.with_values(configs.load_config("toy_ring_ebgan"), **{
+      "model.size_g": 32, "model.size_d": 32, "num_steps": 20, "log_every": 10,
+      "checkpoint_every": 10, "sample_every": 1000, "async_checkpoints": False, **overrides})
 
 
 @pytest.mark.parametrize("mode", ["stop", "skip"])

@@ -38,18 +38,10 @@ def test_gan_discriminator_approaches_the_optimum_on_1d_gaussians():
 
 def small(name, **overrides):
   c = configs.load_config(name)
-  with c.unlocked():
-    c.num_steps, c.log_every, c.checkpoint_every, c.sample_every = 40, 10, 20, 1000
-    c.async_checkpoints = False
-    if c.model.arch == "mlp":
-      c.model.size_g, c.model.size_d = 64, 32
-    for k, v in overrides.items():
-      node = c
-      *path, last = k.split(".")
-      for p in path:
-        node = node[p]
-      node[last] = v
-  return c
+  mlp = {"model.size_g": 64, "model.size_d": 32} if c.model.arch == "mlp" else {}
+  return configs.with_values(c, **{
+      "num_steps": 40, "log_every": 10, "checkpoint_every": 20, "sample_every": 1000,
+      "async_checkpoints": False, **mlp, **overrides})
 
 
 def test_began_k_is_state_and_survives_a_checkpoint(tmp_path):

@@ -10,18 +10,10 @@ from ebgan_jax import configs, sweep, train
 
 
 def tiny(**overrides):
-  c = configs.load_config("digits_ebgan_pt")
-  with c.unlocked():
-    c.model.size_g, c.model.size_d, c.model.n_layers_g, c.latent_dim = 32, 16, 2, 8
-    c.batch_size, c.num_steps, c.log_every, c.checkpoint_every, c.sample_every = 16, 8, 4, 4, 1000
-    c.num_samples, c.async_checkpoints = 16, False
-    for k, v in overrides.items():
-      node = c
-      *path, last = k.split(".")
-      for p in path:
-        node = node[p]
-      node[last] = v
-  return c
+  return configs.with_values(configs.load_config("digits_ebgan_pt"), **{
+      "model.size_g": 32, "model.size_d": 16, "model.n_layers_g": 2, "latent_dim": 8,
+      "batch_size": 16, "num_steps": 8, "log_every": 4, "checkpoint_every": 4,
+      "sample_every": 1000, "num_samples": 16, "async_checkpoints": False, **overrides})
 
 
 def test_each_member_equals_its_single_run(tmp_path, capsys):

@@ -13,20 +13,10 @@ from ebgan_jax import algorithms, configs, data, losses, main, models, train
 
 
 def tiny_config(**overrides):
-  c = configs.load_config("digits_ebgan_pt")
-  with c.unlocked():
-    c.data.image_size = 0
-    c.model.arch = "mlp"
-    c.model.size_g, c.model.size_d, c.model.n_layers_g = 32, 16, 2
-    c.latent_dim, c.batch_size, c.num_steps = 8, 16, 4
-    c.log_every, c.sample_every, c.num_samples = 2, 2, 16
-    for k, v in overrides.items():
-      node = c
-      *path, last = k.split(".")
-      for p in path:
-        node = node[p]
-      node[last] = v
-  return c
+  return configs.with_values(configs.load_config("digits_ebgan_pt"), **{
+      "data.image_size": 0, "model.arch": "mlp", "model.size_g": 32, "model.size_d": 16,
+      "model.n_layers_g": 2, "latent_dim": 8, "batch_size": 16, "num_steps": 4, "log_every": 2,
+      "sample_every": 2, "num_samples": 16, **overrides})
 
 
 def build(config):
