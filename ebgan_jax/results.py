@@ -103,7 +103,7 @@ def write_report(rows: list[dict], out: str, seeds: int, minutes: float) -> None
               "| model | " + " | ".join(metrics) + " |", "|---" * (len(metrics) + 1) + "|"]
     for name in ALGORITHMS:
       if (dataset, name) in table:
-        cells = [f"{m:.3g} ± {s:.2g}" for m, s in table[(dataset, name)].values()]
+        cells = [f"{m:.4g} ± {s:.2g}" for m, s in table[(dataset, name)].values()]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines.append("")
   lines += [PUBLISHED, "", "![results](results.png)", ""]
