@@ -18,6 +18,7 @@ import statistics
 import sys
 import time
 
+from ebgan_jax.configs import split_overrides
 from ebgan_jax.main import set_cpu_defaults
 
 
@@ -29,8 +30,8 @@ def main(argv: list[str] | None = None) -> int:
   parser.add_argument("--steps", type=int, default=20, help="training steps per timed window")
   parser.add_argument("--checkpoint", action="store_true",
                       help="time saving and restoring the config's state instead")
-  args = parser.parse_args([a for a in argv if not a.startswith("--config.")])
-  overrides = [a[len("--config."):] for a in argv if a.startswith("--config.")]
+  rest, overrides = split_overrides(argv)
+  args = parser.parse_args(rest)
   set_cpu_defaults()
 
   import jax

@@ -180,6 +180,13 @@ def _parse_value(text: str, current):
   return text
 
 
+def split_overrides(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+  """Separates ``--config.key=value`` flags (returned as ``key=value``) from the others."""
+  prefix = "--config."
+  return ([a for a in argv if not a.startswith(prefix)],
+          [a[len(prefix):] for a in argv if a.startswith(prefix)])
+
+
 def apply_overrides(config: ml_collections.ConfigDict, overrides: Sequence[str]) -> None:
   """Applies ``key.sub=value`` strings (the ``--config.key.sub=value`` flags), typed like the
   current value. An unknown key or a badly typed value is a one-line ``ValueError``."""

@@ -10,6 +10,8 @@ import argparse
 import os
 import sys
 
+from ebgan_jax.configs import split_overrides
+
 
 def set_cpu_defaults() -> None:
   """XLA:CPU runs this project's convolutions 25-60% faster with the YNN fusions off
@@ -35,8 +37,8 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
   multi.add_argument("--coordinator_address", default=None, help="host:port of process 0")
   multi.add_argument("--num_processes", type=int, default=None)
   multi.add_argument("--process_id", type=int, default=None)
-  overrides = [a[len("--config."):] for a in argv if a.startswith("--config.")]
-  args = parser.parse_args([a for a in argv if not a.startswith("--config.")])
+  rest, overrides = split_overrides(argv)
+  args = parser.parse_args(rest)
   return args, overrides
 
 

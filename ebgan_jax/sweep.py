@@ -25,7 +25,7 @@ import tempfile
 import time
 from typing import Sequence
 
-from ebgan_jax.configs import STATE_KEYS
+from ebgan_jax.configs import STATE_KEYS, split_overrides
 from ebgan_jax.main import set_cpu_defaults
 
 # Keys that are traced values of the step, so members differing only in them share a program:
@@ -137,8 +137,8 @@ def main(argv: list[str] | None = None) -> int:
   parser.add_argument("--sweep", action="append", default=[], help="key=v1,v2,... (repeatable)")
   parser.add_argument("--no_progress", action="store_true")
   parser.add_argument("--bench", action="store_true", help="time against sequential runs")
-  args = parser.parse_args([a for a in argv if not a.startswith("--config.")])
-  overrides = [a[len("--config."):] for a in argv if a.startswith("--config.")]
+  rest, overrides = split_overrides(argv)
+  args = parser.parse_args(rest)
   set_cpu_defaults()
   from ebgan_jax import configs, train
   try:

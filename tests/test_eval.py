@@ -1,4 +1,6 @@
-"""Mixture metrics on inputs with a known answer."""
+"""Evaluation metrics on inputs with a known answer."""
+
+import json
 
 import numpy as np
 
@@ -92,10 +94,10 @@ def test_runs_are_evaluated_and_make_eval_agrees(tmp_path, capsys):
     config.model.size_g, config.model.size_d = 64, 32
   summary = train.train_and_evaluate(config, str(tmp_path), progress=False)
   assert {"ebgan_score", "inception_score", "classes_covered", "frechet_distance"} <= set(summary)
-  logged = [r for r in (__import__("json").loads(l) for l in open(tmp_path / "metrics.jsonl"))
+  logged = [r for r in (json.loads(l) for l in open(tmp_path / "metrics.jsonl"))
             if "frechet_distance" in r]
   assert [r["step"] for r in logged] == [10]  # every eval_every steps; the end is in summary
   assert evaluate.main(["--workdir", str(tmp_path)]) == 0
-  row = __import__("json").loads(capsys.readouterr().out.strip().splitlines()[-1])
+  row = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
   assert row["step"] == 20 and row["classes_covered"] == summary["classes_covered"]
   np.testing.assert_allclose(row["frechet_distance"], summary["frechet_distance"], rtol=1e-6)

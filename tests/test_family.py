@@ -9,7 +9,7 @@ import optax
 import pytest
 import tensorflow_datasets as tfds
 
-from ebgan_jax import configs, eval as evaluation, losses, main, models, train
+from ebgan_jax import algorithms, configs, data, eval as evaluation, losses, main, models, train
 
 
 def test_gan_discriminator_approaches_the_optimum_on_1d_gaussians():
@@ -87,9 +87,9 @@ def test_vae_bound_improves_and_importance_weighting_tightens_it(tmp_path):
   rows = [json.loads(l) for l in open(tmp_path / "metrics.jsonl")]
   assert rows[-1]["elbo"] > rows[0]["elbo"] + 5  # nats
   run = train.load(str(tmp_path))
-  algorithm = __import__("ebgan_jax.algorithms", fromlist=["x"]).make_algorithm(config)
+  algorithm = algorithms.make_algorithm(config)
   x = np.asarray(algorithm.target(jnp.asarray(
-      np.where(__import__("ebgan_jax.data", fromlist=["x"]).load_digits()[0][:64] > 0, 1.0, -1.0))))
+      np.where(data.load_digits()[0][:64] > 0, 1.0, -1.0))))
   d_vars = {"params": run.state.d.params, "batch_stats": run.state.d.batch_stats}
   g_vars = {"params": run.state.g.params, "batch_stats": run.state.g.batch_stats}
   estimate = lambda k: evaluation.vae_log_likelihood(
