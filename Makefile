@@ -21,7 +21,7 @@ train: install
 	$(PY) -m ebgan_jax.main --config experiments/$(EXP).py --workdir $(WORKDIR) $(ARGS)
 
 eval: install
-	$(PY) -m ebgan_jax.evaluate --workdir $(WORKDIR)
+	$(PY) -m ebgan_jax.evaluate --workdir $(WORKDIR) $(ARGS)
 
 results: install
 	$(PY) -m ebgan_jax.results $(ARGS)

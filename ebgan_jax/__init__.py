@@ -7,7 +7,8 @@ The losses are pure functions that compose with any Flax or optax code (``docs/l
   loss_d = ebgan_jax.ebgan_discriminator_loss(e_real, e_fake, margin=10.0).mean()
 
 The runner, models and data live in submodules: ``ebgan_jax.train``, ``ebgan_jax.models``,
-``ebgan_jax.data``, ``ebgan_jax.sweep``; ``ebgan_jax.load(workdir)`` restores a trained run.
+``ebgan_jax.data``, ``ebgan_jax.sweep``, ``ebgan_jax.eval`` and ``ebgan_jax.inception`` (FID/KID);
+``ebgan_jax.load(workdir)`` restores a trained run.
 """
 
 from ebgan_jax.losses import (

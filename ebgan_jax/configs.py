@@ -82,6 +82,10 @@ def base_config() -> ml_collections.ConfigDict:
   # eval_samples samples; the 2-D mixtures use 2,500 and stacked digits 26,000 (the protocols).
   c.eval_every = 0
   c.eval_samples = 2000
+  # FID/KID on natural images (TFDS datasets) need the standard Inception-v3 weights, which
+  # cannot be downloaded here: the path to pytorch-fid's pt_inception-2015-12-05-6726825d.pth
+  # or its .npz conversion (docs/eval.md). Empty: $EBGAN_JAX_INCEPTION_WEIGHTS, else skipped.
+  c.inception_weights = ""
 
   c.log_every = 50
   c.sample_every = 500
@@ -239,6 +243,12 @@ def validate(config: ml_collections.ConfigDict) -> None:
   for key, allowed in choices.items():
     if config[key] not in allowed:
       raise ValueError(f"config.{key} must be one of {', '.join(allowed)}; got {config[key]!r}.")
+  from ebgan_jax.inception import resolve_weights
+  weights = resolve_weights(config.get("inception_weights"))
+  if weights and not os.path.isfile(os.path.expanduser(weights)):
+    raise ValueError(f"Inception weights file {weights} does not exist; pass the path of "
+                     "pt_inception-2015-12-05-6726825d.pth (docs/eval.md) or leave "
+                     "config.inception_weights empty to skip FID/KID.")
   if config.optimizer.name not in ("adam", "sgd"):
     raise ValueError(f"config.optimizer.name must be 'adam' or 'sgd', got {config.optimizer.name!r}.")
   if config.algorithm == "magan":

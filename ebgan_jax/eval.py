@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
@@ -114,6 +116,57 @@ def kernel_inception_distance(f1: np.ndarray, f2: np.ndarray, *, subsets: int = 
     values.append((kxx.sum() - np.trace(kxx)) / (m * (m - 1))
                   + (kyy.sum() - np.trace(kyy)) / (m * (m - 1)) - 2 * kxy.mean())
   return float(np.mean(values)), float(np.std(values))
+
+
+def fid_kid(real_features: np.ndarray, fake_features: np.ndarray) -> dict[str, float]:
+  """FID and KID between two sets of Inception pool features (``ebgan_jax.inception``).
+
+  Both depend on the number of samples (FID is biased upwards for small sets): compare only
+  numbers measured with the same ``fid_samples``. KID is reported x1000, as is customary.
+  """
+  fid = frechet_distance(*feature_statistics(real_features), *feature_statistics(fake_features))
+  kid, kid_std = kernel_inception_distance(real_features, fake_features)
+  return {"fid": fid, "kid_x1000": 1000 * kid, "kid_x1000_std": 1000 * kid_std,
+          "fid_samples": int(min(len(real_features), len(fake_features)))}
+
+
+# Image datasets measured by FID/KID with the Inception-v3 (the embedded digits have their own
+# classifier; the 2-D mixtures and stacked digits their mode counts).
+INCEPTION_DATASETS = ("mnist", "celeb_a")
+_EXTRACTORS: dict[str, Any] = {}
+_REAL_FEATURES: dict[tuple, np.ndarray] = {}
+_NOTICE_SHOWN = False
+
+
+def inception_extractor(weights: str | None):
+  """The Inception feature extractor for a weights path (loaded once per process), or None
+  with a one-line notice (once) when no weights are given: FID is then skipped, never faked."""
+  global _NOTICE_SHOWN
+  from ebgan_jax import inception
+  path = inception.resolve_weights(weights)
+  if not path:
+    if not _NOTICE_SHOWN:
+      print(f"FID/KID skipped: no Inception-v3 weights; pass --config.inception_weights=PATH "
+            f"(or set {inception.WEIGHTS_ENV}) to pytorch-fid's {inception.WEIGHTS_FILE}, "
+            f"see docs/eval.md.", flush=True)
+      _NOTICE_SHOWN = True
+    return None
+  if path not in _EXTRACTORS:
+    _EXTRACTORS[path] = inception.InceptionFeatures.from_file(path)
+  return _EXTRACTORS[path]
+
+
+def real_inception_features(dataset, n: int, extractor, progress: bool = True) -> np.ndarray:
+  """Features of ``n`` real images: the first ``n`` of one fixed permutation of the dataset,
+  the same for every run and seed, computed once per process."""
+  n = min(n, dataset.num_examples)
+  key = (dataset.name, dataset.num_examples, n, extractor.source)
+  if key not in _REAL_FEATURES:
+    indices = np.random.default_rng(0).permutation(dataset.num_examples)[:n]
+    images = np.concatenate([dataset.examples(np.sort(indices[i:i + 500]))
+                             for i in range(0, n, 500)])
+    _REAL_FEATURES[key] = extractor.features(images, progress=progress, desc="FID real")
+  return _REAL_FEATURES[key]
 
 
 # ----------------------------------------------------------------------------------------------

@@ -4,7 +4,10 @@ checkpoint, by its dataset's protocol (SPEC §9):
 - 2-D mixtures: modes covered, % high quality, reverse KL (PacGAN, 2,500 samples);
 - digits: the EBGAN paper's I', the Inception-style score, classes covered and the Fréchet
   distance of classifier features (``eval_samples`` samples);
-- stacked digits: modes covered out of 1,000 and KL to uniform (26,000 samples).
+- stacked digits: modes covered out of 1,000 and KL to uniform (26,000 samples);
+- TFDS images (MNIST, CelebA): FID and KID of Inception-v3 pool features against as many real
+  images (``eval_samples``), with the weights of ``--inception_weights`` (or the run's config,
+  or ``$EBGAN_JAX_INCEPTION_WEIGHTS``); skipped with a notice when there are none.
 
 Prints one JSON line per member and writes ``<workdir>/eval.json``.
 """
@@ -19,13 +22,17 @@ import sys
 from ebgan_jax.main import set_cpu_defaults
 
 
-def evaluate_run(workdir: str) -> list[dict]:
-  import jax
+def evaluate_run(workdir: str, inception_weights: str | None = None) -> list[dict]:
   import numpy as np
   from ebgan_jax import algorithms, data, eval as evaluation, train
 
   run = train.load(workdir)
   config = run.config
+  if inception_weights:
+    if not os.path.isfile(os.path.expanduser(inception_weights)):
+      raise ValueError(f"Inception weights file {inception_weights} does not exist; see "
+                       "docs/eval.md for where to get it.")
+    config.inception_weights = inception_weights
   population = run.members is not None
   dataset = data.make_dataset(config.data, batch_size=config.batch_size, seed=config.seed)
   sampler = train.make_sampler(run.generator, population, algorithms.make_algorithm(config))
@@ -37,8 +44,9 @@ def evaluate_run(workdir: str) -> list[dict]:
     results = [evaluation.mixture_mode_stats(s, m.modes, m.std) for s in members]
   else:
     results = train.evaluate_samples(config, sampler, run.state, dataset, population)
-    if not results:
+    if not results and dataset.name not in evaluation.INCEPTION_DATASETS:
       raise ValueError(f"no evaluation protocol for dataset {dataset.name!r} yet.")
+    results = results or [{} for _ in (run.members or [None])]
   labels = run.members or [config.name]
   rows = [{"member": label, "step": run.step, **r} for label, r in zip(labels, results)]
   if dataset.name in ("digits", "stacked_digits"):
@@ -53,10 +61,12 @@ def main(argv: list[str] | None = None) -> int:
   parser = argparse.ArgumentParser(prog="python -m ebgan_jax.evaluate", description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--workdir", required=True)
+  parser.add_argument("--inception_weights", default=None,
+                      help="pytorch-fid's pt_inception-2015-12-05-6726825d.pth or its .npz")
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
   set_cpu_defaults()
   try:
-    rows = evaluate_run(args.workdir)
+    rows = evaluate_run(args.workdir, args.inception_weights)
   except ValueError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2

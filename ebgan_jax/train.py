@@ -362,14 +362,26 @@ def _write_samples(config, workdir, tag, sampler, energy_fn, state, dataset,
 
 def evaluate_samples(config, sampler, state, dataset, population: bool) -> list[dict[str, float]]:
   """The evaluation metrics of the dataset's protocol, per member (SPEC §9): classifier scores
-  for digits, modes of stacked digits; the 2-D mixtures are measured with their plots."""
-  if dataset.name not in ("digits", "stacked_digits"):
+  for digits, modes of stacked digits, FID/KID for TFDS images when Inception weights are
+  given; the 2-D mixtures are measured with their plots."""
+  extractor = None
+  if dataset.name in evaluation.INCEPTION_DATASETS:
+    extractor = evaluation.inception_extractor(config.get("inception_weights"))
+    if extractor is None:
+      return []
+  elif dataset.name not in ("digits", "stacked_digits"):
     return []
   n = 26000 if dataset.name == "stacked_digits" else config.eval_samples
   z = jax.random.fold_in(jax.random.PRNGKey(config.seed), _SAMPLE_STREAM + 2)
   z = sample_latent(z, n, config.latent_dim, config.latent_dist)
-  samples = np.asarray(sampler(state.g.params, state.g.batch_stats, z))
+  # In chunks: thousands of 64x64 samples at once would hold gigabytes of activations.
+  chunks = [sampler(state.g.params, state.g.batch_stats, z[i:i + 1000]) for i in range(0, n, 1000)]
+  samples = np.concatenate([np.asarray(c) for c in chunks], axis=1 if population else 0)
   members = list(samples) if population else [samples]
+  if extractor is not None:
+    real = evaluation.real_inception_features(dataset, n, extractor)
+    return [evaluation.fid_kid(real, extractor.features(m, progress=True, desc="FID samples"))
+            for m in members]
   if dataset.name == "stacked_digits":
     return [evaluation.stacked_mode_stats(m) for m in members]
   return [evaluation.digit_scores(m) for m in members]

@@ -8,3 +8,11 @@ import jax  # noqa: E402
 
 # Implicit rank promotion hides shape bugs; make it an error in the tests.
 jax.config.update("jax_numpy_rank_promotion", "raise")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _no_inception_weights_from_the_environment(monkeypatch):
+  # A developer's own weights path must not change what the tests measure.
+  monkeypatch.delenv("EBGAN_JAX_INCEPTION_WEIGHTS", raising=False)

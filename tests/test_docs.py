@@ -36,3 +36,23 @@ def test_readme_names_real_commands_and_experiments():
   makefile = (REPO / "Makefile").read_text()
   for target in set(re.findall(r"make ([a-z-]+)", readme)):
     assert re.search(rf"^{target}:", makefile, flags=re.M), target
+
+
+def test_eval_doc_example_runs_and_its_notice_is_the_code_s(tmp_path, monkeypatch, capsys):
+  import numpy as np
+  from ebgan_jax import eval as evaluation, inception
+  doc = (REPO / "docs" / "eval.md").read_text()
+  documented = re.search(r"```\n(FID/KID skipped: .*?) \.\.\.\n```", doc).group(1)
+  monkeypatch.setattr(evaluation, "_NOTICE_SHOWN", False)
+  assert evaluation.inception_extractor(None) is None
+  assert capsys.readouterr().out.startswith(documented)
+  assert inception.WEIGHTS_FILE in doc
+  # The example, with random weights in place of the real file.
+  monkeypatch.chdir(tmp_path)
+  np.savez("inception_fid.npz", **inception.random_state_dict(0))
+  rng = np.random.default_rng(0)
+  namespace = {"real_images": rng.uniform(-1, 1, (3, 16, 16, 3)),
+               "generated_images": rng.uniform(-1, 1, (3, 16, 16, 1))}
+  block = re.search(r"```python\n(.*?)```", doc, flags=re.S).group(1)
+  exec(compile(block.replace("batch_size=50", "batch_size=3"), "docs/eval.md", "exec"), namespace)
+  assert namespace["real"].shape == (3, 2048) and namespace["fake"].shape == (3, 2048)
