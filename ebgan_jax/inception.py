@@ -500,7 +500,8 @@ class InceptionFeatures:
   def features(self, images: np.ndarray, progress: bool = False, desc: str = "inception"
                ) -> np.ndarray:
     x = to_unit_range(images)
-    n, b = len(x), self.batch_size
+    n = len(x)
+    b = max(1, min(self.batch_size, n))  # no padding to a full batch for small sets
     out = np.zeros((n, FEATURE_DIM), np.float32)
     starts: Iterable[int] = range(0, n, b)
     if progress:

@@ -360,7 +360,8 @@ def _write_samples(config, workdir, tag, sampler, energy_fn, state, dataset,
   return stats
 
 
-def evaluate_samples(config, sampler, state, dataset, population: bool) -> list[dict[str, float]]:
+def evaluate_samples(config, sampler, state, dataset, population: bool, progress: bool = True
+                     ) -> list[dict[str, float]]:
   """The evaluation metrics of the dataset's protocol, per member (SPEC §9): classifier scores
   for digits, modes of stacked digits, FID/KID for TFDS images when Inception weights are
   given; the 2-D mixtures are measured with their plots."""
@@ -379,8 +380,8 @@ def evaluate_samples(config, sampler, state, dataset, population: bool) -> list[
   samples = np.concatenate([np.asarray(c) for c in chunks], axis=1 if population else 0)
   members = list(samples) if population else [samples]
   if extractor is not None:
-    real = evaluation.real_inception_features(dataset, n, extractor)
-    return [evaluation.fid_kid(real, extractor.features(m, progress=True, desc="FID samples"))
+    real = evaluation.real_inception_features(dataset, n, extractor, progress=progress)
+    return [evaluation.fid_kid(real, extractor.features(m, progress=progress, desc="FID samples"))
             for m in members]
   if dataset.name == "stacked_digits":
     return [evaluation.stacked_mode_stats(m) for m in members]
@@ -575,7 +576,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, progress
         _write_samples(config, workdir, f"{step:06d}", sampler, energy_fn, state, dataset,
                        is_writer, labels if population else None)
       if config.eval_every and step % config.eval_every < k and step < config.num_steps:
-        for i, scores in enumerate(evaluate_samples(config, sampler, state, dataset, population)):
+        scores_per_member = evaluate_samples(config, sampler, state, dataset, population,
+                                             progress and is_writer)
+        for i, scores in enumerate(scores_per_member):
           if writer:
             writer.write(step, scores, member=labels[i] if population else None)
     interrupted = signals.received
@@ -594,7 +597,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, progress
   sample_stats = _write_samples(config, workdir, "final", sampler, energy_fn, state, dataset,
                                 is_writer, labels if population else None)
   for stats, scores in zip(sample_stats, evaluate_samples(config, sampler, state, dataset,
-                                                         population)):
+                                                         population, progress and is_writer)):
     stats.update(scores)
   if algorithm.joint and not population:
     sample_stats[0].update(_evaluate_vae(config, algorithm, generator, discriminator, state,

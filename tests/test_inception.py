@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from ebgan_jax import eval as evaluation, evaluate, inception, main
+from ebgan_jax import eval as evaluation, evaluate, inception, main, outputs
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 
@@ -149,12 +149,15 @@ def test_tfds_run_measures_fid_kid_with_weights_and_skips_without(tmp_path, weig
   args = ["--config", "mnist_ebgan", "--workdir", str(run), "--no_progress",
           "--config.num_steps=2", "--config.log_every=1", "--config.sample_every=1000",
           "--config.batch_size=4", f"--config.data.data_dir={tmp_path}", "--config.num_samples=4",
-          "--config.model.size_g=32", "--config.model.size_d=32", "--config.eval_samples=6"]
+          "--config.model.size_g=32", "--config.model.size_d=32", "--config.eval_samples=6",
+          "--config.eval_every=1"]
   with tfds.testing.mock_data(num_examples=8):
     assert main.main(args + [f"--config.inception_weights={weights_file}"]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1].split(": ", 1)[1])
     assert summary["fid_samples"] == 6 and np.isfinite(summary["fid"]) and summary["fid"] > 0
     assert np.isfinite(summary["kid_x1000"])
+    logged = [r for r in outputs.read_metrics(str(run)) if "fid" in r]
+    assert [r["step"] for r in logged] == [1] and np.isfinite(logged[0]["fid"])
     # make eval: the weights given on the command line, or none (a one-line notice).
     assert evaluate.main(["--workdir", str(run), "--inception_weights", weights_file]) == 0
     with_weights = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
