@@ -71,16 +71,36 @@ def run_all(seeds: int, scale: float, workdir: str) -> list[dict]:
 
 
 def summarise(rows: list[dict]) -> dict:
-  import numpy as np
   table = {}
   for dataset, (_, _, metrics) in DATASETS.items():
     for name in ALGORITHMS:
       mine = [r for r in rows if r["dataset"] == dataset and r["model"] == name]
       if not mine:
         continue
-      table[(dataset, name)] = {m: (float(np.mean([r[m] for r in mine])),
-                                    float(np.std([r[m] for r in mine]))) for m in metrics}
+      table[(dataset, name)] = {m: _stats([r[m] for r in mine]) for m in metrics}
   return table
+
+
+def _stats(values: list[float]) -> tuple[float, float, int, int]:
+  """Mean and std of the finite values, with how many were not finite out of how many.
+
+  A run whose samples hit no mode has an infinite reverse KL; averaging it in would print
+  ``inf ± nan`` and hide what the other seeds did.
+  """
+  import numpy as np
+  values = np.asarray(values, np.float64)
+  finite = values[np.isfinite(values)]
+  if finite.size == 0:
+    return float("nan"), float("nan"), values.size, values.size
+  return float(finite.mean()), float(finite.std()), int(values.size - finite.size), values.size
+
+
+def _cell(stats: tuple[float, float, int, int]) -> str:
+  mean, std, bad, n = stats
+  if bad == n:
+    return f"not finite in all {n} seeds"
+  text = f"{mean:.4g} ± {std:.2g}"
+  return text + (f" ({bad} of {n} seeds not finite, left out)" if bad else "")
 
 
 def write_report(rows: list[dict], out: str, seeds: int, minutes: float) -> None:
@@ -103,7 +123,7 @@ def write_report(rows: list[dict], out: str, seeds: int, minutes: float) -> None
               "| model | " + " | ".join(metrics) + " |", "|---" * (len(metrics) + 1) + "|"]
     for name in ALGORITHMS:
       if (dataset, name) in table:
-        cells = [f"{m:.4g} ± {s:.2g}" for m, s in table[(dataset, name)].values()]
+        cells = [_cell(stats) for stats in table[(dataset, name)].values()]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines.append("")
   lines += [PUBLISHED, "", "![results](results.png)", ""]

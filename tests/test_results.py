@@ -24,6 +24,20 @@ def test_report_has_every_cell_with_mean_and_std(tmp_path):
   assert "PacGAN4 | 7.8" in text and (tmp_path / "results.png").exists()
 
 
+def test_an_infinite_seed_is_counted_not_averaged(tmp_path):
+  rows = fake_rows()
+  ring_gan = [r for r in rows if r["dataset"] == "ring" and r["model"] == "GAN"]
+  ring_gan[1]["reverse_kl"] = float("inf")  # seed 1 hit no mode
+  for r in rows:
+    if r["dataset"] == "grid" and r["model"] == "GAN":
+      r["reverse_kl"] = float("inf")
+  results.write_report(rows, str(tmp_path), seeds=2, minutes=1.0)
+  text = (tmp_path / "README.md").read_text()
+  assert "| GAN | 0.5 ± 0.5 | 0.5 ± 0.5 | 0 ± 0 (1 of 2 seeds not finite, left out) |" in text
+  assert "| GAN | 0.5 ± 0.5 | 0.5 ± 0.5 | not finite in all 2 seeds |" in text
+  assert "nan" not in text
+
+
 @pytest.mark.slow
 def test_the_whole_pipeline_at_a_tiny_budget(tmp_path):
   rows = results.run_all(seeds=2, scale=0.01, workdir=str(tmp_path / "runs"))
