@@ -1,4 +1,12 @@
-"""Evaluation metrics that mean the same as the published ones (SPEC §9)."""
+"""Evaluation metrics that mean the same as the published ones.
+
+2-D mixtures: the PacGAN protocol (Lin et al. 2018, §5); stacked digits: the Stacked-MNIST
+protocol (Metz et al. 2017; Srivastava et al. 2017, VEEGAN); digits: the EBGAN paper's score
+(Zhao et al. 2017, §4.1) and the Inception-style score (Salimans et al. 2016) from a digits
+classifier; natural images: FID (Heusel et al. 2017) and KID (Bińkowski et al. 2018); on
+every protocol, precision and recall (Kynkäänniemi et al. 2019) and density and coverage
+(Naeem et al. 2020).
+"""
 
 from __future__ import annotations
 
@@ -31,6 +39,18 @@ def mixture_mode_stats(samples: np.ndarray, modes: np.ndarray, std: float) -> di
     reverse_kl = float(np.sum(p[nz] * np.log(p[nz] * len(modes))))
   return {"modes_covered": int((counts > 0).sum()), "high_quality": float(good.mean()),
           "reverse_kl": reverse_kl}
+
+
+# The real points that the generated points of a 2-D mixture are compared with: drawn once
+# from a fixed stream, the same for every run, seed and step.
+_MIXTURE_REFERENCE_SEED = 20190701
+
+
+def mixture_scores(samples: np.ndarray, mixture) -> dict[str, float]:
+  """A 2-D mixture's evaluation: :func:`mixture_mode_stats`, then :func:`prdc` on the raw
+  coordinates against as many points drawn from the mixture itself."""
+  real = mixture.sample(np.random.default_rng(_MIXTURE_REFERENCE_SEED), len(samples))
+  return {**mixture_mode_stats(samples, mixture.modes, mixture.std), **prdc(real, samples)}
 
 
 def vae_log_likelihood(encode, decode, log_likelihood, x, *, num_samples: int, key,
@@ -119,15 +139,166 @@ def kernel_inception_distance(f1: np.ndarray, f2: np.ndarray, *, subsets: int = 
 
 
 def fid_kid(real_features: np.ndarray, fake_features: np.ndarray) -> dict[str, float]:
-  """FID and KID between two sets of Inception pool features (``ebgan_jax.inception``).
+  """FID and KID between two sets of Inception pool features (``ebgan_jax.inception``),
+  with precision, recall, density and coverage (:func:`prdc`) on the same features.
 
-  Both depend on the number of samples (FID is biased upwards for small sets): compare only
+  All depend on the number of samples (FID is biased upwards for small sets): compare only
   numbers measured with the same ``fid_samples``. KID is reported x1000, as is customary.
+  The nearest-neighbour metrics need more than 5 rows in each set and are left out below that.
   """
   fid = frechet_distance(*feature_statistics(real_features), *feature_statistics(fake_features))
   kid, kid_std = kernel_inception_distance(real_features, fake_features)
-  return {"fid": fid, "kid_x1000": 1000 * kid, "kid_x1000_std": 1000 * kid_std,
-          "fid_samples": int(min(len(real_features), len(fake_features)))}
+  n = int(min(len(real_features), len(fake_features)))
+  scores = {"fid": fid, "kid_x1000": 1000 * kid, "kid_x1000_std": 1000 * kid_std, "fid_samples": n}
+  if n > 5:
+    scores.update(prdc(real_features, fake_features))
+  return scores
+
+
+# ----------------------------------------------------------------------------------------------
+# Precision, recall, density and coverage on feature vectors
+# ----------------------------------------------------------------------------------------------
+
+# Rows of queries per distance block: a block is [rows, N] float32, about 200 MB for N = 50,000.
+_PRDC_ROWS = 1024
+
+
+def _squared_distances(a, b):
+  import jax
+  import jax.numpy as jnp
+  # ||a||^2 + ||b||^2 - 2 a.b at full float32 precision (accelerators default to bfloat16
+  # passes for matmuls); clipped at 0 against round-off.
+  cross = jnp.matmul(a, b.T, precision=jax.lax.Precision.HIGHEST)
+  d2 = jnp.sum(a * a, axis=1)[:, None] + jnp.sum(b * b, axis=1)[None, :] - 2.0 * cross
+  return jnp.maximum(d2, 0.0)
+
+
+def _nearest_block(queries, reference, k: int):
+  """``[rows, k + 1]``: each query's distances to its ``k + 1`` nearest reference rows in
+  ascending order; a query that is in ``reference`` is its own 0-th neighbour, as both papers
+  count it for the k-NN radius."""
+  import jax
+  import jax.numpy as jnp
+  return jnp.sqrt(-jax.lax.top_k(-_squared_distances(queries, reference), k + 1)[0])
+
+
+def _ball_block(queries, centres, radii):
+  """For each query row: in how many balls ``B(centres_i, radii[r, i])`` it lies, for each
+  row ``r`` of ``radii`` (``[rows, R]``), and its distance to the nearest centre."""
+  import jax.numpy as jnp
+  d = jnp.sqrt(_squared_distances(queries, centres))
+  inside = d[:, None, :] <= radii[None, :, :]
+  return jnp.sum(inside, axis=2), jnp.min(d, axis=1)
+
+
+_BLOCK_FNS: dict[str, Any] = {}
+
+
+def _blocked(name: str, queries: np.ndarray, *args, rows: int = _PRDC_ROWS, **static):
+  """``fn(query_block, *args)`` over blocks of ``rows`` query rows, concatenated, so that no
+  ``[N, M]`` matrix is ever whole. The last block is padded to full size so that every block
+  runs the same compiled program."""
+  import jax
+  if name not in _BLOCK_FNS:
+    fn = {"nearest": _nearest_block, "ball": _ball_block}[name]
+    _BLOCK_FNS[name] = jax.jit(fn, static_argnames=tuple(static))
+  jitted = _BLOCK_FNS[name]
+  n = len(queries)
+  rows = min(rows, n)
+  outs = []
+  for start in range(0, n, rows):
+    block = queries[start:start + rows]
+    if len(block) < rows:
+      block = np.concatenate([block, np.zeros((rows - len(block), block.shape[1]), block.dtype)])
+    out = jax.device_get(jitted(block, *args, **static))
+    outs.append(jax.tree.map(lambda x: x[:min(rows, n - start)], out))
+  return jax.tree.map(lambda *xs: np.concatenate(xs), *outs)
+
+
+def _prdc(real_features, fake_features, pr_k: int | None, dc_k: int | None) -> dict[str, float]:
+  """Whichever of precision/recall (``pr_k``) and density/coverage (``dc_k``) is asked for,
+  sharing the distance passes: one k-NN pass per set and one cross pass each way."""
+  real = np.asarray(real_features, np.float64)
+  fake = np.asarray(fake_features, np.float64)
+  if real.ndim != 2 or fake.ndim != 2 or real.shape[1] != fake.shape[1]:
+    raise ValueError(f"real and fake features must be [N, d] and [M, d] with the same d, got "
+                     f"{real.shape} and {fake.shape}.")
+  for k in (pr_k, dc_k):
+    if k is not None and not 1 <= k < min(len(real), len(fake)):
+      raise ValueError(f"k={k} needs 1 <= k < the size of each set ({len(real)} real, "
+                       f"{len(fake)} fake); generate more samples or lower k.")
+  # Centred on the real mean before going to float32: the expansion of the squared distances
+  # then loses less to cancellation.
+  centre = real.mean(axis=0)
+  real, fake = (real - centre).astype(np.float32), (fake - centre).astype(np.float32)
+  ks = [k for k in (pr_k, dc_k) if k is not None]
+  real_nn = _blocked("nearest", real, real, k=max(ks))
+  real_radii = np.stack([real_nn[:, k] for k in ks], axis=1)  # [N, len(ks)]
+  fakes_in_real, _ = _blocked("ball", fake, real, real_radii.T)  # [M, len(ks)]
+  out = {}
+  if pr_k is not None:
+    fake_radii = _blocked("nearest", fake, fake, k=pr_k)[:, pr_k]
+    reals_in_fake, nearest_fake = _blocked("ball", real, fake, fake_radii[None])
+    out.update(precision=float(np.mean(fakes_in_real[:, 0] > 0)),
+               recall=float(np.mean(reals_in_fake[:, 0] > 0)), precision_recall_k=int(pr_k))
+  else:
+    _, nearest_fake = _blocked("ball", real, fake, np.zeros((0, len(fake)), np.float32))
+  if dc_k is not None:
+    col = len(ks) - 1
+    out.update(density=float(fakes_in_real[:, col].sum() / (dc_k * len(fake))),
+               coverage=float(np.mean(nearest_fake <= real_radii[:, col])),
+               density_coverage_k=int(dc_k))
+  out.update(prdc_real_samples=len(real), prdc_fake_samples=len(fake))
+  return out
+
+
+def precision_recall(real_features, fake_features, k: int = 3) -> dict[str, float]:
+  """Improved precision and recall (Kynkäänniemi et al. 2019, §2), on any features.
+
+  Each set's manifold is the union of balls around its points, of radius the distance to the
+  point's ``k``-th nearest neighbour in its own set. Precision is the fraction of fake points
+  inside the real manifold (quality); recall the fraction of real points inside the fake
+  manifold (diversity). Distances are computed in blocks of rows, so two sets of 50,000 never
+  hold a 50,000 x 50,000 matrix. Both depend on ``k`` and on the set sizes, which are returned
+  with them.
+
+  Args:
+    real_features: ``[N, d]``, N > k.
+    fake_features: ``[M, d]``, M > k.
+    k: the neighbour that sets each ball's radius (3 in the paper and StyleGAN2-ADA's pr50k3).
+
+  Returns:
+    ``precision`` and ``recall`` in [0, 1], ``precision_recall_k``, ``prdc_real_samples``,
+    ``prdc_fake_samples``.
+  """
+  return _prdc(real_features, fake_features, k, None)
+
+
+def density_coverage(real_features, fake_features, k: int = 5) -> dict[str, float]:
+  """Density and coverage (Naeem et al. 2020, §3), on any features.
+
+  With ``B_i`` the ball around real point ``i`` whose radius is its ``k``-th nearest-neighbour
+  distance among the real points: density ``= 1 / (k M) sum_j #{i : fake_j in B_i}`` (about 1
+  when the fakes are distributed like the reals, above 1 where they crowd dense regions) and
+  coverage the fraction of real balls that hold at least one fake. Unlike precision and
+  recall, both use only the real manifold, so a few outlying points cannot inflate them.
+
+  Args:
+    real_features: ``[N, d]``, N > k.
+    fake_features: ``[M, d]``, M > k.
+    k: the neighbour that sets each ball's radius (5 in the paper).
+
+  Returns:
+    ``density`` (>= 0) and ``coverage`` in [0, 1], ``density_coverage_k``,
+    ``prdc_real_samples``, ``prdc_fake_samples``.
+  """
+  return _prdc(real_features, fake_features, None, k)
+
+
+def prdc(real_features, fake_features, *, pr_k: int = 3, dc_k: int = 5) -> dict[str, float]:
+  """:func:`precision_recall` and :func:`density_coverage` in one dict, sharing their
+  distance computations."""
+  return _prdc(real_features, fake_features, pr_k, dc_k)
 
 
 # Image datasets measured by FID/KID with the Inception-v3 (the embedded digits have their own
@@ -170,7 +341,7 @@ def real_inception_features(dataset, n: int, extractor, progress: bool = True) -
 
 
 # ----------------------------------------------------------------------------------------------
-# A digits classifier and the scores built on it (SPEC §9)
+# A digits classifier and the scores built on it
 # ----------------------------------------------------------------------------------------------
 
 _CLASSIFIER_VERSION = 1
@@ -286,14 +457,15 @@ def digits_classifier(cache_dir: str | None = None) -> DigitsClassifier:
 
 def digit_scores(samples: np.ndarray, classifier: DigitsClassifier | None = None
                  ) -> dict[str, float]:
-  """Scores of generated digits ``[N, H, W, 1]`` in [-1, 1] (SPEC §9).
+  """Scores of generated digits ``[N, H, W, 1]`` in [-1, 1].
 
   - ``ebgan_score``: the EBGAN paper's ``I' = E_x KL(p(y) || p(y|x))``: large for confident
     predictions spread over the classes, 0 for a single class (it grows with the classifier's
     confidence, so compare it only under one classifier);
   - ``inception_score``: ``exp(E_x KL(p(y|x) || p(y)))`` (at most 10, higher is better);
   - ``classes_covered``: classes that are the top prediction of at least 1% of the samples;
-  - ``frechet_distance``: between the classifier features of the samples and of all real digits.
+  - ``frechet_distance``: between the classifier features of the samples and of all real digits;
+  - ``precision``, ``recall``, ``density``, ``coverage`` (:func:`prdc`) on the same features.
   """
   from ebgan_jax import data
   classifier = classifier or digits_classifier()
@@ -309,18 +481,44 @@ def digit_scores(samples: np.ndarray, classifier: DigitsClassifier | None = None
   _, real_features = classifier.logits_and_features(real_images)
   fd = frechet_distance(*feature_statistics(real_features), *feature_statistics(fake_features))
   return {"ebgan_score": float(kl_reverse.mean()), "inception_score": float(np.exp(kl_forward.mean())),
-          "classes_covered": int((counts >= 0.01 * len(samples)).sum()), "frechet_distance": fd}
+          "classes_covered": int((counts >= 0.01 * len(samples)).sum()), "frechet_distance": fd,
+          **prdc(real_features, fake_features)}
+
+
+# Stacked digits: precision, recall, density and coverage on this many samples (of the 26,000
+# the mode count uses) against as many real triples: the distance passes grow with the square
+# of the count (26,000 would take about 30 s on 2 cores), and 10,000 is what Naeem et al. use.
+STACKED_PRDC_SAMPLES = 10000
+_STACKED_REFERENCE_SEED = 20200301
+
+
+def _stacked_features(classifier: DigitsClassifier, samples: np.ndarray) -> tuple[np.ndarray, list]:
+  """Per-channel classifier outputs: the 3 x 128 features side by side, and each channel's
+  predicted digit."""
+  feats, digits = [], []
+  for c in range(3):
+    logits, f = classifier.logits_and_features(samples[..., c:c + 1])
+    feats.append(f)
+    digits.append(logits.argmax(1))
+  return np.concatenate(feats, axis=1), digits
 
 
 def stacked_mode_stats(samples: np.ndarray, classifier: DigitsClassifier | None = None
                        ) -> dict[str, float]:
   """Stacked-digits protocol: each of the three channels classified, 1,000 modes; modes
-  covered and ``KL(generated mode histogram || uniform)``."""
+  covered and ``KL(generated mode histogram || uniform)``; then :func:`prdc` on the three
+  channels' classifier features side by side, for the first ``STACKED_PRDC_SAMPLES`` samples
+  against as many real triples drawn once from a fixed stream."""
+  from ebgan_jax import data
   classifier = classifier or digits_classifier()
   samples = np.asarray(samples, np.float32)
-  digits = [classifier.probabilities(samples[..., c:c + 1]).argmax(1) for c in range(3)]
+  features, digits = _stacked_features(classifier, samples)
   modes = digits[0] * 100 + digits[1] * 10 + digits[2]
   counts = np.bincount(modes, minlength=1000).astype(np.float64)
   p = counts / counts.sum()
   nz = p > 0
-  return {"modes_covered": int(nz.sum()), "kl_to_uniform": float(np.sum(p[nz] * np.log(p[nz] * 1000)))}
+  n = min(STACKED_PRDC_SAMPLES, len(samples))
+  real = data.StackedDigitsDataset(batch_size=n, seed=_STACKED_REFERENCE_SEED).batch(0)
+  real_features, _ = _stacked_features(classifier, real)
+  return {"modes_covered": int(nz.sum()), "kl_to_uniform": float(np.sum(p[nz] * np.log(p[nz] * 1000))),
+          **prdc(real_features, features[:n])}

@@ -1,5 +1,5 @@
 """``make eval WORKDIR=<dir>``: the evaluation metrics of a trained run, from its latest
-checkpoint, by its dataset's protocol (SPEC §9):
+checkpoint, by its dataset's protocol (``ebgan_jax.eval``):
 
 - 2-D mixtures: modes covered, % high quality, reverse KL (PacGAN, 2,500 samples);
 - digits: the EBGAN paper's I', the Inception-style score, classes covered and the Fréchet
@@ -7,7 +7,9 @@ checkpoint, by its dataset's protocol (SPEC §9):
 - stacked digits: modes covered out of 1,000 and KL to uniform (26,000 samples);
 - TFDS images (MNIST, CelebA): FID and KID of Inception-v3 pool features against as many real
   images (``eval_samples``), with the weights of ``--inception_weights`` (or the run's config,
-  or ``$EBGAN_JAX_INCEPTION_WEIGHTS``); skipped with a notice when there are none.
+  or ``$EBGAN_JAX_INCEPTION_WEIGHTS``); skipped with a notice when there are none;
+- on each of them, precision and recall (k = 3) and density and coverage (k = 5) on the same
+  features (raw coordinates for the mixtures), with k and the set sizes beside them.
 
 Prints one JSON line per member and writes ``<workdir>/eval.json``.
 """
@@ -40,8 +42,7 @@ def evaluate_run(workdir: str, inception_weights: str | None = None) -> list[dic
     z = train.sample_noise(config, 2500)
     samples = np.asarray(sampler(run.state.g.params, run.state.g.batch_stats, z))
     members = list(samples) if population else [samples]
-    m = dataset.mixture
-    results = [evaluation.mixture_mode_stats(s, m.modes, m.std) for s in members]
+    results = [evaluation.mixture_scores(s, dataset.mixture) for s in members]
   else:
     results = train.evaluate_samples(config, sampler, run.state, dataset, population)
     if not results and dataset.name not in evaluation.INCEPTION_DATASETS:

@@ -19,6 +19,7 @@ import sys
 import time
 
 from ebgan_jax.main import set_cpu_defaults
+from ebgan_jax.sweep import prdc_note
 
 ALGORITHMS = {  # name: (algorithm, overrides)
     "GAN": ("gan", []),
@@ -28,12 +29,13 @@ ALGORITHMS = {  # name: (algorithm, overrides)
     "MAGAN": ("magan", []),
     "LS-GAN": ("lsgan", []),
 }
+_PRDC = ("precision", "recall", "density", "coverage")
 DATASETS = {  # name: (base experiment, steps, metrics shown)
-    "ring": ("toy_ring_ebgan", 2000, ("modes_covered", "high_quality", "reverse_kl")),
-    "grid": ("toy_grid_ebgan", 4000, ("modes_covered", "high_quality", "reverse_kl")),
+    "ring": ("toy_ring_ebgan", 2000, ("modes_covered", "high_quality", "reverse_kl") + _PRDC),
+    "grid": ("toy_grid_ebgan", 4000, ("modes_covered", "high_quality", "reverse_kl") + _PRDC),
     "digits": ("digits_ebgan_pt", 4000, ("inception_score", "classes_covered",
-                                         "frechet_distance", "ebgan_score")),
-    "stacked": ("stacked_digits_ebgan_pt", 4000, ("modes_covered", "kl_to_uniform")),
+                                         "frechet_distance", "ebgan_score") + _PRDC),
+    "stacked": ("stacked_digits_ebgan_pt", 4000, ("modes_covered", "kl_to_uniform") + _PRDC),
 }
 PUBLISHED = """Published numbers on the same protocols (SPEC §9; other networks and budgets):
 
@@ -77,7 +79,9 @@ def summarise(rows: list[dict]) -> dict:
       mine = [r for r in rows if r["dataset"] == dataset and r["model"] == name]
       if not mine:
         continue
-      table[(dataset, name)] = {m: _stats([r[m] for r in mine]) for m in metrics}
+      # Rows written before a metric existed lack it: shown as absent, never as 0.
+      table[(dataset, name)] = {m: _stats([r[m] for r in mine]) for m in metrics
+                                if all(m in r for r in mine)}
   return table
 
 
@@ -123,22 +127,31 @@ def write_report(rows: list[dict], out: str, seeds: int, minutes: float) -> None
               "| model | " + " | ".join(metrics) + " |", "|---" * (len(metrics) + 1) + "|"]
     for name in ALGORITHMS:
       if (dataset, name) in table:
-        cells = [_cell(stats) for stats in table[(dataset, name)].values()]
+        cells = [_cell(table[(dataset, name)][m]) if m in table[(dataset, name)] else "—"
+                 for m in metrics]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    with_prdc = [r for r in rows if r["dataset"] == dataset and "precision_recall_k" in r]
+    if with_prdc:
+      lines += ["", prdc_note(with_prdc[0])]
     lines.append("")
   lines += [PUBLISHED, "", "![results](results.png)", ""]
   with open(os.path.join(out, "README.md"), "w") as f:
     f.write("\n".join(lines))
 
-  fig, axes = plt.subplots(1, len(DATASETS), figsize=(4 * len(DATASETS), 3.2))
-  for ax, (dataset, (_, _, metrics)) in zip(axes, DATASETS.items()):
-    metric = metrics[0]
-    names = [n for n in ALGORITHMS if (dataset, n) in table]
-    means = [table[(dataset, n)][metric][0] for n in names]
-    stds = [table[(dataset, n)][metric][1] for n in names]
-    ax.bar(names, means, yerr=stds, capsize=3)
-    ax.set_title(f"{dataset}: {metric}")
-    ax.tick_params(axis="x", rotation=45)
+  # Top row: each protocol's own headline metric; bottom row: coverage (Naeem et al.), the
+  # share of the real data's neighbourhoods that the samples reach, comparable across rows.
+  fig, axes = plt.subplots(2, len(DATASETS), figsize=(4 * len(DATASETS), 6.4), squeeze=False)
+  for col, (dataset, (_, _, metrics)) in enumerate(DATASETS.items()):
+    for ax, metric in zip(axes[:, col], (metrics[0], "coverage")):
+      names = [n for n in ALGORITHMS if metric in table.get((dataset, n), {})]
+      if not names:
+        ax.axis("off")
+        continue
+      means = [table[(dataset, n)][metric][0] for n in names]
+      stds = [table[(dataset, n)][metric][1] for n in names]
+      ax.bar(names, means, yerr=stds, capsize=3)
+      ax.set_title(f"{dataset}: {metric}")
+      ax.tick_params(axis="x", rotation=45)
   fig.tight_layout()
   fig.savefig(os.path.join(out, "results.png"), dpi=100)
   plt.close(fig)

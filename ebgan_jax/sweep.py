@@ -95,7 +95,9 @@ def run_sweep(config, spec: dict[str, list[str]], workdir: str, progress: bool =
 
 
 _TABLE_KEYS = ("loss_d", "loss_g", "energy_real", "energy_fake", "pt", "frac_fake_below_margin",
-               "skipped_steps", "modes_covered", "high_quality", "reverse_kl")
+               "skipped_steps", "modes_covered", "high_quality", "reverse_kl", "inception_score",
+               "classes_covered", "frechet_distance", "kl_to_uniform", "fid", "precision",
+               "recall", "density", "coverage")
 
 
 def write_tables(workdir: str, results: list[dict]) -> None:
@@ -106,9 +108,18 @@ def write_tables(workdir: str, results: list[dict]) -> None:
   lines = ["| member | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
   for row in results:
     lines.append(f"| {row['member']} | " + " | ".join(f"{row[k]:.4g}" for k in keys) + " |")
+  if results and "precision_recall_k" in results[0]:
+    lines += ["", prdc_note(results[0])]
   with open(os.path.join(workdir, "sweep_results.md"), "w") as f:
     f.write("\n".join(lines) + "\n")
   print("\n".join(lines), flush=True)
+
+
+def prdc_note(row: dict) -> str:
+  """The settings that precision, recall, density and coverage depend on, for a table."""
+  return (f"precision and recall with k = {row['precision_recall_k']}, density and coverage "
+          f"with k = {row['density_coverage_k']}, on {row['prdc_fake_samples']} generated "
+          f"against {row['prdc_real_samples']} real samples.")
 
 
 def bench(config, spec: dict[str, list[str]]) -> dict:

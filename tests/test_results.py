@@ -38,6 +38,25 @@ def test_an_infinite_seed_is_counted_not_averaged(tmp_path):
   assert "nan" not in text
 
 
+def test_rows_without_a_metric_show_it_absent_and_the_prdc_settings_are_stated(tmp_path):
+  rows = fake_rows()
+  for r in rows:
+    if r["dataset"] == "ring":  # written before precision and recall existed
+      for key in ("precision", "recall", "density", "coverage"):
+        del r[key]
+    elif r["dataset"] == "grid":
+      r.update(precision_recall_k=3, density_coverage_k=5, prdc_real_samples=2500,
+               prdc_fake_samples=2500)
+  results.write_report(rows, str(tmp_path), seeds=2, minutes=1.0)
+  text = (tmp_path / "README.md").read_text()
+  ring = text[text.index("## ring"):text.index("## grid")]
+  grid = text[text.index("## grid"):text.index("## digits")]
+  assert "| GAN | 0.5 ± 0.5 | 0.5 ± 0.5 | 0.5 ± 0.5 | — | — | — | — |" in ring
+  assert "k = 3" not in ring
+  assert ("precision and recall with k = 3, density and coverage with k = 5, on 2500 generated "
+          "against 2500 real samples.") in grid
+
+
 @pytest.mark.slow
 def test_the_whole_pipeline_at_a_tiny_budget(tmp_path):
   rows = results.run_all(seeds=2, scale=0.01, workdir=str(tmp_path / "runs"))
