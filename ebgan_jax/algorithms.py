@@ -56,8 +56,13 @@ class EBGAN(NamedTuple):
   def generator_loss(self, x_fake, out_fake, controller) -> tuple[Array, Metrics]:
     e_fake = losses.reconstruction_energy(x_fake, out_fake[0], norm=self.energy_norm)
     loss_energy = jnp.mean(losses.ebgan_generator_loss(e_fake))
-    pt = losses.pulling_away_term(out_fake[1])
-    loss = loss_energy + controller["pt_weight"] * pt
+    # The B x B term only when it counts: the weight is a traced value (a sweep can mix 0 and
+    # non-zero), so the choice is lax.cond, which skips the work when the run is not vmapped.
+    # With weight 0 the logged "pt" is 0: not computed.
+    weight = controller["pt_weight"]
+    pt = jax.lax.cond(weight > 0, lambda c: losses.pulling_away_term(c),
+                      lambda c: jnp.zeros((), jnp.float32), out_fake[1])
+    loss = loss_energy + weight * pt
     return loss, {"loss_g": loss, "pt": pt, "energy_fake_g": loss_energy}
 
   @staticmethod

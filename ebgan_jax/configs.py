@@ -7,6 +7,7 @@ its paper or protocol says. The returned ``ConfigDict`` is locked, so a misspelt
 from __future__ import annotations
 
 import importlib.util
+import math
 import os
 import pathlib
 from typing import Sequence
@@ -75,8 +76,10 @@ def base_config() -> ml_collections.ConfigDict:
   c.keep_checkpoints = 3
   c.async_checkpoints = True
   # A non-finite loss, gradient or parameter: "stop" (the last good checkpoint stays intact) or
-  # "skip" (the update is not applied and is counted in the metric skipped_steps).
+  # "skip" (the update is not applied and is counted in the metric skipped_steps). Under "skip",
+  # a run in which no update was applied for max_consecutive_skips steps stops all the same.
   c.on_nonfinite = "stop"
+  c.max_consecutive_skips = 200
 
   # Evaluation metrics (ebgan_jax.eval) every eval_every steps (0: only at the end), on
   # eval_samples samples; the 2-D mixtures use 2,500 and stacked digits 26,000 (the protocols).
@@ -121,6 +124,67 @@ STATE_KEYS = ("margin", "pt_weight", "optimizer.lr_g", "optimizer.lr_d", "began.
               "began.lambda_k", "lsgan.lam", "lsgan.delta_scale")
 
 
+# Values a resumed run may change freely: how long it trains and when it logs, samples,
+# evaluates and checkpoints. Changing any other key (but STATE_KEYS, which the checkpoint keeps)
+# would make the resumed run another run, so resuming refuses it.
+RESUMABLE_KEYS = ("num_steps", "log_every", "sample_every", "num_samples", "checkpoint_every",
+                  "keep_checkpoints", "async_checkpoints", "eval_every", "eval_samples",
+                  "inception_weights", "on_nonfinite", "max_consecutive_skips",
+                  "steps_per_dispatch", "data.data_dir")
+
+
+def flatten(tree: dict, prefix: str = "") -> dict[str, object]:
+  """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``."""
+  out = {}
+  for key, value in tree.items():
+    if isinstance(value, (dict, ml_collections.ConfigDict)):
+      out.update(flatten(dict(value), f"{prefix}{key}."))
+    else:
+      out[f"{prefix}{key}"] = value
+  return out
+
+
+def _same(a, b) -> bool:
+  if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+    return a == b or (math.isfinite(a) and math.isfinite(b) and math.isclose(a, b, rel_tol=1e-9))
+  if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+    return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+  return a == b
+
+
+def resume_check(before: dict, config: ml_collections.ConfigDict) -> list[str]:
+  """Compares the config a run started with (``before``, as in its ``config.json``) with the
+  one it is resumed with. Raises a one-line ``ValueError`` for a change that would alter the
+  run; returns the keys of ``STATE_KEYS`` that differ (the checkpoint's values are kept)."""
+  old, new = flatten(before), flatten(config.to_dict())
+  kept = []
+  for key in sorted(set(old) & set(new)):  # a key added by a newer version is not compared
+    if key in RESUMABLE_KEYS or key == "name" or _same(old[key], new[key]):
+      continue
+    if key in STATE_KEYS:
+      kept.append(key)
+      continue
+    raise ValueError(f"resuming: {key} was {old[key]!r} when the run started and is "
+                     f"{new[key]!r} now; that would be another run: use a new --workdir (or "
+                     f"resume with {key}={old[key]!r}).")
+  return kept
+
+
+def in_force(before: dict, config: ml_collections.ConfigDict) -> dict:
+  """The config a resumed run actually runs with: what it started with, and the
+  ``RESUMABLE_KEYS`` of ``config``."""
+  merged = config.to_dict()
+  flat_old = flatten(before)
+  for key in flatten(merged):
+    if key in flat_old and key not in RESUMABLE_KEYS:
+      *path, last = key.split(".")
+      node = merged
+      for part in path:
+        node = node[part]
+      node[last] = flat_old[key]
+  return merged
+
+
 def get_key(config: ml_collections.ConfigDict, dotted: str):
   """``config["a"]["b"]`` for ``"a.b"``, or ``None`` when absent."""
   node = config
@@ -142,7 +206,13 @@ def load_config(name_or_path: str) -> ml_collections.ConfigDict:
   spec = importlib.util.spec_from_file_location(f"experiments.{path.stem}", path)
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
+  if not callable(getattr(module, "get_config", None)):
+    raise ValueError(f"{path} defines no get_config(); an experiment file returns its "
+                     "ConfigDict from get_config() (see experiments/digits_ebgan_pt.py).")
   config = module.get_config()
+  if not isinstance(config, ml_collections.ConfigDict):
+    raise ValueError(f"get_config() in {path} returned {type(config).__name__}, not an "
+                     "ml_collections.ConfigDict; start from ebgan_jax.configs.base_config().")
   with config.unlocked():
     config.name = path.stem
   config.lock()
@@ -219,20 +289,27 @@ def apply_overrides(config: ml_collections.ConfigDict, overrides: Sequence[str])
 
 _POSITIVE = ("batch_size", "num_steps", "latent_dim", "d_steps", "steps_per_dispatch",
              "log_every", "sample_every", "num_samples", "checkpoint_every", "keep_checkpoints",
-             "eval_samples")
-_NON_NEGATIVE = ("margin", "pt_weight", "eval_every")
+             "eval_samples", "max_consecutive_skips")
+_NON_NEGATIVE = ("margin", "pt_weight", "eval_every", "seed", "data.image_size")
+_FINITE = ("margin", "pt_weight", "optimizer.lr_g", "optimizer.lr_d", "optimizer.b1",
+           "optimizer.b2", "began.gamma", "began.lambda_k", "lsgan.lam", "lsgan.delta_scale")
 
 
 def validate(config: ml_collections.ConfigDict) -> None:
   """One-line ``ValueError`` for values that cannot be trained with, saying how to fix them."""
+  for key in _FINITE:  # NaN passes every comparison below unnoticed
+    value = get_key(config, key)
+    if value is not None and not math.isfinite(value):
+      raise ValueError(f"config.{key} must be a finite number, got {value}.")
   for key in _POSITIVE:
     if config[key] <= 0:
       raise ValueError(f"config.{key} must be positive, got {config[key]}; "
                        f"pass e.g. --config.{key}={max(1, abs(config[key]))}.")
   for key in _NON_NEGATIVE:
-    if config[key] < 0:
-      raise ValueError(f"config.{key} must be >= 0, got {config[key]}; "
-                       f"pass e.g. --config.{key}={abs(config[key])}.")
+    value = get_key(config, key)
+    if value < 0:
+      raise ValueError(f"config.{key} must be >= 0, got {value}; "
+                       f"pass e.g. --config.{key}={abs(value)}.")
   for key in ("lr_g", "lr_d"):
     if config.optimizer[key] <= 0:
       raise ValueError(f"config.optimizer.{key} must be positive, got {config.optimizer[key]}; "

@@ -10,6 +10,8 @@ every protocol, precision and recall (Kynkäänniemi et al. 2019) and density an
 
 from __future__ import annotations
 
+import pickle
+import zipfile
 from typing import Any
 
 import numpy as np
@@ -323,7 +325,14 @@ def inception_extractor(weights: str | None):
       _NOTICE_SHOWN = True
     return None
   if path not in _EXTRACTORS:
-    _EXTRACTORS[path] = inception.InceptionFeatures.from_file(path)
+    try:
+      _EXTRACTORS[path] = inception.InceptionFeatures.from_file(path)
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile,
+            pickle.UnpicklingError) as e:
+      reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+      raise ValueError(f"Inception weights {path} cannot be used ({reason}); pass pytorch-fid's "
+                       f"{inception.WEIGHTS_FILE} or its .npz conversion (docs/eval.md), or leave "
+                       "config.inception_weights empty to skip FID/KID.") from None
   return _EXTRACTORS[path]
 
 

@@ -132,7 +132,8 @@ def pulling_away_term(codes: ArrayLike, *, axis_name: str | None = None) -> Arra
   off_diagonal = jnp.sum(jnp.square(cos)) - jnp.sum(jnp.square(jnp.sum(unit * unit, axis=-1)))
   if axis_name is not None:
     off_diagonal = lax.psum(off_diagonal, axis_name)
-  return off_diagonal / (n * (n - 1))
+  # A float divisor: N (N - 1) passes int32's range from N = 46,342 on.
+  return off_diagonal / float(n * (n - 1))
 
 
 # ----------------------------------------------------------------------------------------------

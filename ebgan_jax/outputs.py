@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from typing import Mapping
 
 import matplotlib
@@ -44,21 +45,59 @@ class MetricWriter:
       self._tb.close()
 
 
-def read_metrics(workdir: str) -> list[dict]:
-  path = os.path.join(workdir, "metrics.jsonl")
+def _read_rows(path: str) -> tuple[list[dict], bool]:
+  """The rows of a metrics file, and whether a cut-off last line was dropped.
+
+  A run killed in the middle of a write leaves a last line without its end; that line is
+  dropped with a warning. A damaged line anywhere else is an error naming the file and line.
+  """
   if not os.path.exists(path):
-    return []
-  with open(path) as f:
-    return [json.loads(line) for line in f if line.strip()]
+    return [], False
+  with open(path, "rb") as f:
+    lines = f.read().decode("utf-8", errors="replace").split("\n")
+  rows, dropped = [], False
+  for number, line in enumerate(lines, 1):
+    if not line.strip():
+      continue
+    try:
+      rows.append(json.loads(line))
+    except json.JSONDecodeError:
+      if number == len(lines):  # the last line, with no newline after it: cut off mid-write
+        warnings.warn(f"{path}: dropped a cut-off last line (the run stopped while writing "
+                      "it).", stacklevel=3)
+        dropped = True
+        continue
+      raise ValueError(f"{path} line {number} is not valid JSON; delete that line (or move the "
+                       "file aside to start the log afresh) and rerun.") from None
+  return rows, dropped
+
+
+def read_metrics(workdir: str) -> list[dict]:
+  return _read_rows(os.path.join(workdir, "metrics.jsonl"))[0]
 
 
 def truncate_metrics(workdir: str, after_step: int) -> None:
-  """Drops logged rows past ``after_step``: a resumed run logs those steps again."""
-  rows = read_metrics(workdir)
+  """Drops logged rows past ``after_step`` (a resumed run logs those steps again) and a
+  cut-off last line."""
+  path = os.path.join(workdir, "metrics.jsonl")
+  rows, dropped = _read_rows(path)
   keep = [r for r in rows if r["step"] <= after_step]
-  if len(keep) != len(rows):
-    with open(os.path.join(workdir, "metrics.jsonl"), "w") as f:
+  if len(keep) != len(rows) or dropped:
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
       f.writelines(json.dumps(r) + "\n" for r in keep)
+    os.replace(tmp, path)
+
+
+def last_training_rows(workdir: str, members: list[str] | None, upto: int) -> list[dict]:
+  """Per member (one row for a single run), the last logged training metrics at or before
+  step ``upto``, without ``step`` and ``member``; ``{}`` where none were logged."""
+  rows = [r for r in read_metrics(workdir) if r["step"] <= upto and "images_per_sec" in r]
+  out = []
+  for member in (members or [None]):
+    mine = [r for r in rows if r.get("member") == member]
+    out.append({k: v for k, v in mine[-1].items() if k not in ("step", "member")} if mine else {})
+  return out
 
 
 def image_grid(images: np.ndarray, columns: int | None = None, pad: int = 1) -> np.ndarray:

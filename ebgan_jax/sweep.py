@@ -168,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
   except train.TrainingStopped as e:
     print(f"stopped: {e}", file=sys.stderr)
     return 1
+  except train.DiskFull as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 1
   return 0
 
 

@@ -8,7 +8,9 @@ numbers however it was interrupted and resumed.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import errno
 import json
 import os
 import signal
@@ -59,7 +61,7 @@ GUARDED = ("discriminator loss", "generator loss", "discriminator gradient",
 
 def _initial_guard() -> dict[str, Array]:
   return {"skipped": jnp.zeros((), jnp.int32), "bad_step": jnp.full((), -1, jnp.int32),
-          "bad_what": jnp.zeros((), jnp.int32)}
+          "bad_what": jnp.zeros((), jnp.int32), "consecutive": jnp.zeros((), jnp.int32)}
 
 
 def make_optimizer(opt_cfg: ml_collections.ConfigDict, learning_rate: float):
@@ -193,7 +195,8 @@ def make_train_step(config: ml_collections.ConfigDict, algorithm: Any = None,
     keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(ok, a, b), new, old)
     guard = {"skipped": guard["skipped"] + (~ok).astype(jnp.int32),
              "bad_step": jnp.where(first_bad, state.step, guard["bad_step"]),
-             "bad_what": jnp.where(first_bad, jnp.argmin(finite) + 1, guard["bad_what"])}
+             "bad_what": jnp.where(first_bad, jnp.argmin(finite) + 1, guard["bad_what"]),
+             "consecutive": jnp.where(ok, 0, guard["consecutive"] + 1)}
     metrics = {k: v for k, v in metrics.items() if k != "batch"}
     metrics["skipped_steps"] = guard["skipped"]
     new_state = state.replace(step=state.step + 1, g=keep(g, state.g), d=keep(d, state.d),
@@ -390,13 +393,17 @@ def evaluate_samples(config, sampler, state, dataset, population: bool, progress
 
 def _check_guard(state: GANState, config: ml_collections.ConfigDict,
                  ckpt: checkpoint.Checkpointer, labels: Sequence[str] | None = None,
-                 reported: set[int] | None = None) -> None:
+                 reported: set[int] | None = None, skips_seen: list[int] | None = None) -> None:
   """Raises :class:`TrainingStopped` when the step found a non-finite value (one host sync).
 
   In a sweep (``labels`` given, one per member) a diverged member stays frozen at its last
-  finite state while the others go on; it is reported once instead.
+  finite state while the others go on; it is reported once instead. Under
+  ``on_nonfinite="skip"``, warns when updates were skipped since the last check
+  (``skips_seen`` holds the counts already reported), and stops a run (or a sweep whose members
+  all are) in which no update was applied for ``max_consecutive_skips`` steps.
   """
   if config.on_nonfinite != "stop":
+    _check_skips(state, config, ckpt, labels, skips_seen)
     return
   bad_step, bad_what = (np.atleast_1d(v) for v in jax.device_get(
       (state.guard["bad_step"], state.guard["bad_what"])))
@@ -413,6 +420,26 @@ def _check_guard(state: GANState, config: ml_collections.ConfigDict,
     kept = f"the last good checkpoint (step {last[-1]}) is intact" if last else "no checkpoint was written"
     raise TrainingStopped(f"{what}; {kept}. Lower the learning rate, or pass "
                           "--config.on_nonfinite=skip to skip such updates.")
+
+
+def _check_skips(state, config, ckpt, labels, skips_seen) -> None:
+  skipped, consecutive, step = (np.atleast_1d(v) for v in jax.device_get(
+      (state.guard["skipped"], state.guard["consecutive"], state.step)))
+  names = labels or [config.name]
+  for i, name in enumerate(names):
+    if skips_seen is not None and skipped[i] > skips_seen[i]:
+      warnings.warn(f"{'sweep member ' if labels else ''}{name}: {int(skipped[i])} of "
+                    f"{int(step[i])} updates skipped so far (non-finite values, "
+                    "on_nonfinite=skip).", stacklevel=3)
+      skips_seen[i] = int(skipped[i])
+  if np.all(consecutive >= config.max_consecutive_skips):
+    ckpt.wait()
+    last = ckpt.steps()
+    kept = f"the last checkpoint is step {last[-1]}" if last else "no checkpoint was written"
+    raise TrainingStopped(
+        f"no update was applied in the last {int(consecutive.min())} steps (every one had a "
+        f"non-finite value; limit config.max_consecutive_skips={config.max_consecutive_skips}); "
+        f"{kept}. Lower the learning rate.")
 
 
 class _StopSignals:
@@ -436,20 +463,52 @@ class _StopSignals:
       signal.signal(sig, handler)
 
 
-def _warn_on_changed_values(workdir: str, config: ml_collections.ConfigDict) -> None:
-  """Margins, weights and learning rates are training state: a resumed run keeps the
-  checkpoint's values. Say so when the config asks for others than the run started with."""
-  path = os.path.join(workdir, "config.json")
-  if not os.path.exists(path):
-    return
-  with open(path) as f:
-    before = ml_collections.ConfigDict(json.load(f))
-  for key in configs.STATE_KEYS:
-    old, new = configs.get_key(before, key), configs.get_key(config, key)
-    if old is not None and new is not None and not np.isclose(old, new):
-      warnings.warn(f"resuming: {key} was {old:g} when the run started and is {new:g} in the "
-                    "config; the checkpoint's value is kept (use a new --workdir to start over).",
-                    stacklevel=3)
+def _networks(state: GANState) -> dict[str, ModelState]:
+  """What must be finite in a restored state: parameters, optimizer moments and BatchNorm
+  statistics. Controller values may be infinite by design (MAGAN's ``S_G`` starts at +inf)."""
+  return {"g": state.g, "d": state.d}
+
+
+def _read_config_json(workdir: str) -> dict | None:
+  """``<workdir>/config.json`` as a dict; None when it is missing or cannot be parsed."""
+  try:
+    with open(os.path.join(workdir, "config.json")) as f:
+      return json.load(f)
+  except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+    return None
+
+
+def _config_before(workdir: str, meta: dict) -> dict:
+  """The config a run was started with: from its checkpoint's record, else its config.json."""
+  if "config" in meta:
+    return meta["config"]
+  before = _read_config_json(workdir)
+  if before is None:
+    raise ValueError(f"{os.path.join(workdir, 'config.json')} is missing or not valid JSON, and "
+                     "the checkpoint predates the config record; restore the file or use a new "
+                     "--workdir.")
+  return before
+
+
+def _check_resume(workdir: str, config: ml_collections.ConfigDict, meta: dict,
+                  labels: Sequence[str] | None) -> dict:
+  """Refuses a resume that would silently be another run; returns the config in force.
+
+  Margins, weights and learning rates are training state: a resumed run keeps the
+  checkpoint's values, with a warning when the config asks for others. A sweep must be resumed
+  with the members it was started with.
+  """
+  before = _config_before(workdir, meta)
+  if labels is not None and meta.get("members") != list(labels):
+    raise ValueError(f"resuming: the sweep in {workdir} has members {meta.get('members')}, not "
+                     f"{list(labels)}; use a new --workdir for other values (or resume with "
+                     "the same --sweep).")
+  for key in configs.resume_check(before, config):
+    old, new = configs.get_key(ml_collections.ConfigDict(before), key), configs.get_key(config, key)
+    warnings.warn(f"resuming: {key} was {old:g} when the run started and is {new:g} in the "
+                  "config; the checkpoint's value is kept (use a new --workdir to start over).",
+                  stacklevel=3)
+  return configs.in_force(before, config)
 
 
 def _evaluate_vae(config, algorithm, generator, discriminator, state, dataset) -> dict[str, float]:
@@ -501,23 +560,28 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, progress
   state = parallel.replicate(state, mesh)
   is_writer = jax.process_index() == 0  # only process 0 writes metrics, samples and plots
 
+  # Inception weights are read now: a bad file must not surface after all the training.
+  if dataset.name in evaluation.INCEPTION_DATASETS:
+    evaluation.inception_extractor(config.get("inception_weights"))
+
   ckpt = checkpoint.Checkpointer(workdir, keep=config.keep_checkpoints,
                                  async_save=config.async_checkpoints)
   try:
-    restored = ckpt.restore_latest(state, experiment=config.name)
-  except checkpoint.IncompatibleCheckpointError as e:
+    restored = ckpt.restore_latest(state, experiment=config.name, finite=_networks)
+    if restored is not None:
+      state, start, saved_meta = restored
+      settings = _check_resume(workdir, config, saved_meta, labels if population else None)
+    else:
+      start, settings = 0, json.loads(config.to_json_best_effort())
+      _warn_on_outputs_without_checkpoint(workdir)
+  except (checkpoint.IncompatibleCheckpointError, ValueError) as e:
     ckpt.close()
     raise ValueError(str(e)) from None
-  if restored is not None:
-    _warn_on_changed_values(workdir, config)
-    state, start = restored
-  else:
-    start = 0
   meta = {"experiment": config.name, "data_shape": list(dataset.shape), "population": population,
-          "members": labels}
+          "members": labels, "config": settings}
   if is_writer:
-    with open(os.path.join(workdir, "config.json"), "w") as f:
-      f.write(config.to_json_best_effort(indent=2))
+    # What the run runs with: on resume, the values it started with but for the schedule.
+    _write_json_atomically(os.path.join(workdir, "config.json"), settings)
     outputs.truncate_metrics(workdir, after_step=start)
 
   k = config.steps_per_dispatch
@@ -542,83 +606,142 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, progress
         f"processes: {jax.process_count()}{resumed}", flush=True)
 
   t_start = t_window = time.perf_counter()
-  images_window, last_logged, interrupted, reported = 0, [{}] * len(members), None, set()
+  images_window, interrupted, reported = 0, None, set()
+  # Until this process logs, the summary's training metrics are the last ones logged before.
+  last_logged = outputs.last_training_rows(workdir, labels if population else None, start)
+  skips_seen = [int(v) for v in np.atleast_1d(jax.device_get(state.guard["skipped"]))]
   guard_labels = labels if population else None
   bar = tqdm(total=config.num_steps, initial=start, disable=not (progress and is_writer),
              unit="step", dynamic_ncols=True)
   step = start
-  with _StopSignals() as signals:
-    while step < config.num_steps and signals.received is None:
-      local = local_batches(step)
-      data.check_finite(local, step, dataset.name)
-      state, metrics = step_fn(state, parallel.global_batch(local, batch_sharding, batch_axis))
-      step += k
-      images_window += k * config.batch_size * len(members)
-      bar.update(k)
-      if step % config.log_every < k or step >= config.num_steps:
-        _check_guard(state, config, ckpt, guard_labels, reported)
-        now = time.perf_counter()
-        rate = images_window / max(now - t_window, 1e-9)
-        t_window, images_window = now, 0
-        fetched = jax.device_get(metrics)
-        last_logged = [{name: float(np.asarray(v)[i] if population else v)
-                        for name, v in fetched.items()} for i in range(len(members))]
-        for i, row in enumerate(last_logged):
-          row["images_per_sec"] = rate
-          if writer:
-            writer.write(step, row, member=labels[i] if population else None)
-        bar.set_postfix({**{m: f"{last_logged[0][m]:.3g}" for m in algorithm.progress_metrics},
-                         "img_s": f"{rate:.0f}"})
-      if step % config.checkpoint_every < k or step >= config.num_steps:
-        _check_guard(state, config, ckpt, guard_labels, reported)
+  try:
+    with _StopSignals() as signals:
+      while step < config.num_steps and signals.received is None:
+        local = local_batches(step)
+        data.check_finite(local, step, dataset.name)
+        state, metrics = step_fn(state, parallel.global_batch(local, batch_sharding, batch_axis))
+        step += k
+        images_window += k * config.batch_size * len(members)
+        bar.update(k)
+        if step % config.log_every < k or step >= config.num_steps:
+          _check_guard(state, config, ckpt, guard_labels, reported, skips_seen)
+          now = time.perf_counter()
+          rate = images_window / max(now - t_window, 1e-9)
+          t_window, images_window = now, 0
+          fetched = jax.device_get(metrics)
+          last_logged = [{name: float(np.asarray(v)[i] if population else v)
+                          for name, v in fetched.items()} for i in range(len(members))]
+          for i, row in enumerate(last_logged):
+            row["images_per_sec"] = rate
+            if writer:
+              writer.write(step, row, member=labels[i] if population else None)
+          bar.set_postfix({**{m: f"{last_logged[0][m]:.3g}" for m in algorithm.progress_metrics},
+                           "img_s": f"{rate:.0f}"})
+        if step % config.checkpoint_every < k or step >= config.num_steps:
+          _check_guard(state, config, ckpt, guard_labels, reported, skips_seen)
+          ckpt.save(step, state, meta)
+        if step % config.sample_every < k and step < config.num_steps:
+          _write_samples(config, workdir, f"{step:06d}", sampler, energy_fn, state, dataset,
+                         is_writer, labels if population else None)
+        if config.eval_every and step % config.eval_every < k and step < config.num_steps:
+          scores_per_member = evaluate_samples(config, sampler, state, dataset, population,
+                                               progress and is_writer)
+          for i, scores in enumerate(scores_per_member):
+            if writer:
+              writer.write(step, scores, member=labels[i] if population else None)
+      interrupted = signals.received
+      if interrupted is not None:
+        _check_guard(state, config, ckpt, guard_labels, reported, skips_seen)
         ckpt.save(step, state, meta)
-      if step % config.sample_every < k and step < config.num_steps:
-        _write_samples(config, workdir, f"{step:06d}", sampler, energy_fn, state, dataset,
-                       is_writer, labels if population else None)
-      if config.eval_every and step % config.eval_every < k and step < config.num_steps:
-        scores_per_member = evaluate_samples(config, sampler, state, dataset, population,
-                                             progress and is_writer)
-        for i, scores in enumerate(scores_per_member):
-          if writer:
-            writer.write(step, scores, member=labels[i] if population else None)
-    interrupted = signals.received
-    if interrupted is not None:
-      _check_guard(state, config, ckpt, guard_labels, reported)
-      ckpt.save(step, state, meta)
-  bar.close()
-  if writer:
-    writer.close()
-  ckpt.close()
+      ckpt.close()
+  except Exception as e:  # noqa: BLE001 - only a full disk is handled; the rest re-raised
+    _raise_if_disk_full(e, workdir, ckpt)
+    raise
+  finally:
+    # Closed before any error propagates: the error must be the last line on the terminal,
+    # not a progress bar redrawn after it.
+    bar.close()
+    if writer:
+      writer.close()
   if interrupted is not None:
     print(f"stopped by {signal.Signals(interrupted).name} at step {step}; checkpoint saved in "
           f"{ckpt.directory}; rerun the same command to resume.", flush=True)
     return {"experiment": config.name, "steps": step, "interrupted": True}
 
-  sample_stats = _write_samples(config, workdir, "final", sampler, energy_fn, state, dataset,
-                                is_writer, labels if population else None)
-  for stats, scores in zip(sample_stats, evaluate_samples(config, sampler, state, dataset,
-                                                         population, progress and is_writer)):
-    stats.update(scores)
-  if algorithm.joint and not population:
-    sample_stats[0].update(_evaluate_vae(config, algorithm, generator, discriminator, state,
-                                         dataset))
-  per_member = [{**{k_: round(v, 5) for k_, v in row.items()}, **stats}
-                for row, stats in zip(last_logged, sample_stats)]
-  summary = {"experiment": config.name, "steps": int(np.max(jax.device_get(state.step))),
-             "seconds": round(time.perf_counter() - t_start, 2)}
-  if population:
-    summary["members"] = [{"member": label, **row} for label, row in zip(labels, per_member)]
-  else:
-    summary.update(per_member[0])
-  if is_writer:
-    logged = outputs.read_metrics(workdir)
-    if logged:
-      outputs.save_loss_curves(os.path.join(workdir, "loss_curves.png"), logged, config.name)
-    with open(os.path.join(workdir, "summary.json"), "w") as f:
-      json.dump(summary, f, indent=2)
-    if not population:
-      print("summary: " + json.dumps(summary), flush=True)
+  try:
+    sample_stats = _write_samples(config, workdir, "final", sampler, energy_fn, state, dataset,
+                                  is_writer, labels if population else None)
+    for stats, scores in zip(sample_stats, evaluate_samples(config, sampler, state, dataset,
+                                                           population, progress and is_writer)):
+      stats.update(scores)
+    if algorithm.joint and not population:
+      sample_stats[0].update(_evaluate_vae(config, algorithm, generator, discriminator, state,
+                                           dataset))
+    per_member = [{**{k_: round(v, 5) for k_, v in row.items()}, **stats}
+                  for row, stats in zip(last_logged, sample_stats)]
+    summary = {"experiment": config.name, "steps": int(np.max(jax.device_get(state.step))),
+               "seconds": round(time.perf_counter() - t_start, 2)}
+    if population:
+      summary["members"] = [{"member": label, **row} for label, row in zip(labels, per_member)]
+    else:
+      summary.update(per_member[0])
+    if is_writer:
+      logged = outputs.read_metrics(workdir)
+      if logged:
+        outputs.save_loss_curves(os.path.join(workdir, "loss_curves.png"), logged, config.name)
+      _write_json_atomically(os.path.join(workdir, "summary.json"), summary)
+  except Exception as e:  # noqa: BLE001 - only a full disk is handled; the rest re-raised
+    _raise_if_disk_full(e, workdir, ckpt)
+    raise
+  if is_writer and not population:
+    print("summary: " + json.dumps(summary), flush=True)
   return summary
+
+
+class DiskFull(RuntimeError):
+  """The disk holding the workdir filled up; what was saved is said in the message."""
+
+
+def _raise_if_disk_full(error: BaseException, workdir: str, ckpt: checkpoint.Checkpointer
+                        ) -> None:
+  """Turns "no space left on device" (however deep Orbax or TensorStore wrapped it: they
+  report it as a ValueError) into one :class:`DiskFull` line: where, and what is safe."""
+  chain = list(checkpoint._exception_chain(error))
+  if not any(getattr(e, "errno", None) == errno.ENOSPC or "No space left on device" in str(e)
+             for e in chain):
+    return
+  with contextlib.suppress(Exception), warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    ckpt.close()  # let the writes in flight settle (and fail) before the process exits
+  try:
+    saved = ckpt.steps()
+  except Exception:  # noqa: BLE001 - listing may fail on a full disk too; the message says so
+    saved = []
+  kept = (f"the last complete checkpoint is step {saved[-1]}; rerun the same command to resume"
+          if saved else "no checkpoint was completed")
+  raise DiskFull(f"the disk holding {os.path.abspath(workdir)} is full (no space left on "
+                 f"device); {kept} once space is freed.") from None
+
+
+def _write_json_atomically(path: str, value: Any) -> None:
+  """A JSON file that is either the old one or the new one, never half of each."""
+  tmp = f"{path}.tmp{os.getpid()}"
+  try:
+    with open(tmp, "w") as f:
+      json.dump(value, f, indent=2)
+    os.replace(tmp, path)
+  finally:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+
+
+def _warn_on_outputs_without_checkpoint(workdir: str) -> None:
+  earlier = [name for name in ("metrics.jsonl", "summary.json", "samples_final.png")
+             if os.path.exists(os.path.join(workdir, name))]
+  if earlier:
+    warnings.warn(f"{workdir} holds outputs of an earlier run ({', '.join(earlier)}) but no "
+                  "checkpoint to resume from; training starts at step 0 and replaces them (use "
+                  "a new --workdir to keep them).", stacklevel=3)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -650,27 +773,36 @@ class TrainedRun:
 
 
 def load(workdir: str) -> TrainedRun:
-  """Restores the latest checkpoint of the run in ``workdir`` (its config from config.json)."""
-  path = os.path.join(workdir, "config.json")
-  if not os.path.exists(path):
-    raise ValueError(f"{workdir!r} holds no run (no config.json); pass the --workdir of a "
-                     "training run.")
-  with open(path) as f:
-    config = ml_collections.ConfigDict(json.load(f))
-  ckpt = checkpoint.Checkpointer(workdir, keep=config.keep_checkpoints, async_save=False)
-  steps = ckpt.steps()
-  if not steps:
+  """Restores the newest finished checkpoint of the run in ``workdir``.
+
+  Read-only: it never deletes, moves or cleans anything, so it is safe on a run that is still
+  training (a checkpoint removed by the trainer while being read is skipped for the next one).
+  """
+  ckpt = checkpoint.Checkpointer(workdir, read_only=True)
+  try:
+    latest = ckpt.latest_meta()
+    if latest is None:
+      if not os.path.exists(os.path.join(workdir, "config.json")):
+        raise ValueError(f"{workdir!r} holds no run (no config.json); pass the --workdir of a "
+                         "training run.")
+      raise ValueError(f"{workdir!r} holds no checkpoint yet; train first (make train).")
+    _, meta = latest
+    # config.json first (a user may edit its evaluation settings), the checkpoint's own
+    # record when the file is missing or damaged.
+    settings = _read_config_json(workdir) or meta.get("config")
+    if settings is None:
+      raise ValueError(f"{os.path.join(workdir, 'config.json')} is missing or not valid JSON and "
+                       "the checkpoint predates the config record; restore the file.")
+    config = ml_collections.ConfigDict(settings)
+    data_shape = tuple(meta["data_shape"])
+    generator, discriminator = build_models(config, data_shape)
+    template = create_state(config, generator, discriminator, data_shape)
+    members = meta["members"] if meta.get("population") else None
+    if members is not None:
+      template = stack_states([template] * len(members))
+    restored = ckpt.restore_latest(template, experiment=config.name, finite=_networks)
+  finally:
     ckpt.close()
-    raise ValueError(f"{workdir!r} holds no checkpoint yet; train first (make train).")
-  meta = ckpt.read_meta(steps[-1])
-  data_shape = tuple(meta["data_shape"])
-  generator, discriminator = build_models(config, data_shape)
-  template = create_state(config, generator, discriminator, data_shape)
-  members = meta["members"] if meta.get("population") else None
-  if members is not None:
-    template = stack_states([template] * len(members))
-  restored = ckpt.restore_latest(template, experiment=config.name)
-  ckpt.close()
   if restored is None:
     raise ValueError(f"no checkpoint in {workdir!r} could be read.")
   return TrainedRun(config, generator, discriminator, restored[0], members)

@@ -183,10 +183,3 @@ def test_batch_that_devices_do_not_divide(tmp_path, monkeypatch):
   monkeypatch.setattr(train.jax, "device_count", lambda: 8)
   with pytest.raises(ValueError, match=r"batch_size=20 does not divide over 8 devices; .*=16"):
     train.train_and_evaluate(tiny(batch_size=20), str(tmp_path), progress=False)
-
-
-def test_resuming_with_another_margin_keeps_the_checkpoint_value(tmp_path):
-  train.train_and_evaluate(tiny(), str(tmp_path), progress=False)
-  with pytest.warns(UserWarning, match="margin was 0.5 when the run started and is 2 in the config"):
-    train.train_and_evaluate(tiny(num_steps=30, margin=2.0), str(tmp_path), progress=False)
-  assert float(train.load(str(tmp_path)).state.controller["margin"]) == 0.5

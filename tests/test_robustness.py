@@ -1,0 +1,370 @@
+"""Nothing a user does to a live or finished run loses or corrupts it: read-only readers,
+refused resumes, damaged files, skipped updates, bad values, a full disk."""
+
+import errno
+import json
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from ebgan_jax import (algorithms, checkpoint, configs, evaluate, losses, main, outputs, sample,
+                       sweep, train)
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+
+
+def tiny(**overrides):
+  return configs.with_values(configs.load_config("toy_ring_ebgan"), **{
+      "model.size_g": 32, "model.size_d": 32, "num_steps": 20, "log_every": 10,
+      "checkpoint_every": 10, "sample_every": 1000, "async_checkpoints": False, **overrides})
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+  """A tiny run trained once; tests that change it work on a copy (:func:`copy_of`)."""
+  workdir = tmp_path_factory.mktemp("finished")
+  train.train_and_evaluate(tiny(), str(workdir), progress=False)
+  return workdir
+
+
+def copy_of(run, tmp_path):
+  target = tmp_path / "run"
+  shutil.copytree(run, target)
+  return target
+
+
+def snapshot(workdir):
+  return {p: p.read_bytes() for p in pathlib.Path(workdir).rglob("*") if p.is_file()}
+
+
+def steps_on_disk(workdir):
+  d = pathlib.Path(workdir) / "checkpoints"
+  return sorted(int(p.name) for p in d.iterdir() if p.name.isdigit())
+
+
+# ----------------------------------------------------------------------------------------------
+# 1. Readers are read-only
+# ----------------------------------------------------------------------------------------------
+
+def test_reading_a_live_run_leaves_the_training_untouched(tmp_path, capsys):
+  workdir = tmp_path / "live"
+  cmd = [sys.executable, "-m", "ebgan_jax.main", "--config", "toy_ring_ebgan", "--workdir",
+         str(workdir), "--no_progress", "--config.num_steps=1000000",
+         "--config.checkpoint_every=50", "--config.log_every=50", "--config.sample_every=1000000",
+         "--config.model.size_g=32", "--config.model.size_d=32"]
+  trainer = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+  try:
+    deadline = time.time() + 120
+    while not (workdir / "checkpoints").exists() or not steps_on_disk(workdir):
+      assert trainer.poll() is None and time.time() < deadline, trainer.communicate()
+      time.sleep(0.05)
+    reads, seen_steps = 0, set()
+    for i in range(21):  # the library, make sample and make eval, in turn
+      if i % 3 == 0:
+        run = train.load(str(workdir))
+        assert run.sample(4).shape == (4, 2)
+        seen_steps.add(run.step)
+      elif i % 3 == 1:
+        assert sample.main(["--workdir", str(workdir), "--n", "8"]) == 0
+      else:
+        assert evaluate.main(["--workdir", str(workdir)]) == 0
+      reads += 1
+      assert trainer.poll() is None, trainer.communicate()
+    assert reads == 21 and len(seen_steps) > 1  # it went on training while being read
+  finally:
+    trainer.send_signal(signal.SIGTERM)
+    out, err = trainer.communicate(timeout=120)
+  assert trainer.returncode == 3, err
+  assert "stopped by SIGTERM" in out and "Traceback" not in err
+  assert not (workdir / "corrupt_checkpoints").exists()
+  assert train.load(str(workdir)).step == steps_on_disk(workdir)[-1]
+
+
+def test_a_reader_moves_nothing_and_reads_the_previous_checkpoint(finished_run, tmp_path):
+  workdir = copy_of(finished_run, tmp_path)
+  for f in (workdir / "checkpoints" / "20").rglob("*"):
+    if f.is_file():
+      f.write_bytes(f.read_bytes()[: len(f.read_bytes()) // 3])
+  before = snapshot(workdir)
+  with pytest.warns(UserWarning, match=r"checkpoint 20 .* cannot be read .*nothing was moved"):
+    run = train.load(str(workdir))
+  assert run.step == 10
+  assert snapshot(workdir) == before and not (workdir / "corrupt_checkpoints").exists()
+
+
+def test_a_transient_error_never_moves_a_good_checkpoint(finished_run, tmp_path, monkeypatch):
+  workdir = copy_of(finished_run, tmp_path)
+  manager_restore = checkpoint.ocp.CheckpointManager.restore
+
+  def failing(self, step, args=None):
+    if "state" in (args.keys() if args is not None else ()):
+      raise OSError(errno.EIO, "Input/output error")
+    return manager_restore(self, step, args=args)
+
+  monkeypatch.setattr(checkpoint.ocp.CheckpointManager, "restore", failing)
+  with pytest.raises(OSError, match="Input/output error"):
+    train.train_and_evaluate(tiny(num_steps=30), str(workdir), progress=False)
+  assert steps_on_disk(workdir) == [10, 20] and not (workdir / "corrupt_checkpoints").exists()
+  assert not checkpoint._is_corruption(MemoryError())
+  assert checkpoint._is_corruption(ValueError("DATA_LOSS: checksum mismatch"))
+  assert not checkpoint._is_corruption(ValueError("RESOURCE_EXHAUSTED: out of memory"))
+
+
+# ----------------------------------------------------------------------------------------------
+# 2. Resuming refuses another run
+# ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("key,value", [("seed", 1), ("energy_norm", "l2"),
+                                       ("latent_dist", "uniform")])
+def test_resuming_with_a_value_that_changes_the_run_is_refused(finished_run, tmp_path, key, value):
+  workdir = copy_of(finished_run, tmp_path)
+  before = snapshot(workdir)
+  old = configs.get_key(tiny(), key)
+  with pytest.raises(ValueError, match=rf"resuming: {key} was {old!r} when the run started and "
+                                       rf"is {value!r} now; .*use a new --workdir"):
+    train.train_and_evaluate(tiny(num_steps=30, **{key: value}), str(workdir), progress=False)
+  assert snapshot(workdir) == before
+
+
+def test_resuming_keeps_the_values_in_force_in_config_json(finished_run, tmp_path):
+  workdir = copy_of(finished_run, tmp_path)
+  with pytest.warns(UserWarning, match="margin was 0.5 when the run started and is 2 in the config"):
+    train.train_and_evaluate(tiny(num_steps=30, margin=2.0), str(workdir), progress=False)
+  written = json.loads((workdir / "config.json").read_text())
+  assert written["margin"] == 0.5 and written["num_steps"] == 30  # what the run ran with
+  assert float(train.load(str(workdir)).state.controller["margin"]) == 0.5
+
+
+def test_resuming_a_sweep_with_other_members_is_refused(tmp_path):
+  config = tiny()
+  sweep.run_sweep(config, {"margin": ["0.5", "1"]}, str(tmp_path), progress=False)
+  before = snapshot(tmp_path)
+  config = tiny(num_steps=30)
+  with pytest.raises(ValueError, match=r"has members \['margin=0.5', 'margin=1'\], not "
+                                       r"\['margin=4', 'margin=8'\]"):
+    sweep.run_sweep(config, {"margin": ["4", "8"]}, str(tmp_path), progress=False)
+  assert snapshot(tmp_path) == before
+  rows = sweep.run_sweep(config, {"margin": ["0.5", "1"]}, str(tmp_path), progress=False)
+  assert [r["member"] for r in rows] == ["margin=0.5", "margin=1"]
+  run = train.load(str(tmp_path))
+  assert run.step == 30 and run.members == ["margin=0.5", "margin=1"]
+  np.testing.assert_array_equal(run.state.controller["margin"], [0.5, 1.0])
+
+
+# ----------------------------------------------------------------------------------------------
+# 3. Inception weights are checked before training
+# ----------------------------------------------------------------------------------------------
+
+def test_unreadable_inception_weights_stop_the_run_before_the_first_step(tmp_path, capsys):
+  import tensorflow_datasets as tfds
+  garbage = tmp_path / "weights.pth"
+  garbage.write_bytes(os.urandom(4096))
+  run = tmp_path / "run"
+  with tfds.testing.mock_data(num_examples=8):
+    code = main.main(["--config", "mnist_ebgan", "--workdir", str(run), "--no_progress",
+                      f"--config.data.data_dir={tmp_path}", "--config.batch_size=4",
+                      f"--config.inception_weights={garbage}"])
+  err = capsys.readouterr().err.strip().splitlines()
+  assert code == 2 and len(err) == 1
+  assert err[0].startswith(f"error: Inception weights {garbage} cannot be used")
+  assert not (run / "checkpoints").exists() and not (run / "metrics.jsonl").exists()
+
+
+# ----------------------------------------------------------------------------------------------
+# 4, 5, 6. Finished runs, damaged files, bit rot
+# ----------------------------------------------------------------------------------------------
+
+def test_rerunning_a_finished_run_keeps_its_summary(finished_run, tmp_path):
+  workdir = copy_of(finished_run, tmp_path)
+  first = json.loads((workdir / "summary.json").read_text())
+  again = train.train_and_evaluate(tiny(), str(workdir), progress=False)
+  second = json.loads((workdir / "summary.json").read_text())
+  assert {"loss_d", "loss_g", "energy_real"} <= set(second)
+  first.pop("seconds"), second.pop("seconds"), again.pop("seconds")
+  assert second == first == again
+
+
+def test_a_cut_off_metrics_line_is_dropped_on_resume(finished_run, tmp_path):
+  workdir = copy_of(finished_run, tmp_path)
+  with open(workdir / "metrics.jsonl", "a") as f:
+    f.write('{"step": 30, "loss_d": 0.4')  # killed mid-write
+  with pytest.warns(UserWarning, match=r"metrics.jsonl: dropped a cut-off last line"):
+    train.train_and_evaluate(tiny(num_steps=30), str(workdir), progress=False)
+  rows = outputs.read_metrics(str(workdir))
+  assert [r["step"] for r in rows] == [10, 20, 30]
+
+
+def test_a_damaged_metrics_line_names_the_file_and_line(finished_run, tmp_path):
+  workdir = copy_of(finished_run, tmp_path)
+  lines = (workdir / "metrics.jsonl").read_text().splitlines()
+  (workdir / "metrics.jsonl").write_text("\n".join(["{garbage"] + lines) + "\n")
+  with pytest.raises(ValueError, match=r"metrics.jsonl line 1 is not valid JSON; delete that line"):
+    train.train_and_evaluate(tiny(num_steps=30), str(workdir), progress=False)
+
+
+def test_a_corrupt_config_json_is_recovered_from_the_checkpoint(finished_run, tmp_path):
+  workdir = copy_of(finished_run, tmp_path)
+  (workdir / "config.json").write_text('{"name": "toy_ring_eb')
+  assert train.load(str(workdir)).step == 20  # reads the checkpoint's record
+  train.train_and_evaluate(tiny(num_steps=30), str(workdir), progress=False)
+  assert json.loads((workdir / "config.json").read_text())["num_steps"] == 30
+
+
+def test_a_checkpoint_restoring_non_finite_values_is_treated_as_corrupt(finished_run, tmp_path):
+  workdir = copy_of(finished_run, tmp_path)
+  run = train.load(str(workdir))
+  # What flipped bytes did: Adam's second moment restored as NaN, saved as the newest step.
+  nu = run.state.d.opt_state.inner_state[0].nu
+  poisoned_nu = jax.tree.map(lambda x: jnp.full_like(x, jnp.nan), nu)
+  inner = (run.state.d.opt_state.inner_state[0]._replace(nu=poisoned_nu),
+           *run.state.d.opt_state.inner_state[1:])
+  opt_state = run.state.d.opt_state._replace(inner_state=inner)
+  state = run.state.replace(step=jnp.asarray(30, jnp.int32),
+                            d=run.state.d.replace(opt_state=opt_state))
+  writer = checkpoint.Checkpointer(str(workdir), async_save=False)
+  meta = writer.read_meta(20)
+  writer.save(30, state, {k: v for k, v in meta.items() if k not in ("step", "shapes")})
+  writer.close()
+  with pytest.warns(UserWarning, match=r"checkpoint 30 .*non-finite values restored in "
+                                       r"\['d'\]\.opt_state.*nu.*nothing was moved"):
+    assert train.load(str(workdir)).step == 20
+  with pytest.warns(UserWarning, match=r"checkpoint 30 .*moved to"):
+    summary = train.train_and_evaluate(tiny(num_steps=40), str(workdir), progress=False)
+  assert summary["steps"] == 40 and (workdir / "corrupt_checkpoints" / "30").exists()
+
+
+# ----------------------------------------------------------------------------------------------
+# 7. on_nonfinite=skip does not train on nothing
+# ----------------------------------------------------------------------------------------------
+
+def test_skip_mode_warns_and_stops_when_no_update_is_applied(tmp_path):
+  config = tiny(on_nonfinite="skip", num_steps=300, max_consecutive_skips=50,
+                **{"optimizer.lr_g": 1e30, "optimizer.lr_d": 1e30})
+  with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    with pytest.raises(train.TrainingStopped, match=r"no update was applied in the last \d+ "
+                                                     r"steps .*max_consecutive_skips=50"):
+      train.train_and_evaluate(config, str(tmp_path), progress=False)
+  skips = [str(w.message) for w in caught if "updates skipped so far" in str(w.message)]
+  assert skips and "10 of 10 updates skipped" in skips[0]
+
+
+# ----------------------------------------------------------------------------------------------
+# 8. Validation
+# ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("override,message", [
+    ("margin=nan", "config.margin must be a finite number, got nan"),
+    ("optimizer.lr_g=inf", "config.optimizer.lr_g must be a finite number, got inf"),
+    ("pt_weight=-inf", "config.pt_weight must be a finite number"),
+    ("seed=-1", "config.seed must be >= 0, got -1"),
+    ("data.image_size=-8", "config.data.image_size must be >= 0, got -8"),
+])
+def test_bad_values_name_their_key(override, message):
+  config = configs.load_config("toy_ring_ebgan")
+  configs.apply_overrides(config, [override])
+  with pytest.raises(ValueError, match=message.replace(".", r"\.")):
+    configs.validate(config)
+
+
+def test_a_config_file_without_get_config_is_one_line(tmp_path, capsys):
+  bad = tmp_path / "mine.py"
+  bad.write_text("def config():\n  return None\n")
+  assert main.main(["--config", str(bad)]) == 2
+  err = capsys.readouterr().err.strip().splitlines()
+  assert len(err) == 1 and "defines no get_config()" in err[0]
+
+
+def test_pulling_away_term_traces_for_very_large_batches():
+  # N (N - 1) > 2^31 - 1; traced only (the B x B matrix would need 8.6 GB).
+  out = jax.eval_shape(losses.pulling_away_term, jax.ShapeDtypeStruct((46342, 4), jnp.float32))
+  assert out.shape == () and out.dtype == jnp.float32
+
+
+def test_pulling_away_term_is_skipped_when_its_weight_is_zero():
+  algorithm = algorithms.EBGAN()
+  rng = np.random.default_rng(0)
+  x = jnp.asarray(rng.normal(size=(6, 4)), jnp.float32)
+  out = (x * 0.9, jnp.asarray(rng.normal(size=(6, 3)), jnp.float32))
+  loss = lambda w: algorithm.generator_loss(x, out, {"pt_weight": jnp.float32(w)})
+  off, on = jax.jit(loss)(0.0), jax.jit(loss)(0.5)
+  assert float(off[1]["pt"]) == 0.0
+  np.testing.assert_allclose(off[0], off[1]["energy_fake_g"])
+  np.testing.assert_allclose(on[1]["pt"], losses.pulling_away_term(out[1]), rtol=1e-6)
+  np.testing.assert_allclose(on[0], on[1]["energy_fake_g"] + 0.5 * on[1]["pt"], rtol=1e-6)
+  assert "cond" in str(jax.make_jaxpr(loss)(0.0))  # one branch runs, not both
+
+
+# ----------------------------------------------------------------------------------------------
+# 9. A full disk
+# ----------------------------------------------------------------------------------------------
+
+def test_a_full_disk_is_one_line_naming_what_was_saved(finished_run, tmp_path, monkeypatch,
+                                                       capsys):
+  workdir = copy_of(finished_run, tmp_path)
+
+  def full(self, step, metrics, member=None):
+    raise OSError(errno.ENOSPC, "No space left on device", str(workdir / "metrics.jsonl"))
+
+  monkeypatch.setattr(outputs.MetricWriter, "write", full)
+  code = main.main(["--config", "toy_ring_ebgan", "--workdir", str(workdir),
+                    "--config.num_steps=40", "--config.log_every=10",
+                    "--config.checkpoint_every=10", "--config.sample_every=1000",
+                    "--config.model.size_g=32", "--config.model.size_d=32",
+                    "--config.async_checkpoints=false"])
+  err = capsys.readouterr().err.strip().splitlines()
+  assert code == 1 and err[-1] == (
+      f"error: the disk holding {workdir} is full (no space left on device); the last complete "
+      "checkpoint is step 20; rerun the same command to resume once space is freed.")
+
+
+def _mount_small_tmpfs(path, size):
+  if os.geteuid() != 0 or shutil.which("mount") is None:
+    return False
+  path.mkdir()
+  return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                        capture_output=True).returncode == 0
+
+
+def test_a_really_full_disk(tmp_path):
+  """On a 2 MB file system (needs root and mount; skipped elsewhere)."""
+  small = tmp_path / "small"
+  if not _mount_small_tmpfs(small, "2m"):
+    pytest.skip("cannot mount a small tmpfs here")
+  try:
+    proc = subprocess.run(
+        [sys.executable, "-m", "ebgan_jax.main", "--config", "toy_ring_ebgan", "--workdir",
+         str(small / "run"), "--config.num_steps=5000", "--config.log_every=10",
+         "--config.checkpoint_every=10", "--config.keep_checkpoints=1000",
+         "--config.sample_every=1000000", "--config.model.size_g=32",
+         "--config.model.size_d=32"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert lines[-1].startswith(f"error: the disk holding {small / 'run'} is full"), lines[-5:]
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+  finally:
+    subprocess.run(["umount", str(small)], capture_output=True)
+
+
+# ----------------------------------------------------------------------------------------------
+# 10. Outputs without a checkpoint
+# ----------------------------------------------------------------------------------------------
+
+def test_outputs_without_checkpoints_are_not_replaced_silently(finished_run, tmp_path):
+  workdir = copy_of(finished_run, tmp_path)
+  shutil.rmtree(workdir / "checkpoints")
+  (workdir / "checkpoints").mkdir()
+  with pytest.warns(UserWarning, match=r"holds outputs of an earlier run \(metrics.jsonl, "
+                                       r"summary.json.*\) but no checkpoint"):
+    train.train_and_evaluate(tiny(), str(workdir), progress=False)
