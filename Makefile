@@ -23,8 +23,15 @@ train: install
 eval: install
 	$(PY) -m ebgan_jax.evaluate --workdir $(WORKDIR) $(ARGS)
 
+# PROTOCOL=embedded: the family on the embedded data, short budget (results/README.md);
+# PROTOCOL=pacgan: PacGAN's 2-D protocol at its own budget (results/pacgan/README.md).
+PROTOCOL ?= embedded
 results: install
-	$(PY) -m ebgan_jax.results $(ARGS)
+	@case "$(PROTOCOL)" in \
+	  embedded) $(PY) -m ebgan_jax.results $(ARGS) ;; \
+	  pacgan) $(PY) -m ebgan_jax.pacgan $(ARGS) ;; \
+	  *) echo "error: PROTOCOL must be embedded or pacgan, got '$(PROTOCOL)'." >&2; exit 2 ;; \
+	esac
 
 SWEEP ?= margin=1,2,4,6,8,12,16,32
 sweep: install

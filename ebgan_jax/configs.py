@@ -31,6 +31,12 @@ def base_config() -> ml_collections.ConfigDict:
   c.pt_weight = 0.0  # > 0 gives EBGAN-PT
   c.energy_norm = "mse"  # "mse", "l2" or "l1"
   c.d_steps = 1  # discriminator updates per generator update
+  # The generator's update through the discriminator before (True: both updated at once from
+  # the same batch, as PacGAN's code does) or after (False) the discriminator's update.
+  c.simultaneous_updates = False
+  # PacGAN's packing: the discriminator judges this many samples at once (1: no packing);
+  # batch_size counts packed examples, so a batch holds batch_size * pack samples.
+  c.pack = 1
   # Training steps per jitted call (a lax.scan, unrolled: see PERF.md).
   c.steps_per_dispatch = 1
 
@@ -56,6 +62,9 @@ def base_config() -> ml_collections.ConfigDict:
   c.data.data_dir = ""  # TFDS data_dir; "" uses TFDS_DATA_DIR or ~/tensorflow_datasets
   c.data.split = "train"
   c.data.binarize = False  # images thresholded at 0 to {-1, 1} (the VAE's binarised digits)
+  # 2-D mixtures: 0 draws fresh samples every step; N walks a fixed set of N points drawn once
+  # per seed (PacGAN trains on 100,000).
+  c.data.train_points = 0
 
   c.model = ml_collections.ConfigDict()
   c.model.arch = "mlp"  # "mlp", "small_conv", "dcgan", "pytorch_gan"
@@ -70,6 +79,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.model.features_d = 32
   c.model.code_size = 64
   c.model.upsample = "subpixel"  # "subpixel" or "resize": the same function (models.py)
+  c.model.maxout_pieces = 5  # model.arch="pacgan": pieces per maxout unit
 
   # Checkpoints (orbax) in <workdir>/checkpoints; rerunning a command resumes from the latest.
   c.checkpoint_every = 1000
@@ -93,6 +103,28 @@ def base_config() -> ml_collections.ConfigDict:
   c.log_every = 50
   c.sample_every = 500
   c.num_samples = 64
+  return c
+
+
+def pacgan_config(mixture: str, algorithm: str = "gan", pack: int = 1) -> ml_collections.ConfigDict:
+  """PacGAN's 2-D protocol (Lin et al. 2018, §5.1; their released code): a 4 x 400 BatchNorm
+  ReLU generator without biases on 2-D normal noise, a discriminator of three maxout layers of
+  200 units with 5 pieces, Adam 1e-4 with beta1 0.8, batches of 100 packed examples, G and D
+  updated simultaneously from the same batch, a fixed training set of 100,000 points, 400
+  epochs of 1,000 updates. Evaluated on 2,500 samples from fixed noise, BatchNorm in inference
+  mode, every 10,000 updates (the curves) and at the end."""
+  c = base_config()
+  c.algorithm, c.pack = algorithm, pack
+  c.data.name, c.data.train_points = mixture, 100000
+  c.latent_dim, c.latent_dist = 2, "normal"
+  c.model.arch = "pacgan"
+  c.model.n_layers_g, c.model.size_g = 4, 400
+  c.model.n_layers_d, c.model.size_d, c.model.maxout_pieces = 3, 200, 5
+  c.optimizer.lr_g = c.optimizer.lr_d = 1e-4
+  c.optimizer.b1 = 0.8
+  c.batch_size, c.num_steps, c.simultaneous_updates = 100, 400000, True
+  c.log_every, c.eval_every, c.sample_every = 1000, 10000, 50000
+  c.checkpoint_every = 10000
   return c
 
 
@@ -183,6 +215,20 @@ def in_force(before: dict, config: ml_collections.ConfigDict) -> dict:
         node = node[part]
       node[last] = flat_old[key]
   return merged
+
+
+def from_saved(settings: dict) -> ml_collections.ConfigDict:
+  """A config as a run saved it, with the keys added to the package since then at their
+  defaults (which reproduce what the run did without them)."""
+  def merge(into: dict, values: dict) -> None:
+    for key, value in values.items():
+      if isinstance(value, dict) and isinstance(into.get(key), dict):
+        merge(into[key], value)
+      else:
+        into[key] = value
+  merged = base_config().to_dict()
+  merge(merged, settings)
+  return ml_collections.ConfigDict(merged)
 
 
 def get_key(config: ml_collections.ConfigDict, dotted: str):
@@ -287,10 +333,11 @@ def apply_overrides(config: ml_collections.ConfigDict, overrides: Sequence[str])
       node[parts[-1]] = value
 
 
-_POSITIVE = ("batch_size", "num_steps", "latent_dim", "d_steps", "steps_per_dispatch",
+_POSITIVE = ("batch_size", "num_steps", "latent_dim", "d_steps", "steps_per_dispatch", "pack",
              "log_every", "sample_every", "num_samples", "checkpoint_every", "keep_checkpoints",
              "eval_samples", "max_consecutive_skips")
-_NON_NEGATIVE = ("margin", "pt_weight", "eval_every", "seed", "data.image_size")
+_NON_NEGATIVE = ("margin", "pt_weight", "eval_every", "seed", "data.image_size",
+                 "data.train_points")
 _FINITE = ("margin", "pt_weight", "optimizer.lr_g", "optimizer.lr_d", "optimizer.b1",
            "optimizer.b2", "began.gamma", "began.lambda_k", "lsgan.lam", "lsgan.delta_scale")
 
@@ -344,6 +391,12 @@ def validate(config: ml_collections.ConfigDict) -> None:
   if config.num_steps % config.steps_per_dispatch:
     raise ValueError(f"config.num_steps={config.num_steps} must be a multiple of "
                      f"config.steps_per_dispatch={config.steps_per_dispatch}.")
+  if config.simultaneous_updates and config.d_steps != 1:
+    raise ValueError(f"config.simultaneous_updates needs config.d_steps=1, got "
+                     f"{config.d_steps}.")
+  if config.pack > 1 and config.algorithm == "vae":
+    raise ValueError("config.pack packs a discriminator's inputs; the VAE has none: use "
+                     "--config.pack=1.")
   if config.pt_weight > 0 and config.batch_size < 2:
     raise ValueError("the pulling-away term needs config.batch_size >= 2.")
 

@@ -122,14 +122,26 @@ def grid_mixture() -> Mixture:
 MIXTURES = {"ring": ring_mixture, "grid": grid_mixture}
 
 
-class MixtureDataset:
-  """Fresh samples every step, drawn from ``rng(seed, step)``."""
+# The stream the fixed training set of a mixture is drawn from (with the seed).
+_TRAIN_SET_STREAM = 0x7A15
 
-  def __init__(self, mixture: Mixture, batch_size: int, seed: int):
+
+class MixtureDataset:
+  """Fresh samples every step, drawn from ``rng(seed, step)``; or, with ``train_points``, a
+  fixed set of that many points drawn once from ``rng(seed)`` and walked in epochs (PacGAN
+  trains on 100,000)."""
+
+  def __init__(self, mixture: Mixture, batch_size: int, seed: int, train_points: int = 0):
     self.mixture, self.name = mixture, mixture.name
     self.shape, self.batch_size, self.seed = (2,), batch_size, seed
+    self._fixed = None
+    if train_points:
+      points = mixture.sample(np.random.default_rng([seed, _TRAIN_SET_STREAM]), train_points)
+      self._fixed = array_dataset(mixture.name, points, batch_size, seed)
 
   def batch(self, step: int, rows: slice = slice(None)) -> np.ndarray:
+    if self._fixed is not None:
+      return self._fixed.batch(step, rows)
     # Sampling the whole global batch keeps every process's rows identical to a 1-process run.
     return self.mixture.sample(np.random.default_rng([self.seed, step]), self.batch_size)[rows]
 
@@ -224,7 +236,7 @@ def make_dataset(data_cfg: Any, *, batch_size: int, seed: int) -> Dataset:
       images = np.where(images > 0, 1.0, -1.0).astype(np.float32)
     return array_dataset("digits", images, batch_size, seed)
   if name in MIXTURES:
-    return MixtureDataset(MIXTURES[name](), batch_size, seed)
+    return MixtureDataset(MIXTURES[name](), batch_size, seed, data_cfg.get("train_points", 0))
   if name == "stacked_digits":
     return StackedDigitsDataset(batch_size, seed)
   if name in ("mnist", "celeb_a"):

@@ -25,7 +25,6 @@ from ebgan_jax.main import set_cpu_defaults
 
 
 def evaluate_run(workdir: str, inception_weights: str | None = None) -> list[dict]:
-  import numpy as np
   from ebgan_jax import algorithms, data, eval as evaluation, train
 
   run = train.load(workdir)
@@ -38,16 +37,10 @@ def evaluate_run(workdir: str, inception_weights: str | None = None) -> list[dic
   population = run.members is not None
   dataset = data.make_dataset(config.data, batch_size=config.batch_size, seed=config.seed)
   sampler = train.make_sampler(run.generator, population, algorithms.make_algorithm(config))
-  if isinstance(dataset, data.MixtureDataset):
-    z = train.sample_noise(config, 2500)
-    samples = np.asarray(sampler(run.state.g.params, run.state.g.batch_stats, z))
-    members = list(samples) if population else [samples]
-    results = [evaluation.mixture_scores(s, dataset.mixture) for s in members]
-  else:
-    results = train.evaluate_samples(config, sampler, run.state, dataset, population)
-    if not results and dataset.name not in evaluation.INCEPTION_DATASETS:
-      raise ValueError(f"no evaluation protocol for dataset {dataset.name!r} yet.")
-    results = results or [{} for _ in (run.members or [None])]
+  results = train.evaluate_samples(config, sampler, run.state, dataset, population)
+  if not results and dataset.name not in evaluation.INCEPTION_DATASETS:
+    raise ValueError(f"no evaluation protocol for dataset {dataset.name!r} yet.")
+  results = results or [{} for _ in (run.members or [None])]
   labels = run.members or [config.name]
   rows = [{"member": label, "step": run.step, **r} for label, r in zip(labels, results)]
   if dataset.name in ("digits", "stacked_digits"):

@@ -198,6 +198,108 @@ class MLPAutoEncoder(nn.Module):
 
 
 # ----------------------------------------------------------------------------------------------
+# PacGAN's 2-D networks (Lin et al. 2018, §5.1 and their released code)
+# ----------------------------------------------------------------------------------------------
+
+_PACGAN_INIT = nn.initializers.normal(0.02)  # weights N(0, 0.02), biases 0
+
+
+class PacGANGenerator(nn.Module):
+  """``n_layers`` hidden layers of ``size`` units, each linear -> BatchNorm -> ReLU, and a
+  linear output. PacGAN's code builds the whole MLP without biases (BatchNorm's shift takes
+  their place in the hidden layers; the output layer has none either)."""
+  out_shape: Shape
+  n_layers: int = 4
+  size: int = 400
+
+  @nn.compact
+  def __call__(self, z: Array, train: bool = True) -> Array:
+    h = z
+    for _ in range(self.n_layers):
+      h = nn.Dense(self.size, use_bias=False, kernel_init=_PACGAN_INIT)(h)
+      h = nn.relu(_batch_norm(train, epsilon=1e-4)(h))  # Blocks' BatchNormalization epsilon
+    h = nn.Dense(math.prod(self.out_shape), use_bias=False, kernel_init=_PACGAN_INIT)(h)
+    return h.reshape((z.shape[0],) + tuple(self.out_shape))
+
+
+class Maxout(nn.Module):
+  """A linear layer to ``features x pieces`` units and the maximum over each unit's pieces
+  (Goodfellow et al. 2013)."""
+  features: int
+  pieces: int = 5
+
+  @nn.compact
+  def __call__(self, x: Array) -> Array:
+    h = nn.Dense(self.features * self.pieces, kernel_init=_PACGAN_INIT)(x)
+    return jnp.max(h.reshape(h.shape[:-1] + (self.features, self.pieces)), axis=-1)
+
+
+class MaxoutDiscriminator(nn.Module):
+  """PacGAN's discriminator: ``n_layers`` maxout layers of ``size`` units with ``pieces``
+  pieces, then a linear logit; returns ``[B]``. Packed inputs are flattened."""
+  n_layers: int = 3
+  size: int = 200
+  pieces: int = 5
+
+  @nn.compact
+  def __call__(self, x: Array, train: bool = True) -> Array:
+    h = x.reshape(x.shape[0], -1)
+    for _ in range(self.n_layers):
+      h = Maxout(self.size, self.pieces)(h)
+    return nn.Dense(1, kernel_init=_PACGAN_INIT)(h)[:, 0]
+
+
+class MaxoutAutoEncoder(nn.Module):
+  """The energy-based counterpart of :class:`MaxoutDiscriminator`, from the same layers: the
+  first ``n_layers - 1`` maxout layers encode (the last one's output is the code that the
+  pulling-away term sees), one maxout layer and a linear layer decode. Same depth and width as
+  the logit discriminator, so the two families compare at equal capacity; its only change is
+  the output, the reconstructed input instead of a logit."""
+  out_shape: Shape
+  n_layers: int = 3
+  size: int = 200
+  pieces: int = 5
+
+  @nn.compact
+  def __call__(self, x: Array, train: bool = True) -> tuple[Array, Array]:
+    h = x.reshape(x.shape[0], -1)
+    for _ in range(self.n_layers - 1):
+      h = Maxout(self.size, self.pieces)(h)
+    code = h
+    h = Maxout(self.size, self.pieces)(code)
+    rec = nn.Dense(math.prod(self.out_shape), kernel_init=_PACGAN_INIT)(h)
+    return rec.reshape(x.shape), code
+
+
+# ----------------------------------------------------------------------------------------------
+# Packing (PacGAN, Lin et al. 2018, §3)
+# ----------------------------------------------------------------------------------------------
+
+def packed_shape(shape: Sequence[int], pack: int) -> tuple[int, ...]:
+  """The shape of one packed example: ``pack`` vectors side by side, or ``pack`` images
+  stacked along the channels."""
+  shape = tuple(int(s) for s in shape)
+  if pack == 1:
+    return shape
+  if len(shape) == 1:
+    return (shape[0] * pack,)
+  return shape[:-1] + (shape[-1] * pack,)
+
+
+def pack_examples(x: Array, pack: int) -> Array:
+  """``[n * pack, ...]`` -> ``[n, packed ...]``: consecutive rows form one packed example, so
+  a discriminator judges ``pack`` samples together (real with real, fake with fake)."""
+  if pack == 1:
+    return x
+  n = x.shape[0] // pack
+  grouped = x.reshape((n, pack) + x.shape[1:])
+  if x.ndim == 2:
+    return grouped.reshape(n, -1)
+  # [n, pack, H, W, C] -> [n, H, W, pack * C], slot-major channels.
+  return jnp.moveaxis(grouped, 1, -2).reshape((n,) + x.shape[1:-1] + (pack * x.shape[-1],))
+
+
+# ----------------------------------------------------------------------------------------------
 # Small convolutional pair for 8x8 to 32x32 images
 # ----------------------------------------------------------------------------------------------
 
@@ -394,7 +496,7 @@ def _require(ok: bool, arch: str, shape: Shape, need: str) -> None:
 
 def check_image_shape(arch: str, shape: Shape) -> None:
   """Raises ``ValueError`` (one line, with the fix) when ``arch`` cannot take ``shape``."""
-  if arch == "mlp":
+  if arch in ("mlp", "pacgan"):  # fully connected: any shape, flattened
     return
   _require(len(shape) == 3, arch, shape, "images of shape [H, W, C]")
   h, w, _ = shape
@@ -406,19 +508,33 @@ def check_image_shape(arch: str, shape: Shape) -> None:
              "square images whose side is a power of two, at least 16")
   else:
     raise ValueError(f"unknown model.arch {arch!r}; choose one of "
-                     "'mlp', 'small_conv', 'dcgan', 'pytorch_gan'.")
+                     "'mlp', 'pacgan', 'small_conv', 'dcgan', 'pytorch_gan'.")
 
 
 def make_models(model_cfg: Any, data_shape: Sequence[int], discriminator: str = "autoencoder",
-                latent_dim: int = 0) -> tuple[nn.Module, nn.Module]:
+                latent_dim: int = 0, pack: int = 1) -> tuple[nn.Module, nn.Module]:
   """The ``(generator, discriminator)`` pair that ``model_cfg.arch`` names, for ``data_shape``.
 
   ``discriminator`` is what the algorithm needs: ``"autoencoder"`` (EBGAN, BEGAN, MAGAN,
-  LS-GAN), ``"logit"`` (GAN) or ``"gaussian_encoder"`` (VAE, with ``latent_dim``).
+  LS-GAN), ``"logit"`` (GAN) or ``"gaussian_encoder"`` (VAE, with ``latent_dim``). With
+  ``pack > 1`` the discriminator takes packed examples (:func:`pack_examples`).
   """
   shape = tuple(int(s) for s in data_shape)
   arch = model_cfg.arch
   check_image_shape(arch, shape)
+  if arch == "pacgan":
+    generator = PacGANGenerator(shape, model_cfg.n_layers_g, model_cfg.size_g)
+    pieces = model_cfg.maxout_pieces
+    if discriminator == "logit":
+      return generator, MaxoutDiscriminator(model_cfg.n_layers_d, model_cfg.size_d, pieces)
+    if discriminator == "autoencoder":
+      return generator, MaxoutAutoEncoder(packed_shape(shape, pack), model_cfg.n_layers_d,
+                                          model_cfg.size_d, pieces)
+    raise ValueError(f"model.arch='pacgan' has no {discriminator} network; use model.arch='mlp'.")
+  if pack > 1:
+    generator, _ = make_models(model_cfg, shape, discriminator, latent_dim)
+    _, packed_d = make_models(model_cfg, packed_shape(shape, pack), discriminator, latent_dim)
+    return generator, packed_d
   if discriminator == "gaussian_encoder":
     if arch != "mlp":
       raise ValueError(f"the VAE is built with model.arch='mlp', got {arch!r}.")

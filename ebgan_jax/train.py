@@ -83,7 +83,8 @@ def build_models(config: ml_collections.ConfigDict,
                  data_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
   """The generator and the discriminator (or encoder) that the config's algorithm needs."""
   algorithm = algorithms.make_algorithm(config)
-  return models.make_models(config.model, data_shape, algorithm.discriminator, config.latent_dim)
+  return models.make_models(config.model, data_shape, algorithm.discriminator, config.latent_dim,
+                            pack=config.pack)
 
 
 def create_state(config: ml_collections.ConfigDict, generator: nn.Module,
@@ -91,7 +92,8 @@ def create_state(config: ml_collections.ConfigDict, generator: nn.Module,
   key = jax.random.PRNGKey(config.seed)
   k_g, k_d = jax.random.split(jax.random.fold_in(key, _INIT_STREAM))
   g_vars = generator.init(k_g, jnp.zeros((2, config.latent_dim)), train=False)
-  d_vars = discriminator.init(k_d, jnp.zeros((2,) + tuple(data_shape)), train=False)
+  d_vars = discriminator.init(k_d, jnp.zeros((2,) + models.packed_shape(data_shape, config.pack)),
+                              train=False)
 
   def model_state(module, variables, lr):
     return ModelState.create(apply_fn=module.apply, params=variables["params"],
@@ -129,6 +131,9 @@ def make_train_step(config: ml_collections.ConfigDict, algorithm: Any = None,
   algorithm = algorithm or algorithms.make_algorithm(config)
   d_steps, latent_dim, latent_dist = config.d_steps, config.latent_dim, config.latent_dist
   freeze_after_first = config.on_nonfinite == "stop"
+  # The discriminator sees packed examples (PacGAN): ``pack`` consecutive samples as one.
+  pack = lambda x: models.pack_examples(x, config.pack)
+  simultaneous = config.simultaneous_updates
 
   def train_step(state: GANState, batch: Array) -> tuple[GANState, Metrics]:
     if batch.shape[0] % d_steps:
@@ -151,11 +156,11 @@ def make_train_step(config: ml_collections.ConfigDict, algorithm: Any = None,
       g = g.replace(batch_stats=g_stats)
       fake_const = jax.lax.stop_gradient(fake)
 
-      def d_loss_fn(params, d=d, x_real=real[i], fake_const=fake_const, k_real=k_real,
+      def d_loss_fn(params, d=d, x_real=pack(real[i]), x_fake=pack(fake_const), k_real=k_real,
                     k_fake=k_fake):
         out_real, stats = _apply_train(d, params, d.batch_stats, x_real, k_real)
-        out_fake, stats = _apply_train(d, params, stats, fake_const, k_fake)
-        loss, metrics = algorithm.discriminator_loss(x_real, out_real, fake_const, out_fake,
+        out_fake, stats = _apply_train(d, params, stats, x_fake, k_fake)
+        loss, metrics = algorithm.discriminator_loss(x_real, out_real, x_fake, out_fake,
                                                      controller)
         return loss, (metrics, stats)
 
@@ -165,8 +170,12 @@ def make_train_step(config: ml_collections.ConfigDict, algorithm: Any = None,
 
     # Generator update: differentiate the loss with respect to the fake images only (D's own
     # parameter gradients would be thrown away), then pull back through G's saved forward.
+    # Simultaneous updates (PacGAN's code) judge the fakes with D as it was before its update.
+    d_judge = state.d if simultaneous else d
+
     def g_loss_fn(x_fake):
-      out_fake, _ = _apply_train(d, d.params, d.batch_stats, x_fake, k_g)
+      x_fake = pack(x_fake)
+      out_fake, _ = _apply_train(d_judge, d_judge.params, d_judge.batch_stats, x_fake, k_g)
       return algorithm.generator_loss(x_fake, out_fake, controller)
 
     (loss_g, g_metrics), d_fake = jax.value_and_grad(g_loss_fn, has_aux=True)(fake)
@@ -285,10 +294,13 @@ def make_sampler(generator: nn.Module, population: bool = False, algorithm: Any 
   return jax.jit(jax.vmap(sample, in_axes=(0, 0, None)) if population else sample)
 
 
-def make_energy_fn(discriminator: nn.Module, algorithm: Any, population: bool = False):
+def make_energy_fn(discriminator: nn.Module, algorithm: Any, population: bool = False,
+                   pack: int = 1):
   """Jitted ``(d_params, d_batch_stats, x) -> [B]``, the discriminator's energy as the 2-D
-  plots show it; vmapped over members if asked."""
+  plots show it; vmapped over members if asked. A packed discriminator is shown the energy of
+  ``pack`` copies of each point."""
   def energy(d_params, d_batch_stats, x):
+    x = models.pack_examples(jnp.repeat(x, pack, axis=0), pack)
     out = discriminator.apply({"params": d_params, "batch_stats": d_batch_stats}, x, train=False)
     return algorithm.energy(x, out)
   return jax.jit(jax.vmap(energy, in_axes=(0, 0, None)) if population else energy)
@@ -322,7 +334,7 @@ def _prepare_workdir(workdir: str) -> None:
 
 def _check_devices(config: ml_collections.ConfigDict) -> None:
   n = jax.device_count()
-  if config.batch_size % n:
+  if config.batch_size * config.pack % n:
     raise ValueError(f"config.batch_size={config.batch_size} does not divide over {n} devices; "
                      f"use a multiple of {n}, e.g. --config.batch_size={n * max(1, config.batch_size // n)}.")
 
@@ -365,9 +377,15 @@ def _write_samples(config, workdir, tag, sampler, energy_fn, state, dataset,
 
 def evaluate_samples(config, sampler, state, dataset, population: bool, progress: bool = True
                      ) -> list[dict[str, float]]:
-  """The evaluation metrics of the dataset's protocol, per member (SPEC §9): classifier scores
+  """The evaluation metrics of the dataset's protocol, per member: modes, quality and
+  precision/recall of the 2-D mixtures (on the 2,500 samples of the plots), classifier scores
   for digits, modes of stacked digits, FID/KID for TFDS images when Inception weights are
-  given; the 2-D mixtures are measured with their plots."""
+  given."""
+  if isinstance(dataset, data.MixtureDataset):
+    z = sample_noise(config, 2500)  # the fixed noise of the plots: the samples they show
+    samples = np.asarray(sampler(state.g.params, state.g.batch_stats, z))
+    return [evaluation.mixture_scores(m, dataset.mixture)
+            for m in (list(samples) if population else [samples])]
   extractor = None
   if dataset.name in evaluation.INCEPTION_DATASETS:
     extractor = evaluation.inception_extractor(config.get("inception_weights"))
@@ -546,7 +564,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, progress
     configs.validate(m)
   _check_devices(config)
   _prepare_workdir(workdir)
-  global_batch_size = config.batch_size * config.d_steps
+  global_batch_size = config.batch_size * config.pack * config.d_steps
   datasets = {}
   for m in members:  # one data stream per seed, as each member would read alone
     if m.seed not in datasets:
@@ -590,7 +608,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, progress
   batch_sharding = parallel.batch_sharding(mesh, batch_axis)
   rows = parallel.process_slice(global_batch_size)
   sampler = make_sampler(generator, population, algorithm)
-  energy_fn = make_energy_fn(discriminator, algorithm, population)
+  energy_fn = make_energy_fn(discriminator, algorithm, population, config.pack)
   writer = outputs.MetricWriter(workdir) if is_writer else None
 
   def local_batches(step: int) -> np.ndarray:
@@ -621,7 +639,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, progress
         data.check_finite(local, step, dataset.name)
         state, metrics = step_fn(state, parallel.global_batch(local, batch_sharding, batch_axis))
         step += k
-        images_window += k * config.batch_size * len(members)
+        images_window += k * config.batch_size * config.pack * len(members)
         bar.update(k)
         if step % config.log_every < k or step >= config.num_steps:
           _check_guard(state, config, ckpt, guard_labels, reported, skips_seen)
@@ -793,7 +811,7 @@ def load(workdir: str) -> TrainedRun:
     if settings is None:
       raise ValueError(f"{os.path.join(workdir, 'config.json')} is missing or not valid JSON and "
                        "the checkpoint predates the config record; restore the file.")
-    config = ml_collections.ConfigDict(settings)
+    config = configs.from_saved(settings)
     data_shape = tuple(meta["data_shape"])
     generator, discriminator = build_models(config, data_shape)
     template = create_state(config, generator, discriminator, data_shape)

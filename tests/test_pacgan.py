@@ -1,0 +1,155 @@
+"""PacGAN's set-up: its networks, packing for any discriminator, simultaneous updates, the
+fixed training set."""
+
+import json
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from ebgan_jax import configs, data, losses, main, models, pacgan, train
+
+
+def test_pacgan_networks_match_the_released_code():
+  config = configs.load_config("toy_ring_gan")
+  g, d = train.build_models(config, (2,))
+  g_vars = g.init(jax.random.PRNGKey(0), jnp.zeros((3, 2)), train=False)
+  d_vars = d.init(jax.random.PRNGKey(1), jnp.zeros((3, 2)), train=False)
+  shapes = jax.tree.map(np.shape, g_vars["params"])
+  # 2 -> 400 x 4 -> 2, no biases anywhere (BatchNorm has scale and shift)
+  assert [shapes[f"Dense_{i}"]["kernel"] for i in range(5)] == [(2, 400), (400, 400), (400, 400),
+                                                                (400, 400), (400, 2)]
+  assert all("bias" not in shapes[f"Dense_{i}"] for i in range(5))
+  assert len([k for k in shapes if k.startswith("BatchNorm")]) == 4
+  # three maxout layers of 200 units x 5 pieces, then a logit
+  d_shapes = jax.tree.map(np.shape, d_vars["params"])
+  assert [d_shapes[f"Maxout_{i}"]["Dense_0"]["kernel"] for i in range(3)] == [
+      (2, 1000), (200, 1000), (200, 1000)]
+  assert d_shapes["Dense_0"]["kernel"] == (200, 1)
+  kernel = np.asarray(d_vars["params"]["Maxout_1"]["Dense_0"]["kernel"])
+  assert abs(kernel.std() - 0.02) < 0.001 and np.all(d_vars["params"]["Maxout_1"]["Dense_0"]["bias"] == 0)
+  # the settings of PacGAN's Table 1
+  assert (config.batch_size, config.num_steps, config.optimizer.lr_d, config.optimizer.b1,
+          config.data.train_points, config.latent_dim, config.simultaneous_updates) == (
+              100, 400000, 1e-4, 0.8, 100000, 2, True)
+
+
+def test_maxout_is_the_maximum_over_pieces():
+  layer = models.Maxout(3, pieces=4)
+  x = jnp.asarray(np.random.default_rng(0).normal(size=(5, 2)), jnp.float32)
+  variables = layer.init(jax.random.PRNGKey(0), x)
+  w, b = variables["params"]["Dense_0"]["kernel"], variables["params"]["Dense_0"]["bias"]
+  expected = (np.asarray(x) @ np.asarray(w) + np.asarray(b)).reshape(5, 3, 4).max(-1)
+  np.testing.assert_allclose(layer.apply(variables, x), expected, rtol=1e-6)
+
+
+def test_packing_groups_consecutive_samples():
+  x = jnp.arange(12.0).reshape(6, 2)  # six 2-D points
+  np.testing.assert_array_equal(models.pack_examples(x, 3),
+                                [[0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10, 11]])
+  images = jnp.arange(4 * 2 * 2 * 3.0).reshape(4, 2, 2, 3)
+  packed = models.pack_examples(images, 2)
+  chex.assert_shape(packed, (2, 2, 2, 6))
+  np.testing.assert_array_equal(packed[1, ..., :3], images[2])  # slot 0 of the second pack
+  np.testing.assert_array_equal(packed[1, ..., 3:], images[3])
+  assert models.packed_shape((2,), 4) == (8,) and models.packed_shape((8, 8, 3), 2) == (8, 8, 6)
+  assert models.pack_examples(x, 1) is x
+
+
+@pytest.mark.parametrize("algorithm", ["gan", "ebgan"])
+def test_packed_step_is_the_textbook_simultaneous_update(algorithm):
+  """A packed, simultaneous step equals jax.grad of the composed losses, with G judged by D
+  before D's update and D seeing pairs of samples."""
+  config = configs.with_values(configs.pacgan_config("ring", algorithm, pack=2), **{
+      "model.size_g": 16, "model.size_d": 8, "batch_size": 6, "margin": 0.5, "pt_weight": 0.0,
+      "optimizer.name": "sgd"})
+  ds = data.make_dataset(config.data, batch_size=12, seed=0)
+  g, d = train.build_models(config, ds.shape)
+  state = train.create_state(config, g, d, ds.shape)
+  batch = jnp.asarray(ds.batch(0))
+  new, _ = jax.jit(train.make_train_step(config))(state, batch)
+
+  key = jax.random.fold_in(state.key, state.step)
+  k_z, k_real, k_fake, k_g = jax.random.split(jax.random.fold_in(key, 0), 4)
+  z = train.sample_latent(k_z, 12, 2, "normal")
+  apply_g = lambda p: g.apply({"params": p, "batch_stats": state.g.batch_stats}, z, train=True,
+                              mutable=["batch_stats"])[0]
+  pairs = lambda x: x.reshape(6, 4)  # [x_2i, x_2i+1] side by side
+
+  def d_out(params, x):
+    return d.apply({"params": params, "batch_stats": {}}, pairs(x), train=True)
+
+  def d_loss(params):
+    real, fake = d_out(params, batch), d_out(params, apply_g(state.g.params))
+    if algorithm == "gan":
+      return jnp.mean(losses.gan_discriminator_loss(real, fake))
+    e_real = losses.reconstruction_energy(pairs(batch), real[0])
+    e_fake = losses.reconstruction_energy(pairs(apply_g(state.g.params)), fake[0])
+    return jnp.mean(e_real + jnp.maximum(0.0, 0.5 - e_fake))
+
+  def g_loss(params):  # judged by D before its update: simultaneous
+    out = d_out(state.d.params, apply_g(params))
+    if algorithm == "gan":
+      return jnp.mean(losses.gan_generator_loss(out))
+    return jnp.mean(losses.reconstruction_energy(pairs(apply_g(params)), out[0]))
+
+  d_params = state.d.apply_gradients(grads=jax.grad(d_loss)(state.d.params)).params
+  g_params = state.g.apply_gradients(grads=jax.grad(g_loss)(state.g.params)).params
+  chex.assert_trees_all_close(new.d.params, d_params, rtol=1e-5, atol=1e-6)
+  chex.assert_trees_all_close(new.g.params, g_params, rtol=1e-5, atol=1e-6)
+
+
+def test_fixed_training_set_is_walked_in_epochs():
+  cfg = configs.pacgan_config("grid").data
+  cfg.train_points = 50
+  ds = data.make_dataset(cfg, batch_size=10, seed=3)
+  epoch = np.concatenate([ds.batch(s) for s in range(5)])
+  assert len(np.unique(epoch, axis=0)) == 50  # every point once per epoch
+  np.testing.assert_array_equal(np.sort(epoch, axis=0),
+                                np.sort(np.concatenate([ds.batch(s) for s in range(5, 10)]), axis=0))
+  again = data.make_dataset(cfg, batch_size=10, seed=3)
+  np.testing.assert_array_equal(again.batch(7), ds.batch(7))
+  assert not np.array_equal(data.make_dataset(cfg, batch_size=10, seed=4).batch(0), ds.batch(0))
+
+
+def test_packed_ebgan_runs_from_the_command_line(tmp_path):
+  assert main.main(["--config", "toy_grid_gan", "--workdir", str(tmp_path), "--no_progress",
+                    "--config.algorithm=ebgan", "--config.pack=3", "--config.num_steps=4",
+                    "--config.log_every=2", "--config.eval_every=0", "--config.batch_size=8",
+                    "--config.model.size_g=16", "--config.model.size_d=8",
+                    "--config.data.train_points=64"]) == 0
+  assert (tmp_path / "samples_final.png").exists()
+  assert train.load(str(tmp_path)).sample(5).shape == (5, 2)
+
+
+def test_settings_that_cannot_go_together_are_one_line():
+  config = configs.with_values(configs.pacgan_config("ring"), d_steps=2)
+  with pytest.raises(ValueError, match="simultaneous_updates needs config.d_steps=1"):
+    configs.validate(config)
+  vae = configs.with_values(configs.load_config("digits_vae"), pack=2)
+  with pytest.raises(ValueError, match="the VAE has none"):
+    configs.validate(vae)
+
+
+def test_the_protocol_command_reports_beside_table_1_and_resumes(tmp_path, capsys):
+  args = ["--steps", "40", "--seeds", "2", "--datasets", "ring", "--models", "GAN,PacGAN2",
+          "--out", str(tmp_path / "out"), "--workdir", str(tmp_path / "runs"), "--no_progress",
+          "--config.model.size_g=16", "--config.model.size_d=8", "--config.batch_size=10",
+          "--config.data.train_points=200"]
+  assert pacgan.main(args) == 0
+  report = (tmp_path / "out" / "README.md").read_text()
+  assert "| GAN (Lin et al. 2018) | 400,000 | 10 | 6.3 ± 0.5 | 98.2 ± 0.2 | 0.45 ± 0.09 |" in report
+  assert "| PacGAN2 (ours) | 40 | 2 |" in report and (tmp_path / "out" / "curves.png").exists()
+  rows = json.loads((tmp_path / "out" / "results.json").read_text())
+  assert [(r["model"], r["member"]) for r in rows] == [
+      ("GAN", "seed=0"), ("GAN", "seed=1"), ("PacGAN2", "seed=0"), ("PacGAN2", "seed=1")]
+  logged = pacgan.curves(str(tmp_path / "runs" / "ring" / "GAN"))
+  assert sorted(logged) == ["seed=0", "seed=1"] and len(logged["seed=0"]) == 19  # every 2 steps
+  # Rerunning resumes: nothing is trained again and the rows are the same.
+  capsys.readouterr()
+  assert pacgan.main(args) == 0
+  assert json.loads((tmp_path / "out" / "results.json").read_text())[0]["high_quality"] == \
+      rows[0]["high_quality"]
+  assert pacgan.main(args[:-1] + ["--models", "GAN,Nope"]) == 2
