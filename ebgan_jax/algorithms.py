@@ -29,7 +29,7 @@ def _f32(value) -> Array:
 
 
 class EBGAN(NamedTuple):
-  """EBGAN and EBGAN-PT (SPEC §1). The margin and PT weight live in the controller, as
+  """EBGAN and EBGAN-PT (Zhao, Mathieu & LeCun 2017, §2). The margin and PT weight live in the controller, as
   traced values: a sweep over them shares one compiled program."""
   energy_norm: str = "mse"
   discriminator = "autoencoder"
@@ -79,7 +79,7 @@ class EBGAN(NamedTuple):
 
 
 class GAN(NamedTuple):
-  """GAN (SPEC §2): logit discriminator, minimax or non-saturating generator; ``d_steps``
+  """GAN (Goodfellow et al. 2014): logit discriminator, minimax or non-saturating generator; ``d_steps``
   discriminator updates per generator update (Algorithm 1)."""
   non_saturating: bool = True
   discriminator = "logit"
@@ -109,7 +109,7 @@ class GAN(NamedTuple):
 
 
 class BEGAN(NamedTuple):
-  """BEGAN (SPEC §3): l1 auto-encoder energy, ``L_D = L(x) - k_t L(G(z))``, the k_t
+  """BEGAN (Berthelot, Schumm & Metz 2017, §3): l1 auto-encoder energy, ``L_D = L(x) - k_t L(G(z))``, the k_t
   controller (clipped to [0, 1], part of the state, so checkpointed) and ``M_global``."""
   discriminator = "autoencoder"
   joint = False
@@ -149,7 +149,7 @@ class BEGAN(NamedTuple):
 
 
 class MAGAN(NamedTuple):
-  """MAGAN (SPEC §4): EBGAN with a margin that adapts once per epoch and never increases.
+  """MAGAN (Wang, Cully, Chang & Demiris 2017, Algorithm 1): EBGAN with a margin that adapts once per epoch and never increases.
 
   The first ``pretrain_steps`` steps train D as an auto-encoder on real data (G idle); the
   margin then starts at the mean real energy of the last pre-training epoch. The epoch sums,
@@ -209,7 +209,7 @@ class MAGAN(NamedTuple):
 
 
 class LossSensitiveGAN(NamedTuple):
-  """Loss-Sensitive GAN (SPEC §5) with the auto-encoder energy as the loss ``L(x) >= 0`` and
+  """Loss-Sensitive GAN (Qi 2017) with the auto-encoder energy as the loss ``L(x) >= 0`` and
   ``Delta`` the mean absolute difference between paired real and fake examples."""
   energy_norm: str = "mse"
   discriminator = "autoencoder"
@@ -240,7 +240,7 @@ class LossSensitiveGAN(NamedTuple):
 
 
 class VAE(NamedTuple):
-  """VAE / AEVB (SPEC §6): a Gaussian encoder (the ``d`` network), a Bernoulli or Gaussian
+  """VAE / AEVB (Kingma & Welling 2014, §2): a Gaussian encoder (the ``d`` network), a Bernoulli or Gaussian
   decoder (the ``g`` network), reparameterisation, estimator A or B with ``L`` samples.
   Trained jointly on ``-ELBO`` by the step's joint branch."""
   likelihood: str = "bernoulli"

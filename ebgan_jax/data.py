@@ -92,7 +92,7 @@ def load_digits(image_size: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ----------------------------------------------------------------------------------------------
-# 2-D mixtures (the PacGAN protocol, SPEC §9)
+# 2-D mixtures (the PacGAN protocol, Lin et al. 2018)
 # ----------------------------------------------------------------------------------------------
 
 @dataclasses.dataclass(frozen=True)

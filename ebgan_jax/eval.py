@@ -425,7 +425,8 @@ def _train_digits_classifier() -> DigitsClassifier:
       logits, _ = DigitsClassifier._forward(p, noisy)
       return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
     grads = jax.grad(loss)(params)
-    updates, opt_state = tx.update(grads, opt_state, params)
+    with jax.numpy_dtype_promotion("standard"):  # optax's step count is int32 (bias correction)
+      updates, opt_state = tx.update(grads, opt_state, params)
     return optax.apply_updates(params, updates), opt_state
 
   for i in range(1500):

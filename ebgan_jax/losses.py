@@ -4,7 +4,8 @@ Every function here is a typed, pure function of arrays: jit-, vmap- and grad-sa
 that are defined per example return a ``[B]`` vector; the caller takes the mean. Shapes are
 checked when the function is traced, and a mismatch raises ``ValueError`` naming both shapes.
 
-The formulas follow ``SPEC.md`` (the EBGAN paper, Zhao, Mathieu & LeCun, ICLR 2017).
+The formulas follow the papers: EBGAN (Zhao, Mathieu & LeCun, ICLR 2017) and, section by
+section below, the family's; ``docs/losses.md`` shows each with an example.
 """
 
 from __future__ import annotations
@@ -137,7 +138,7 @@ def pulling_away_term(codes: ArrayLike, *, axis_name: str | None = None) -> Arra
 
 
 # ----------------------------------------------------------------------------------------------
-# GAN (Goodfellow et al. 2014), SPEC §2
+# GAN (Goodfellow et al. 2014)
 # ----------------------------------------------------------------------------------------------
 
 def gan_discriminator_loss(logits_real: ArrayLike, logits_fake: ArrayLike) -> Array:
@@ -163,7 +164,7 @@ def gan_generator_loss(logits_fake: ArrayLike, *, non_saturating: bool = True) -
 
 
 # ----------------------------------------------------------------------------------------------
-# BEGAN (Berthelot, Schumm & Metz 2017), SPEC §3
+# BEGAN (Berthelot, Schumm & Metz 2017)
 # ----------------------------------------------------------------------------------------------
 
 def began_discriminator_loss(energy_real: ArrayLike, energy_fake: ArrayLike, *,
@@ -190,7 +191,7 @@ def began_convergence(energy_real: ArrayLike, energy_fake: ArrayLike, *,
 
 
 # ----------------------------------------------------------------------------------------------
-# MAGAN (Wang et al. 2017), SPEC §4
+# MAGAN (Wang et al. 2017)
 # ----------------------------------------------------------------------------------------------
 
 def magan_margin_update(margin: ArrayLike, s_real: ArrayLike, s_fake: ArrayLike,
@@ -208,7 +209,7 @@ def magan_margin_update(margin: ArrayLike, s_real: ArrayLike, s_fake: ArrayLike,
 
 
 # ----------------------------------------------------------------------------------------------
-# Loss-Sensitive GAN (Qi 2017), SPEC §5
+# Loss-Sensitive GAN (Qi 2017)
 # ----------------------------------------------------------------------------------------------
 
 def loss_sensitive_discriminator_loss(loss_real: ArrayLike, loss_fake: ArrayLike,
@@ -223,7 +224,7 @@ def loss_sensitive_discriminator_loss(loss_real: ArrayLike, loss_fake: ArrayLike
 
 
 # ----------------------------------------------------------------------------------------------
-# VAE / AEVB (Kingma & Welling 2014) and importance weighting (Burda et al. 2016), SPEC §6
+# VAE / AEVB (Kingma & Welling 2014) and importance weighting (Burda et al. 2016)
 # ----------------------------------------------------------------------------------------------
 
 _LOG_2PI = 1.8378770664093453

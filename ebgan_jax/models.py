@@ -57,7 +57,7 @@ def conv2d(x: Array, kernel: Array, *, stride: int = 1,
   """A 2-D convolution (NHWC, HWIO kernel) in the formulation XLA:CPU runs fastest.
 
   Convolutions with one to four input or output channels run at a small fraction of the
-  machine's matmul speed as library convolutions (PERF.md). They are rewritten exactly:
+  machine's matmul speed as library convolutions (measured with `make bench`). They are rewritten exactly:
 
   - few input channels: im2col, a matmul over the ``kh * kw * C`` patch values;
   - few output channels: a per-pixel matmul to ``kh * kw * F`` values, then shifted adds.
@@ -92,7 +92,7 @@ def upsample_conv_subpixel(x: Array, kernel: Array, bias: Array) -> Array:
   The same function as :func:`upsample_conv_resize`, with 4/9 of its multiply-adds: one 2x2
   convolution produces all four output phases, and a depth-to-space shuffle interleaves them.
   XLA:CPU runs this several times faster than the upsample-then-conv form and far faster than
-  a transposed convolution (see PERF.md).
+  a transposed convolution (measured with `make bench`).
   """
   b, h, w, _ = x.shape
   f = kernel.shape[-1]

@@ -164,7 +164,8 @@ def write_report(rows: list[dict], out: str, workdir: str) -> None:
         if (dataset, model) in PUBLISHED:
           ax.axhline(PUBLISHED[(dataset, model)][METRICS.index(metric)][0],
                      ls="--", lw=0.8, color=line.get_color())
-      ax.set_title(f"{dataset}: {'modes covered' if metric == 'modes_covered' else '% high quality'}")
+      what = "modes covered" if metric == "modes_covered" else "% high quality"
+      ax.set_title(f"{dataset}: {what} (dashed: Lin et al. 2018)", fontsize=10)
       ax.set_xlabel("update")
       ax.legend(fontsize=7)
   fig.tight_layout()

@@ -6,8 +6,9 @@ Trains GAN, EBGAN, EBGAN-PT, BEGAN, MAGAN and the Loss-Sensitive GAN on the ring
 grid of 25, digits and stacked digits; every algorithm gets the same networks, steps, batch
 and learning rate per dataset, and the seeds of one (algorithm, dataset) pair train together as
 one vmapped sweep. Writes ``<out>/README.md`` (mean ± std per metric next to the published
-numbers of SPEC §9), ``<out>/results.json`` and ``<out>/results.png``. ``--scale`` multiplies
-every step budget (0.1 for a quick look).
+numbers: PacGAN's Table 1 and the Stacked-MNIST figures of VEEGAN and PacGAN),
+``<out>/results.json`` and ``<out>/results.png``. ``--scale`` multiplies every step budget (0.1
+for a quick look).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ DATASETS = {  # name: (base experiment, steps, metrics shown)
                                          "frechet_distance", "ebgan_score") + _PRDC),
     "stacked": ("stacked_digits_ebgan_pt", 4000, ("modes_covered", "kl_to_uniform") + _PRDC),
 }
-PUBLISHED = """Published numbers on the same protocols (SPEC §9; other networks and budgets):
+PUBLISHED = """Published numbers on the same protocols (Lin et al. 2018; Srivastava et al. 2017; other networks and budgets):
 
 | protocol | model | modes | % high quality / KL |
 |---|---|---|---|

@@ -68,9 +68,21 @@ def make_optimizer(opt_cfg: ml_collections.ConfigDict, learning_rate: float):
   # inject_hyperparams keeps the learning rate in the optimizer state: it is checkpointed
   # and can differ between members of a vmapped sweep.
   if opt_cfg.name == "adam":
-    return optax.inject_hyperparams(optax.adam)(learning_rate=learning_rate, b1=opt_cfg.b1,
-                                                b2=opt_cfg.b2)
-  return optax.inject_hyperparams(optax.sgd)(learning_rate=learning_rate)
+    tx = optax.inject_hyperparams(optax.adam)(learning_rate=learning_rate, b1=opt_cfg.b1,
+                                              b2=opt_cfg.b2)
+  else:
+    tx = optax.inject_hyperparams(optax.sgd)(learning_rate=learning_rate)
+  return standard_promotion(tx)
+
+
+def standard_promotion(tx: optax.GradientTransformation) -> optax.GradientTransformation:
+  """``tx`` with its update run under JAX's standard dtype promotion: optax's Adam mixes its
+  int32 step count with float32 (the bias correction), which strict promotion refuses. The
+  state is ``tx``'s own, unchanged."""
+  def update(updates, state, params=None):
+    with jax.numpy_dtype_promotion("standard"):
+      return tx.update(updates, state, params)
+  return optax.GradientTransformation(tx.init, update)
 
 
 def sample_latent(key: Array, n: int, dim: int, dist: str) -> Array:
@@ -251,7 +263,7 @@ def make_multi_step(config: ml_collections.ConfigDict, algorithm: Any = None,
   """``steps_per_dispatch`` steps in one call, over batches stacked on a leading axis.
 
   The scan is fully unrolled: rolled loops around convolution gradients are ~100x slower on
-  XLA:CPU (jax-ml/jax#12868, PERF.md). Metrics are those of the last step.
+  XLA:CPU (jax-ml/jax#12868). Metrics are those of the last step.
   """
   step = make_train_step(config, algorithm, shard_batch)
   k = config.steps_per_dispatch

@@ -1,4 +1,4 @@
-"""EBGAN-PT on CelebA 64x64 (SPEC §1): DCGAN generator, the paper's auto-encoder discriminator
+"""EBGAN-PT on CelebA 64x64 (Zhao et al. 2017): DCGAN generator, the paper's auto-encoder discriminator
 (encoder (64)4c2s-(128)4c2s-(256)4c2s, decoder (128)4c2s-(64)4c2s-(3)4c2s), margin 20,
 PT weight 0.1, DCGAN's recipe (Adam 2e-4, beta1 0.5, batch 64). Faces are centre-cropped to
 108x108 and resized to 64x64. Meant for an accelerator runtime.

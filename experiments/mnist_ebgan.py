@@ -1,4 +1,4 @@
-"""EBGAN on MNIST with the paper's grid-search settings (SPEC §1, Table 1): margin 10,
+"""EBGAN on MNIST with the paper's grid-search settings (Zhao et al. 2017, Table 1): margin 10,
 Adam lr 0.001, MLP networks (nLayerG=5, sizeG=1600, nLayerD=2, sizeD=1024, as in Fig. 9).
 
 Needs MNIST prepared as ArrayRecord once (network access and TensorFlow for the build only):

@@ -1,6 +1,6 @@
 """VAE (AEVB) on binarised MNIST through TFDS: 500 hidden units, latent 20, estimator B,
 L = 1, minibatch 100 (the paper's MNIST settings); IW log-likelihood with K = 5000 at the end
-on 1,000 training images (reference, SPEC §6: VAE -86.76 nats on binarised MNIST).
+on 1,000 training images (reference: VAE -86.76 nats on binarised MNIST, Burda et al. 2016, Table 1).
 
   pip install tensorflow && tfds build mnist --file_format=array_record
   make train EXP=mnist_vae

@@ -1,4 +1,4 @@
-"""EBGAN on the grid of 25 Gaussians at {-4, -2, 0, 2, 4}^2 (SPEC §9, PacGAN protocol),
+"""EBGAN on the grid of 25 Gaussians at {-4, -2, 0, 2, 4}^2 (PacGAN protocol, Lin et al. 2018),
 MLP networks, margin 2.
 
   make train EXP=toy_grid_ebgan

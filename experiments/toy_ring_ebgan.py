@@ -1,4 +1,4 @@
-"""EBGAN on the ring of 8 Gaussians (SPEC §9, PacGAN protocol), MLP networks, margin 0.5.
+"""EBGAN on the ring of 8 Gaussians (PacGAN protocol, Lin et al. 2018), MLP networks, margin 0.5.
 
   make train EXP=toy_ring_ebgan
 """

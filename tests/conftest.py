@@ -6,8 +6,10 @@ os.environ.setdefault("XLA_FLAGS", "--xla_cpu_experimental_ynn_fusion_type=")
 
 import jax  # noqa: E402
 
-# Implicit rank promotion hides shape bugs; make it an error in the tests.
+# Implicit rank and dtype promotion hide shape and precision bugs; make them errors in the
+# tests (Python scalars still combine with arrays of any dtype).
 jax.config.update("jax_numpy_rank_promotion", "raise")
+jax.config.update("jax_numpy_dtype_promotion", "strict")
 
 import pytest  # noqa: E402
 

@@ -3,6 +3,8 @@
 import pathlib
 import re
 
+import jax
+
 import ebgan_jax
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
@@ -23,7 +25,9 @@ def test_documented_examples_run():
   assert len(blocks) == 2
   namespace = {}
   for block in blocks:  # the second block uses the first one's imports
-    exec(compile(block, "docs/losses.md", "exec"), namespace)
+    # The examples run as a user runs them: JAX's default promotion (optax's Adam needs it).
+    with jax.numpy_dtype_promotion("standard"):
+      exec(compile(block, "docs/losses.md", "exec"), namespace)
   assert float(namespace["pt"]) >= 0.0
 
 

@@ -1,4 +1,4 @@
-"""The family's losses (SPEC §2-§6) against NumPy references and the papers' properties."""
+"""The family's losses against NumPy references and the papers' properties."""
 
 import chex
 import jax
@@ -35,7 +35,7 @@ def test_gan_losses_are_stable_for_large_logits():
 
 
 def test_optimal_discriminator_value_is_minus_log4_plus_2jsd():
-  # With D*(x) = p_d / (p_d + p_g), -E[L_D] = V(D*, G) = -log 4 + 2 JSD(p_d || p_g) (SPEC §2).
+  # With D*(x) = p_d / (p_d + p_g), -E[L_D] = V(D*, G) = -log 4 + 2 JSD(p_d || p_g) (Goodfellow et al. 2014, Proposition 1 and Theorem 1).
   p_d = np.array([0.5, 0.3, 0.2])
   p_g = np.array([0.2, 0.2, 0.6])
   d_star = p_d / (p_d + p_g)

@@ -1,4 +1,4 @@
-"""ebgan_jax.losses against NumPy references and the properties of SPEC §1."""
+"""ebgan_jax.losses against NumPy references and the properties the EBGAN paper states (Zhao et al. 2017, §2)."""
 
 import itertools
 
@@ -89,7 +89,7 @@ def test_pulling_away_properties(rng):
 
 
 def test_pulling_away_is_not_a_wrong_variant(rng):
-  # Public variants: unsquared cosine, or keeping the diagonal. Both differ from SPEC §1.
+  # Public variants: unsquared cosine, or keeping the diagonal. Both differ from the paper's definition.
   codes = rng.normal(size=(6, 5)).astype(np.float32)
   unit = codes / np.linalg.norm(codes, axis=1, keepdims=True)
   cos = unit @ unit.T

@@ -8,6 +8,7 @@ skipped. Outputs are not committed.
 import json
 import pathlib
 
+import jax
 import pytest
 import tensorflow_datasets as tfds
 
@@ -28,7 +29,9 @@ def run_notebook(name: str, parameters: dict, monkeypatch, tmp_path) -> dict:
     if "parameters" in cell["metadata"].get("tags", []):
       source += "\n" + "\n".join(f"{k} = {v!r}" for k, v in parameters.items())
       tagged += 1
-    exec(compile(source, name, "exec"), namespace)
+    # User code (plain optax included) runs as users run it: JAX's default promotion.
+    with jax.numpy_dtype_promotion("standard"):
+      exec(compile(source, name, "exec"), namespace)
   assert tagged == 1
   return namespace
 
