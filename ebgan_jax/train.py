@@ -376,7 +376,8 @@ def _write_samples(config, workdir, tag, sampler, energy_fn, state, dataset,
   grid = np.stack(np.meshgrid(axis, axis), -1).reshape(-1, 2)
   energy = np.asarray(energy_fn(state.d.params, state.d.batch_stats, grid))
   energies = [energy] if labels is None else list(energy)
-  stats = [evaluation.mixture_scores(m, mixture) for m in members]
+  # The titles need modes and quality only; evaluate_samples measures the rest.
+  stats = [evaluation.mixture_mode_stats(m, mixture.modes, mixture.std) for m in members]
   titles = [f"{config.name if labels is None else labels[i]} {tag}: "
             f"{st['modes_covered']}/{len(mixture.modes)} modes, {100 * st['high_quality']:.0f}% HQ"
             for i, st in enumerate(stats)]
