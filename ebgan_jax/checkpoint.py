@@ -62,7 +62,8 @@ _TRANSIENT_STATUS = ("RESOURCE_EXHAUSTED", "UNAVAILABLE", "CANCELLED", "DEADLINE
                      "ABORTED")
 
 
-def _exception_chain(error: BaseException):
+def exception_chain(error: BaseException):
+  """``error``, then its causes and contexts, innermost last."""
   seen = set()
   while error is not None and id(error) not in seen:
     seen.add(id(error))
@@ -71,7 +72,7 @@ def _exception_chain(error: BaseException):
 
 
 def _is_corruption(error: BaseException) -> bool:
-  chain = list(_exception_chain(error))
+  chain = list(exception_chain(error))
   for e in chain:
     if isinstance(e, MemoryError) or str(e).startswith(_TRANSIENT_STATUS):
       return False
@@ -254,7 +255,7 @@ class Checkpointer:
           f"({diff}); resume with the config it was written with, or use another --workdir.")
 
   def _set_aside(self, step: int, error: Exception) -> None:
-    root = list(_exception_chain(error))[-1]  # Orbax's wrapper hides the telling message
+    root = list(exception_chain(error))[-1]  # Orbax's wrapper hides the telling message
     reason = f"{type(root).__name__}: {str(root).splitlines()[0][:200] if str(root) else ''}"
     if self.read_only:
       warnings.warn(f"checkpoint {step} in {self.directory} cannot be read ({reason}); "

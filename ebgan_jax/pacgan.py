@@ -203,8 +203,11 @@ def main(argv: list[str] | None = None) -> int:
   except ValueError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
-  except (train.TrainingStopped, train.DiskFull) as e:
+  except train.TrainingStopped as e:
     print(f"stopped: {e}", file=sys.stderr)
+    return 1
+  except train.DiskFull as e:
+    print(f"error: {e}", file=sys.stderr)
     return 1
   if len(rows) < len(datasets) * len(models) * args.seeds:
     print("interrupted; rerun the same command to resume.", file=sys.stderr)

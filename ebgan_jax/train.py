@@ -737,7 +737,7 @@ def _raise_if_disk_full(error: BaseException, workdir: str, ckpt: checkpoint.Che
                         ) -> None:
   """Turns "no space left on device" (however deep Orbax or TensorStore wrapped it: they
   report it as a ValueError) into one :class:`DiskFull` line: where, and what is safe."""
-  chain = list(checkpoint._exception_chain(error))
+  chain = list(checkpoint.exception_chain(error))
   if not any(getattr(e, "errno", None) == errno.ENOSPC or "No space left on device" in str(e)
              for e in chain):
     return
