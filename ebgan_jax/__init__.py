@@ -6,9 +6,10 @@ The losses are pure functions that compose with any Flax or optax code (``docs/l
   energy = ebgan_jax.reconstruction_energy(x, x_rec)            # [B]
   loss_d = ebgan_jax.ebgan_discriminator_loss(e_real, e_fake, margin=10.0).mean()
 
-The runner, models and data live in submodules: ``ebgan_jax.train``, ``ebgan_jax.models``,
-``ebgan_jax.data``, ``ebgan_jax.sweep``, ``ebgan_jax.eval`` and ``ebgan_jax.inception`` (FID/KID);
-``ebgan_jax.load(workdir)`` restores a trained run.
+The rest lives in submodules: ``ebgan_jax.algorithms`` (one module per algorithm, a registry
+by name), ``ebgan_jax.train`` (the runner), ``ebgan_jax.step`` (the jitted step),
+``ebgan_jax.models``, ``ebgan_jax.data``, ``ebgan_jax.sweep``, ``ebgan_jax.eval`` and
+``ebgan_jax.inception`` (FID/KID); ``ebgan_jax.load(workdir)`` restores a trained run.
 """
 
 from ebgan_jax.losses import (
@@ -33,8 +34,8 @@ from ebgan_jax.losses import (
 
 def load(workdir: str):
   """Restores the latest checkpoint of the run in ``workdir``; ``.sample(n)`` draws from it."""
-  from ebgan_jax import train  # imported here: the losses alone need no Flax or Orbax
-  return train.load(workdir)
+  from ebgan_jax import trained  # imported here: the losses alone need no Flax or Orbax
+  return trained.load(workdir)
 
 
 __all__ = [

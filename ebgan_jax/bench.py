@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
 
   import jax
   import numpy as np
-  from ebgan_jax import configs, data, models, parallel, train
+  from ebgan_jax import configs, data, parallel, step as step_lib
 
   config = configs.load_config(args.config)
   configs.apply_overrides(config, overrides)
@@ -49,14 +49,14 @@ def main(argv: list[str] | None = None) -> int:
     return _bench_checkpoint(config, args.windows)
   dataset = data.make_dataset(config.data, batch_size=config.batch_size * config.d_steps,
                               seed=config.seed)
-  generator, discriminator = train.build_models(config, dataset.shape)
+  generator, discriminator = step_lib.build_models(config, dataset.shape)
   if config.batch_size % jax.device_count():
     raise SystemExit(f"error: batch_size={config.batch_size} does not divide over "
                      f"{jax.device_count()} devices.")
   mesh = parallel.make_mesh()
-  state = parallel.replicate(train.create_state(config, generator, discriminator, dataset.shape),
+  state = parallel.replicate(step_lib.create_state(config, generator, discriminator, dataset.shape),
                              mesh)
-  step_fn = train.make_parallel_step(config, mesh)
+  step_fn = step_lib.make_parallel_step(config, mesh)
   batches = jax.device_put(np.stack([dataset.batch(s) for s in range(k)]),
                            parallel.batch_sharding(mesh, 1))
 
@@ -91,11 +91,11 @@ def _bench_checkpoint(config, repeats: int) -> int:
 
   import jax
   import numpy as np
-  from ebgan_jax import checkpoint, data, models, train
+  from ebgan_jax import checkpoint, data, step as step_lib
 
   shape = data.example_shape(config.data)
-  generator, discriminator = train.build_models(config, shape)
-  state = train.create_state(config, generator, discriminator, shape)
+  generator, discriminator = step_lib.build_models(config, shape)
+  state = step_lib.create_state(config, generator, discriminator, shape)
   n_bytes = sum(np.asarray(x).nbytes for x in jax.tree.leaves(state))
   save_s, restore_s = [], []
   with tempfile.TemporaryDirectory() as workdir:

@@ -1,6 +1,6 @@
 """Checkpoints with Orbax: the whole training state, its metadata, and a safe restore.
 
-A checkpoint holds the complete :class:`~ebgan_jax.train.GANState`: both networks, both
+A checkpoint holds the complete :class:`~ebgan_jax.state.GANState`: both networks, both
 optimizers (with their learning rates), BatchNorm statistics, the step, the base key and every
 controller value. Data batches are a pure function of ``(seed, step)``, so the step is also
 the data position. Each checkpoint carries a small JSON record of the experiment name, the data

@@ -14,6 +14,8 @@ from typing import Sequence
 
 import ml_collections
 
+from ebgan_jax.algorithms import ALGORITHMS, REGISTRY
+
 EXPERIMENTS_DIR = pathlib.Path(__file__).resolve().parent.parent / "experiments"
 
 
@@ -41,14 +43,10 @@ def base_config() -> ml_collections.ConfigDict:
   # gradients run about 100x slower on XLA:CPU, jax-ml/jax#12868).
   c.steps_per_dispatch = 1
 
-  # The family (docs/losses.md); each algorithm reads its own block.
-  c.gan = ml_collections.ConfigDict({"non_saturating": True})
-  c.began = ml_collections.ConfigDict({"gamma": 0.5, "lambda_k": 0.001})
-  c.magan = ml_collections.ConfigDict({"pretrain_steps": 112, "steps_per_epoch": 28})
-  c.lsgan = ml_collections.ConfigDict({"lam": 1.0, "delta_scale": 1.0})
-  c.vae = ml_collections.ConfigDict({"likelihood": "bernoulli", "estimator": "B",
-                                     "num_samples": 1, "gaussian_std": 0.1,
-                                     "eval_importance_samples": 500, "eval_examples": 300})
+  # Each algorithm's own settings, in the block named after it (ebgan_jax/algorithms/).
+  for name, algorithm in REGISTRY.items():
+    if algorithm.config_block is not None:
+      c[name] = ml_collections.ConfigDict(algorithm.config_block)
 
   c.optimizer = ml_collections.ConfigDict()
   c.optimizer.name = "adam"  # "adam" or "sgd"
@@ -144,8 +142,6 @@ def toy_config(mixture: str, algorithm: str) -> ml_collections.ConfigDict:
   else:
     c.model.n_layers_g, c.model.size_g, c.model.n_layers_d, c.model.size_d = 4, 256, 2, 256
     c.num_steps, c.batch_size, c.margin = 5000, 256, 2.0
-  if algorithm == "began":
-    c.energy_norm = "l1"
   c.sample_every = 1000
   return c
 
@@ -153,8 +149,8 @@ def toy_config(mixture: str, algorithm: str) -> ml_collections.ConfigDict:
 # Values that the training state carries (the controller, the optimizers' learning rates):
 # traced inputs of the step, so a sweep over them shares one program, and a resumed run keeps
 # the checkpoint's values.
-STATE_KEYS = ("margin", "pt_weight", "optimizer.lr_g", "optimizer.lr_d", "began.gamma",
-              "began.lambda_k", "lsgan.lam", "lsgan.delta_scale")
+STATE_KEYS = ("margin", "pt_weight", "optimizer.lr_g", "optimizer.lr_d") + tuple(
+    key for algorithm in REGISTRY.values() for key in algorithm.state_keys)
 
 
 # Values a resumed run may change freely: how long it trains and when it logs, samples,
@@ -339,8 +335,7 @@ _POSITIVE = ("batch_size", "num_steps", "latent_dim", "d_steps", "steps_per_disp
              "eval_samples", "max_consecutive_skips")
 _NON_NEGATIVE = ("margin", "pt_weight", "eval_every", "seed", "data.image_size",
                  "data.train_points")
-_FINITE = ("margin", "pt_weight", "optimizer.lr_g", "optimizer.lr_d", "optimizer.b1",
-           "optimizer.b2", "began.gamma", "began.lambda_k", "lsgan.lam", "lsgan.delta_scale")
+_FINITE = STATE_KEYS + ("optimizer.b1", "optimizer.b2")
 
 
 def validate(config: ml_collections.ConfigDict) -> None:
@@ -363,8 +358,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
       raise ValueError(f"config.optimizer.{key} must be positive, got {config.optimizer[key]}; "
                        f"pass e.g. --config.optimizer.{key}={abs(config.optimizer[key]) or 1e-3}.")
   choices = {"energy_norm": ("mse", "l2", "l1"), "latent_dist": ("uniform", "normal"),
-             "algorithm": ("ebgan", "gan", "began", "magan", "lsgan", "vae"),
-             "on_nonfinite": ("stop", "skip")}
+             "algorithm": ALGORITHMS, "on_nonfinite": ("stop", "skip")}
   for key, allowed in choices.items():
     if config[key] not in allowed:
       raise ValueError(f"config.{key} must be one of {', '.join(allowed)}; got {config[key]!r}.")
@@ -376,28 +370,13 @@ def validate(config: ml_collections.ConfigDict) -> None:
                      "config.inception_weights empty to skip FID/KID.")
   if config.optimizer.name not in ("adam", "sgd"):
     raise ValueError(f"config.optimizer.name must be 'adam' or 'sgd', got {config.optimizer.name!r}.")
-  if config.algorithm == "magan":
-    spe, pre = config.magan.steps_per_epoch, config.magan.pretrain_steps
-    if spe <= 0 or pre <= 0 or pre % spe:
-      raise ValueError(f"config.magan.pretrain_steps={pre} must be a positive multiple of "
-                       f"config.magan.steps_per_epoch={spe}.")
-  if config.algorithm == "began" and not 0 <= config.began.gamma <= 1:
-    raise ValueError(f"config.began.gamma must be in [0, 1], got {config.began.gamma}.")
-  if config.algorithm == "vae":
-    if config.vae.likelihood not in ("bernoulli", "gaussian") or config.vae.estimator not in ("A", "B"):
-      raise ValueError("config.vae.likelihood must be 'bernoulli' or 'gaussian' and "
-                       "config.vae.estimator 'A' or 'B'.")
-    if config.vae.num_samples <= 0:
-      raise ValueError(f"config.vae.num_samples must be positive, got {config.vae.num_samples}.")
+  REGISTRY[config.algorithm].validate(config)
   if config.num_steps % config.steps_per_dispatch:
     raise ValueError(f"config.num_steps={config.num_steps} must be a multiple of "
                      f"config.steps_per_dispatch={config.steps_per_dispatch}.")
   if config.simultaneous_updates and config.d_steps != 1:
     raise ValueError(f"config.simultaneous_updates needs config.d_steps=1, got "
                      f"{config.d_steps}.")
-  if config.pack > 1 and config.algorithm == "vae":
-    raise ValueError("config.pack packs a discriminator's inputs; the VAE has none: use "
-                     "--config.pack=1.")
   if config.pt_weight > 0 and config.batch_size < 2:
     raise ValueError("the pulling-away term needs config.batch_size >= 2.")
 

@@ -306,47 +306,42 @@ def prdc(real_features, fake_features, *, pr_k: int = 3, dc_k: int = 5) -> dict[
 # Image datasets measured by FID/KID with the Inception-v3 (the embedded digits have their own
 # classifier; the 2-D mixtures and stacked digits their mode counts).
 INCEPTION_DATASETS = ("mnist", "celeb_a")
-_EXTRACTORS: dict[str, Any] = {}
-_REAL_FEATURES: dict[tuple, np.ndarray] = {}
-_NOTICE_SHOWN = False
 
 
-def inception_extractor(weights: str | None):
-  """The Inception feature extractor for a weights path (loaded once per process), or None
-  with a one-line notice (once) when no weights are given: FID is then skipped, never faked."""
-  global _NOTICE_SHOWN
+def inception_notice() -> str:
+  """What a run on a TFDS dataset says, once, when it has no Inception weights."""
+  from ebgan_jax import inception
+  return (f"FID/KID skipped: no Inception-v3 weights; pass --config.inception_weights=PATH "
+          f"(or set {inception.WEIGHTS_ENV}) to pytorch-fid's {inception.WEIGHTS_FILE}, "
+          f"see docs/eval.md.")
+
+
+def load_inception(weights: str | None):
+  """The Inception feature extractor for a weights path (or ``$EBGAN_JAX_INCEPTION_WEIGHTS``);
+  None when there are none: FID is then skipped, never faked. A file that cannot be used is a
+  one-line ``ValueError``."""
   from ebgan_jax import inception
   path = inception.resolve_weights(weights)
   if not path:
-    if not _NOTICE_SHOWN:
-      print(f"FID/KID skipped: no Inception-v3 weights; pass --config.inception_weights=PATH "
-            f"(or set {inception.WEIGHTS_ENV}) to pytorch-fid's {inception.WEIGHTS_FILE}, "
-            f"see docs/eval.md.", flush=True)
-      _NOTICE_SHOWN = True
     return None
-  if path not in _EXTRACTORS:
-    try:
-      _EXTRACTORS[path] = inception.InceptionFeatures.from_file(path)
-    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile,
-            pickle.UnpicklingError) as e:
-      reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-      raise ValueError(f"Inception weights {path} cannot be used ({reason}); pass pytorch-fid's "
-                       f"{inception.WEIGHTS_FILE} or its .npz conversion (docs/eval.md), or leave "
-                       "config.inception_weights empty to skip FID/KID.") from None
-  return _EXTRACTORS[path]
+  try:
+    return inception.InceptionFeatures.from_file(path)
+  except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile,
+          pickle.UnpicklingError) as e:
+    reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+    raise ValueError(f"Inception weights {path} cannot be used ({reason}); pass pytorch-fid's "
+                     f"{inception.WEIGHTS_FILE} or its .npz conversion (docs/eval.md), or leave "
+                     "config.inception_weights empty to skip FID/KID.") from None
 
 
 def real_inception_features(dataset, n: int, extractor, progress: bool = True) -> np.ndarray:
   """Features of ``n`` real images: the first ``n`` of one fixed permutation of the dataset,
-  the same for every run and seed, computed once per process."""
+  the same for every run and seed."""
   n = min(n, dataset.num_examples)
-  key = (dataset.name, dataset.num_examples, n, extractor.source)
-  if key not in _REAL_FEATURES:
-    indices = np.random.default_rng(0).permutation(dataset.num_examples)[:n]
-    images = np.concatenate([dataset.examples(np.sort(indices[i:i + 500]))
-                             for i in range(0, n, 500)])
-    _REAL_FEATURES[key] = extractor.features(images, progress=progress, desc="FID real")
-  return _REAL_FEATURES[key]
+  indices = np.random.default_rng(0).permutation(dataset.num_examples)[:n]
+  images = np.concatenate([dataset.examples(np.sort(indices[i:i + 500]))
+                           for i in range(0, n, 500)])
+  return extractor.features(images, progress=progress, desc="FID real")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -437,32 +432,26 @@ def _train_digits_classifier() -> DigitsClassifier:
   return DigitsClassifier(params, accuracy)
 
 
-_CLASSIFIER: DigitsClassifier | None = None
-
-
 def digits_classifier(cache_dir: str | None = None) -> DigitsClassifier:
-  """The cached classifier (trained on first use, about ten seconds on a CPU)."""
+  """The digits classifier: trained on first use (about ten seconds on a CPU), then read from
+  ``cache_dir`` (default ``$XDG_CACHE_HOME/ebgan_jax``)."""
   import os
-  global _CLASSIFIER
-  if _CLASSIFIER is not None:
-    return _CLASSIFIER
   cache_dir = cache_dir or os.path.join(
       os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "ebgan_jax")
   path = os.path.join(cache_dir, f"digits_classifier_v{_CLASSIFIER_VERSION}.npz")
   if os.path.exists(path):
-    stored = np.load(path)
-    _CLASSIFIER = DigitsClassifier({k: stored[k] for k in stored.files if k != "accuracy"},
-                                   float(stored["accuracy"]))
-    return _CLASSIFIER
-  _CLASSIFIER = _train_digits_classifier()
+    with np.load(path) as stored:
+      return DigitsClassifier({k: stored[k] for k in stored.files if k != "accuracy"},
+                              float(stored["accuracy"]))
+  classifier = _train_digits_classifier()
   try:
     os.makedirs(cache_dir, exist_ok=True)
     tmp = path + f".{os.getpid()}.npz"
-    np.savez(tmp, accuracy=_CLASSIFIER.accuracy, **_CLASSIFIER.params)
+    np.savez(tmp, accuracy=classifier.accuracy, **classifier.params)
     os.replace(tmp, path)
   except OSError:  # a read-only home only costs retraining next time
     pass
-  return _CLASSIFIER
+  return classifier
 
 
 def digit_scores(samples: np.ndarray, classifier: DigitsClassifier | None = None

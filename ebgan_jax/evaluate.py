@@ -25,27 +25,30 @@ from ebgan_jax.main import set_cpu_defaults
 
 
 def evaluate_run(workdir: str, inception_weights: str | None = None) -> list[dict]:
-  from ebgan_jax import algorithms, data, eval as evaluation, train
+  from ebgan_jax import data, trained
+  from ebgan_jax.evaluator import Evaluator
 
-  run = train.load(workdir)
+  run = trained.load(workdir)
   config = run.config
   if inception_weights:
     if not os.path.isfile(os.path.expanduser(inception_weights)):
       raise ValueError(f"Inception weights file {inception_weights} does not exist; see "
                        "docs/eval.md for where to get it.")
     config.inception_weights = inception_weights
-  population = run.members is not None
   dataset = data.make_dataset(config.data, batch_size=config.batch_size, seed=config.seed)
-  sampler = train.make_sampler(run.generator, population, algorithms.make_algorithm(config))
-  results = train.evaluate_samples(config, sampler, run.state, dataset, population)
-  if not results and dataset.name not in evaluation.INCEPTION_DATASETS:
+  evaluator = Evaluator(config, dataset)
+  if evaluator.protocol is None:
     raise ValueError(f"no evaluation protocol for dataset {dataset.name!r} yet.")
-  results = results or [{} for _ in (run.members or [None])]
+  sampler = run.sampler()
+  generate = lambda z: sampler(run.state.g.params, run.state.g.batch_stats, z)
+  # The evaluator takes the members' samples stacked; a single run is a member of one.
+  results = evaluator.evaluate(generate if run.members else lambda z: generate(z)[None])
   labels = run.members or [config.name]
+  results = results or [{} for _ in labels]
   rows = [{"member": label, "step": run.step, **r} for label, r in zip(labels, results)]
-  if dataset.name in ("digits", "stacked_digits"):
+  if evaluator.protocol in ("digits", "stacked_digits"):
     for row in rows:
-      row["classifier_accuracy"] = evaluation.digits_classifier().accuracy
+      row["classifier_accuracy"] = evaluator.classifier.accuracy
   with open(os.path.join(workdir, "eval.json"), "w") as f:
     json.dump(rows, f, indent=2)
   return rows

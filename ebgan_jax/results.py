@@ -22,14 +22,11 @@ import time
 from ebgan_jax.main import set_cpu_defaults
 from ebgan_jax.sweep import prdc_note
 
-ALGORITHMS = {  # name: (algorithm, overrides)
-    "GAN": ("gan", []),
-    "EBGAN": ("ebgan", ["pt_weight=0"]),
-    "EBGAN-PT": ("ebgan", ["pt_weight=0.1"]),
-    "BEGAN": ("began", ["energy_norm=l1"]),
-    "MAGAN": ("magan", []),
-    "LS-GAN": ("lsgan", []),
-}
+from ebgan_jax.algorithms import REGISTRY, Adversarial
+
+# The rows: every adversarial algorithm of the registry, {title: (algorithm, overrides)}.
+ALGORITHMS = {title: (name, list(overrides)) for name, cls in REGISTRY.items()
+              if issubclass(cls, Adversarial) for title, overrides in cls.table_rows().items()}
 _PRDC = ("precision", "recall", "density", "coverage")
 DATASETS = {  # name: (base experiment, steps, metrics shown)
     "ring": ("toy_ring_ebgan", 2000, ("modes_covered", "high_quality", "reverse_kl") + _PRDC),

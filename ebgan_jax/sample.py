@@ -23,9 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     return 2
   set_cpu_defaults()
   import numpy as np
-  from ebgan_jax import outputs, train
+  from ebgan_jax import outputs, trained
   try:
-    run = train.load(args.workdir)
+    run = trained.load(args.workdir)
   except ValueError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2

@@ -11,7 +11,6 @@ from ebgan_jax.configs import base_config
 def get_config():
   c = base_config()
   c.algorithm = "began"
-  c.energy_norm = "l1"
   c.data.name = "celeb_a"
   c.data.image_size = 64
   c.model.arch = "dcgan"

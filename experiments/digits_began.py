@@ -10,7 +10,6 @@ from ebgan_jax.configs import base_config
 def get_config():
   c = base_config()
   c.algorithm = "began"
-  c.energy_norm = "l1"
   c.data.name = "digits"
   c.model.arch = "mlp"
   c.model.n_layers_g, c.model.size_g = 3, 800

@@ -12,7 +12,8 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 from jax.sharding import PartitionSpec as P  # noqa: E402
 
-from ebgan_jax import algorithms, configs, data, losses, models, parallel, train  # noqa: E402
+from ebgan_jax import algorithms, configs, data, losses, models, parallel  # noqa: E402
+from ebgan_jax import state as state_lib, step as step_lib  # noqa: E402
 
 
 def max_rel_err(a, b):
@@ -27,11 +28,11 @@ class PerDevicePT(algorithms.EBGAN):
   mesh = None
 
   def generator_loss(self, x_fake, out_fake, controller):
-    loss, metrics = super().generator_loss(x_fake, out_fake, controller)
+    loss, metrics, inputs = super().generator_loss(x_fake, out_fake, controller)
     global_pt = losses.pulling_away_term(out_fake[1])
     local_pt = jax.shard_map(lambda c: jax.lax.pmean(losses.pulling_away_term(c), "data"),
                              mesh=PerDevicePT.mesh, in_specs=P("data"), out_specs=P())(out_fake[1])
-    return loss + controller["pt_weight"] * (local_pt - global_pt), metrics
+    return loss + controller["pt_weight"] * (local_pt - global_pt), metrics, inputs
 
 
 def main():
@@ -44,26 +45,26 @@ def main():
     config.optimizer.lr_g = config.optimizer.lr_d = 0.1
   ds = data.make_dataset(config.data, batch_size=32, seed=0)
   g, d = models.make_models(config.model, ds.shape)
-  fresh = lambda: train.create_state(config, g, d, ds.shape)  # donated steps consume states
+  fresh = lambda: step_lib.create_state(config, g, d, ds.shape)  # donated steps consume states
   batches = np.stack([ds.batch(0)])
 
   single_device = jax.devices()[0]
-  one = jax.jit(train.make_multi_step(config))(jax.device_put(fresh(), single_device),
+  one = jax.jit(step_lib.make_multi_step(config))(jax.device_put(fresh(), single_device),
                                                jax.device_put(batches, single_device))[0]
   mesh = parallel.make_mesh()
   sharding = parallel.batch_sharding(mesh, 1)
-  eight = train.make_parallel_step(config, mesh)(parallel.replicate(fresh(), mesh),
+  eight = step_lib.make_parallel_step(config, mesh)(parallel.replicate(fresh(), mesh),
                                                  jax.device_put(batches, sharding))[0]
   PerDevicePT.mesh = mesh
-  wrong = train.make_parallel_step(config, mesh, PerDevicePT())(parallel.replicate(fresh(), mesh),
+  wrong = step_lib.make_parallel_step(config, mesh, PerDevicePT())(parallel.replicate(fresh(), mesh),
                                                                 jax.device_put(batches, sharding))[0]
   # A sweep of two members (margins) inside the data-parallel step.
-  pop = lambda: train.stack_states([fresh(), train.create_state(config, g, d, ds.shape).replace(
+  pop = lambda: state_lib.stack_states([fresh(), step_lib.create_state(config, g, d, ds.shape).replace(
       controller={"margin": jnp.float32(3.0), "pt_weight": jnp.float32(0.5)})])
   pop_batches = np.stack([batches, batches])
-  pop_one = jax.jit(jax.vmap(train.make_multi_step(config)))(
+  pop_one = jax.jit(jax.vmap(step_lib.make_multi_step(config)))(
       jax.device_put(pop(), single_device), jax.device_put(pop_batches, single_device))[0]
-  pop_eight = train.make_parallel_step(config, mesh, population=True)(
+  pop_eight = step_lib.make_parallel_step(config, mesh, members=2)(
       parallel.replicate(pop(), mesh),
       jax.device_put(pop_batches, parallel.batch_sharding(mesh, 2)))[0]
   print(json.dumps({

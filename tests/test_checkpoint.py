@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ebgan_jax import configs, data, main, sample, train
+from ebgan_jax import configs, data, main, sample, step as step_lib, train, trained
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 FAST = ["--config.num_steps=400", "--config.checkpoint_every=40", "--config.log_every=40",
@@ -50,7 +50,7 @@ def kill_and_resume_matches(tmp_path, kill_after_checkpoints: int) -> bool:
   assert resumed.returncode == 0, err
   assert "resuming from step" in out, (out, killed_at)
   assert ref.wait(timeout=300) == 0
-  a, b = train.load(str(reference)), train.load(str(interrupted))
+  a, b = trained.load(str(reference)), trained.load(str(interrupted))
   assert a.step == b.step == 400
   leaves_a, leaves_b = jax.tree.leaves(a.state), jax.tree.leaves(b.state)
   return all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(leaves_a, leaves_b))
@@ -77,7 +77,7 @@ def test_sigterm_saves_and_exits(tmp_path):
   assert proc.returncode == 3
   assert "stopped by SIGTERM" in out
   steps = saved_steps(tmp_path)
-  assert len(steps) == 1 and steps[0] > 0 and train.load(str(tmp_path)).step == steps[0]
+  assert len(steps) == 1 and steps[0] > 0 and trained.load(str(tmp_path)).step == steps[0]
 
 
 def tiny(**overrides):
@@ -96,14 +96,14 @@ def test_divergence_guard(tmp_path, mode, capsys):
   else:
     summary = train.train_and_evaluate(config, str(tmp_path), progress=False)
     assert summary["skipped_steps"] > 0
-    run = train.load(str(tmp_path))
+    run = trained.load(str(tmp_path))
     chex.assert_tree_all_finite(run.state.g.params)
     chex.assert_tree_all_finite(run.state.d.params)
 
 
 def test_guard_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
   train.train_and_evaluate(tiny(num_steps=20), str(tmp_path), progress=False)
-  before = train.load(str(tmp_path))
+  before = trained.load(str(tmp_path))
   # Finite data so large that the energies overflow from step 25 on.
   clean = data.MixtureDataset.batch
   monkeypatch.setattr(data.MixtureDataset, "batch",
@@ -112,7 +112,7 @@ def test_guard_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
   with pytest.raises(train.TrainingStopped,
                      match=r"non-finite discriminator loss at step 25; the last good checkpoint \(step 20\)"):
     train.train_and_evaluate(tiny(num_steps=40), str(tmp_path), progress=False)
-  after = train.load(str(tmp_path))
+  after = trained.load(str(tmp_path))
   assert after.step == 20
   chex.assert_trees_all_equal(jax.tree.leaves(before.state), jax.tree.leaves(after.state))
 
@@ -122,10 +122,10 @@ def test_step_with_a_poisoned_batch_changes_nothing():
   ds = data.make_dataset(config.data, batch_size=config.batch_size, seed=0)
   from ebgan_jax import models
   g, d = models.make_models(config.model, ds.shape)
-  state = train.create_state(config, g, d, ds.shape)
+  state = step_lib.create_state(config, g, d, ds.shape)
   batch = np.array(ds.batch(0))
   batch[3, 0] = np.nan
-  new, metrics = jax.jit(train.make_train_step(config))(state, jnp.asarray(batch))
+  new, metrics = jax.jit(step_lib.make_train_step(config))(state, jnp.asarray(batch))
   chex.assert_trees_all_equal(new.g.params, state.g.params)
   chex.assert_trees_all_equal(new.d.params, state.d.params)
   assert int(metrics["skipped_steps"]) == 1 and int(new.guard["bad_step"]) == 0
@@ -162,7 +162,7 @@ def test_sample_command_writes_png_and_npz(tmp_path, capsys):
   assert sample.main(["--workdir", str(tmp_path), "--n", "16"]) == 0
   npz = np.load(tmp_path / "generated_step20_n16.npz")
   assert npz["samples"].shape == (16, 2)
-  np.testing.assert_array_equal(npz["samples"], train.load(str(tmp_path)).sample(16))
+  np.testing.assert_array_equal(npz["samples"], trained.load(str(tmp_path)).sample(16))
   assert (tmp_path / "generated_step20_n16.png").exists()
   assert sample.main(["--workdir", str(tmp_path / "nothing")]) == 2
   assert "holds no run" in capsys.readouterr().err

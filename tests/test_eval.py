@@ -147,10 +147,12 @@ def test_real_digits_score_near_the_classifier_ceiling(tmp_path):
   assert one["frechet_distance"] > 10
   assert real["precision"] == real["recall"] == real["coverage"] == 1.0  # the reference itself
   assert one["recall"] < 0.05 and one["coverage"] < 0.05
-  # cached: a second call reads the same parameters
-  evaluation._CLASSIFIER = None
+  # cached on disk: a second call reads the same parameters instead of training again
+  assert list(tmp_path.glob("digits_classifier_v*.npz"))
   again = evaluation.digits_classifier(str(tmp_path))
   assert again.accuracy == classifier.accuracy
+  for name, value in classifier.params.items():
+    np.testing.assert_array_equal(again.params[name], value)
 
 
 def test_stacked_digits_modes():

@@ -10,7 +10,8 @@ import optax
 import pytest
 import tensorflow_datasets as tfds
 
-from ebgan_jax import algorithms, configs, data, eval as evaluation, losses, main, models, train
+from ebgan_jax import (algorithms, configs, data, eval as evaluation, losses, main, models,
+                       step as step_lib, train, trained)
 
 
 def test_gan_discriminator_approaches_the_optimum_on_1d_gaussians():
@@ -50,7 +51,7 @@ def test_began_k_is_state_and_survives_a_checkpoint(tmp_path):
   # gamma = 1 so that k leaves 0 within a few steps (fakes start with lower energies)
   summary = train.train_and_evaluate(small("digits_began", **{"began.gamma": 1.0}),
                                      str(tmp_path), progress=False)
-  run = train.load(str(tmp_path))
+  run = trained.load(str(tmp_path))
   k = float(run.state.controller["k"])
   assert 0.0 <= k <= 1.0 and k == pytest.approx(summary["k"], abs=1e-6) and k > 0
   resumed = train.train_and_evaluate(small("digits_began", num_steps=41, **{"began.gamma": 1.0}),
@@ -67,7 +68,7 @@ def test_magan_margin_only_decreases_and_is_checkpointed(tmp_path):
   margins = [r["margin"] for r in rows if r["step"] >= 56]
   assert margins[0] != config.margin  # set from the mean real energy after pre-training
   assert all(b <= a + 1e-7 for a, b in zip(margins, margins[1:]))
-  assert float(train.load(str(tmp_path)).state.controller["margin"]) == pytest.approx(margins[-1])
+  assert float(trained.load(str(tmp_path)).state.controller["margin"]) == pytest.approx(margins[-1])
   # the generator was idle during pre-training: G's first logged loss is after it
   assert rows[0]["grad_norm_g"] > 0
 
@@ -75,13 +76,13 @@ def test_magan_margin_only_decreases_and_is_checkpointed(tmp_path):
 def test_magan_generator_is_idle_while_pretraining(tmp_path):
   config = small("digits_magan", num_steps=28, **{"magan.pretrain_steps": 56})
   train.train_and_evaluate(config, str(tmp_path / "a"), progress=False)
-  trained = train.load(str(tmp_path / "a")).state
-  g, d = train.build_models(config, (8, 8, 1))
-  fresh = train.create_state(config, g, d, (8, 8, 1))
+  after = trained.load(str(tmp_path / "a")).state
+  g, d = step_lib.build_models(config, (8, 8, 1))
+  fresh = step_lib.create_state(config, g, d, (8, 8, 1))
   # The whole generator state: parameters, Adam's moments and count, BatchNorm statistics.
-  assert len(jax.tree.leaves(trained.g.opt_state)) > 3
-  chex.assert_trees_all_equal(jax.tree.leaves(trained.g), jax.tree.leaves(fresh.g))
-  assert not all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(trained.d.params),
+  assert len(jax.tree.leaves(after.g.opt_state)) > 3
+  chex.assert_trees_all_equal(jax.tree.leaves(after.g), jax.tree.leaves(fresh.g))
+  assert not all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(after.d.params),
                                                       jax.tree.leaves(fresh.d.params)))
 
 
@@ -91,7 +92,7 @@ def test_vae_bound_improves_and_importance_weighting_tightens_it(tmp_path):
   summary = train.train_and_evaluate(config, str(tmp_path), progress=False)
   rows = [json.loads(l) for l in open(tmp_path / "metrics.jsonl")]
   assert rows[-1]["elbo"] > rows[0]["elbo"] + 5  # nats
-  run = train.load(str(tmp_path))
+  run = trained.load(str(tmp_path))
   algorithm = algorithms.make_algorithm(config)
   x = np.asarray(algorithm.target(jnp.asarray(
       np.where(data.load_digits()[0][:64] > 0, 1.0, -1.0))))

@@ -144,7 +144,6 @@ def test_missing_weights_file_is_one_line(tmp_path):
 
 def test_tfds_run_measures_fid_kid_with_weights_and_skips_without(tmp_path, weights_file,
                                                                    monkeypatch, capsys):
-  monkeypatch.setattr(evaluation, "_NOTICE_SHOWN", False)
   run = tmp_path / "run"
   args = ["--config", "mnist_ebgan", "--workdir", str(run), "--no_progress",
           "--config.num_steps=2", "--config.log_every=1", "--config.sample_every=1000",

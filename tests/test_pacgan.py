@@ -9,12 +9,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ebgan_jax import configs, data, losses, main, models, pacgan, train
+from ebgan_jax import (configs, data, losses, main, models, pacgan, state as state_lib,
+                       step as step_lib, trained)
 
 
 def test_pacgan_networks_match_the_released_code():
   config = configs.load_config("toy_ring_gan")
-  g, d = train.build_models(config, (2,))
+  g, d = step_lib.build_models(config, (2,))
   g_vars = g.init(jax.random.PRNGKey(0), jnp.zeros((3, 2)), train=False)
   d_vars = d.init(jax.random.PRNGKey(1), jnp.zeros((3, 2)), train=False)
   shapes = jax.tree.map(np.shape, g_vars["params"])
@@ -66,14 +67,14 @@ def test_packed_step_is_the_textbook_simultaneous_update(algorithm):
       "model.size_g": 16, "model.size_d": 8, "batch_size": 6, "margin": 0.5, "pt_weight": 0.0,
       "optimizer.name": "sgd"})
   ds = data.make_dataset(config.data, batch_size=12, seed=0)
-  g, d = train.build_models(config, ds.shape)
-  state = train.create_state(config, g, d, ds.shape)
+  g, d = step_lib.build_models(config, ds.shape)
+  state = step_lib.create_state(config, g, d, ds.shape)
   batch = jnp.asarray(ds.batch(0))
-  new, _ = jax.jit(train.make_train_step(config))(state, batch)
+  new, _ = jax.jit(step_lib.make_train_step(config))(state, batch)
 
   key = jax.random.fold_in(state.key, state.step)
   k_z, k_real, k_fake, k_g = jax.random.split(jax.random.fold_in(key, 0), 4)
-  z = train.sample_latent(k_z, 12, 2, "normal")
+  z = state_lib.sample_latent(k_z, 12, 2, "normal")
   apply_g = lambda p: g.apply({"params": p, "batch_stats": state.g.batch_stats}, z, train=True,
                               mutable=["batch_stats"])[0]
   pairs = lambda x: x.reshape(6, 4)  # [x_2i, x_2i+1] side by side
@@ -121,7 +122,7 @@ def test_packed_ebgan_runs_from_the_command_line(tmp_path):
                     "--config.model.size_g=16", "--config.model.size_d=8",
                     "--config.data.train_points=64"]) == 0
   assert (tmp_path / "samples_final.png").exists()
-  assert train.load(str(tmp_path)).sample(5).shape == (5, 2)
+  assert trained.load(str(tmp_path)).sample(5).shape == (5, 2)
 
 
 def test_settings_that_cannot_go_together_are_one_line():

@@ -10,7 +10,7 @@ import sys
 import jax
 import numpy as np
 
-from ebgan_jax import data, parallel, train
+from ebgan_jax import data, parallel, trained
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
@@ -62,7 +62,7 @@ def test_two_processes_equal_one_process(tmp_path):
   assert "devices: 4 x cpu, processes: 2" in outs[0][0]
   assert "summary:" in outs[0][0] and "summary:" not in outs[1][0]  # only process 0 writes
 
-  one, two = train.load(str(tmp_path / "one")), train.load(str(tmp_path / "two"))
+  one, two = trained.load(str(tmp_path / "one")), trained.load(str(tmp_path / "two"))
   assert one.step == two.step == 6
   for x, y in zip(jax.tree.leaves(one.state), jax.tree.leaves(two.state)):
     x, y = np.asarray(x), np.asarray(y)

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from ebgan_jax import (algorithms, checkpoint, configs, evaluate, losses, main, outputs, sample,
-                       sweep, train)
+                       sweep, train, trained)
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
@@ -72,7 +72,7 @@ def test_reading_a_live_run_leaves_the_training_untouched(tmp_path, capsys):
     reads, seen_steps = 0, set()
     for i in range(21):  # the library, make sample and make eval, in turn
       if i % 3 == 0:
-        run = train.load(str(workdir))
+        run = trained.load(str(workdir))
         assert run.sample(4).shape == (4, 2)
         seen_steps.add(run.step)
       elif i % 3 == 1:
@@ -88,7 +88,7 @@ def test_reading_a_live_run_leaves_the_training_untouched(tmp_path, capsys):
   assert trainer.returncode == 3, err
   assert "stopped by SIGTERM" in out and "Traceback" not in err
   assert not (workdir / "corrupt_checkpoints").exists()
-  assert train.load(str(workdir)).step == steps_on_disk(workdir)[-1]
+  assert trained.load(str(workdir)).step == steps_on_disk(workdir)[-1]
 
 
 def test_a_reader_moves_nothing_and_reads_the_previous_checkpoint(finished_run, tmp_path):
@@ -98,7 +98,7 @@ def test_a_reader_moves_nothing_and_reads_the_previous_checkpoint(finished_run, 
       f.write_bytes(f.read_bytes()[: len(f.read_bytes()) // 3])
   before = snapshot(workdir)
   with pytest.warns(UserWarning, match=r"checkpoint 20 .* cannot be read .*nothing was moved"):
-    run = train.load(str(workdir))
+    run = trained.load(str(workdir))
   assert run.step == 10
   assert snapshot(workdir) == before and not (workdir / "corrupt_checkpoints").exists()
 
@@ -143,7 +143,7 @@ def test_resuming_keeps_the_values_in_force_in_config_json(finished_run, tmp_pat
     train.train_and_evaluate(tiny(num_steps=30, margin=2.0), str(workdir), progress=False)
   written = json.loads((workdir / "config.json").read_text())
   assert written["margin"] == 0.5 and written["num_steps"] == 30  # what the run ran with
-  assert float(train.load(str(workdir)).state.controller["margin"]) == 0.5
+  assert float(trained.load(str(workdir)).state.controller["margin"]) == 0.5
 
 
 def test_resuming_a_sweep_with_other_members_is_refused(tmp_path):
@@ -157,7 +157,7 @@ def test_resuming_a_sweep_with_other_members_is_refused(tmp_path):
   assert snapshot(tmp_path) == before
   rows = sweep.run_sweep(config, {"margin": ["0.5", "1"]}, str(tmp_path), progress=False)
   assert [r["member"] for r in rows] == ["margin=0.5", "margin=1"]
-  run = train.load(str(tmp_path))
+  run = trained.load(str(tmp_path))
   assert run.step == 30 and run.members == ["margin=0.5", "margin=1"]
   np.testing.assert_array_equal(run.state.controller["margin"], [0.5, 1.0])
 
@@ -216,14 +216,14 @@ def test_a_damaged_metrics_line_names_the_file_and_line(finished_run, tmp_path):
 def test_a_corrupt_config_json_is_recovered_from_the_checkpoint(finished_run, tmp_path):
   workdir = copy_of(finished_run, tmp_path)
   (workdir / "config.json").write_text('{"name": "toy_ring_eb')
-  assert train.load(str(workdir)).step == 20  # reads the checkpoint's record
+  assert trained.load(str(workdir)).step == 20  # reads the checkpoint's record
   train.train_and_evaluate(tiny(num_steps=30), str(workdir), progress=False)
   assert json.loads((workdir / "config.json").read_text())["num_steps"] == 30
 
 
 def test_a_checkpoint_restoring_non_finite_values_is_treated_as_corrupt(finished_run, tmp_path):
   workdir = copy_of(finished_run, tmp_path)
-  run = train.load(str(workdir))
+  run = trained.load(str(workdir))
   # What flipped bytes did: Adam's second moment restored as NaN, saved as the newest step.
   nu = run.state.d.opt_state.inner_state[0].nu
   poisoned_nu = jax.tree.map(lambda x: jnp.full_like(x, jnp.nan), nu)
@@ -238,7 +238,7 @@ def test_a_checkpoint_restoring_non_finite_values_is_treated_as_corrupt(finished
   writer.close()
   with pytest.warns(UserWarning, match=r"checkpoint 30 .*non-finite values restored in "
                                        r"\['d'\]\.opt_state.*nu.*nothing was moved"):
-    assert train.load(str(workdir)).step == 20
+    assert trained.load(str(workdir)).step == 20
   with pytest.warns(UserWarning, match=r"checkpoint 30 .*moved to"):
     summary = train.train_and_evaluate(tiny(num_steps=40), str(workdir), progress=False)
   assert summary["steps"] == 40 and (workdir / "corrupt_checkpoints" / "30").exists()

@@ -6,7 +6,7 @@ import jax
 import numpy as np
 import pytest
 
-from ebgan_jax import configs, sweep, train
+from ebgan_jax import configs, sweep, train, trained
 
 
 def tiny(**overrides):
@@ -22,12 +22,12 @@ def test_each_member_equals_its_single_run(tmp_path, capsys):
   assert [r["member"] for r in results] == [
       "margin=0.5,seed=0,pt_weight=0.3", "margin=0.5,seed=1,pt_weight=0.3",
       "margin=2,seed=0,pt_weight=0.3", "margin=2,seed=1,pt_weight=0.3"]
-  population = train.load(str(tmp_path / "sweep")).state  # stacked members
+  population = trained.load(str(tmp_path / "sweep")).state  # stacked members
   for i, (margin, seed) in enumerate([(0.5, 0), (0.5, 1), (2.0, 0), (2.0, 1)]):
     single_dir = tmp_path / f"single{i}"
     summary = train.train_and_evaluate(tiny(margin=margin, seed=seed, pt_weight=0.3),
                                        str(single_dir), progress=False)
-    single = train.load(str(single_dir)).state
+    single = trained.load(str(single_dir)).state
     for x, y in zip(jax.tree.leaves(population), jax.tree.leaves(single)):
       x, y = np.asarray(x)[i], np.asarray(y)
       # vmapped and unbatched matmuls may round differently; Adam sees the same updates
@@ -54,7 +54,7 @@ def test_a_sweep_resumes_as_a_whole(tmp_path, capsys):
   sweep.run_sweep(tiny(num_steps=4), spec, str(tmp_path), progress=False)
   sweep.run_sweep(tiny(num_steps=8), spec, str(tmp_path), progress=False)
   assert "resuming from step 4" in capsys.readouterr().out
-  assert train.load(str(tmp_path)).step == 8
+  assert trained.load(str(tmp_path)).step == 8
 
 
 @pytest.mark.parametrize("items,message", [

@@ -1,0 +1,106 @@
+"""What a run carries from step to step: two networks with their optimizers, the algorithm's
+controller, the divergence guard, the step and the key.
+
+Every algorithm trains two networks in the ``g`` and ``d`` slots: the generator and the
+discriminator (or energy function) of the adversarial algorithms, the decoder and the encoder
+of the VAE. All randomness of step ``t`` comes from ``fold_in(key, t)``, so a run draws the
+same numbers however it was interrupted and resumed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import flax
+import jax
+import jax.numpy as jnp
+import ml_collections
+import optax
+from flax.training import train_state
+
+Array = jax.Array
+
+# fold_in constants of the streams that are not per-step: initial parameters, and the noise of
+# the sample pictures (+1: the VAE's likelihood estimate, +2: the evaluation samples).
+INIT_STREAM, SAMPLE_STREAM = 0x1217, 0x5A3F
+
+
+class ModelState(train_state.TrainState):
+  """A network's parameters, optimizer and BatchNorm statistics (``{}`` when it has none)."""
+  batch_stats: Any = None
+
+
+@flax.struct.dataclass
+class GANState:
+  step: Array  # int32 scalar
+  key: Array  # the run's base PRNG key (raw uint32[2])
+  g: ModelState
+  d: ModelState
+  controller: dict[str, Array]  # algorithm state: margins, weights, BEGAN's k_t, ...
+  guard: dict[str, Array]  # the divergence guard: skipped updates, first non-finite step
+
+
+def initial_guard() -> dict[str, Array]:
+  return {"skipped": jnp.zeros((), jnp.int32), "bad_step": jnp.full((), -1, jnp.int32),
+          "bad_what": jnp.zeros((), jnp.int32), "consecutive": jnp.zeros((), jnp.int32)}
+
+
+def make_optimizer(opt_cfg: ml_collections.ConfigDict, learning_rate: float):
+  # inject_hyperparams keeps the learning rate in the optimizer state: it is checkpointed
+  # and can differ between members of a vmapped sweep.
+  if opt_cfg.name == "adam":
+    tx = optax.inject_hyperparams(optax.adam)(learning_rate=learning_rate, b1=opt_cfg.b1,
+                                              b2=opt_cfg.b2)
+  else:
+    tx = optax.inject_hyperparams(optax.sgd)(learning_rate=learning_rate)
+  return standard_promotion(tx)
+
+
+def standard_promotion(tx: optax.GradientTransformation) -> optax.GradientTransformation:
+  """``tx`` with its update run under JAX's standard dtype promotion: optax's Adam mixes its
+  int32 step count with float32 (the bias correction), which strict promotion refuses. The
+  state is ``tx``'s own, unchanged."""
+  def update(updates, state, params=None):
+    with jax.numpy_dtype_promotion("standard"):
+      return tx.update(updates, state, params)
+  return optax.GradientTransformation(tx.init, update)
+
+
+def sample_latent(key: Array, n: int, dim: int, dist: str) -> Array:
+  if dist == "normal":
+    return jax.random.normal(key, (n, dim))
+  return jax.random.uniform(key, (n, dim), minval=-1.0, maxval=1.0)
+
+
+def apply_train(state: ModelState, params, batch_stats, x, key):
+  """A training-mode forward pass: ``(output, updated BatchNorm statistics)``."""
+  out, mutated = state.apply_fn({"params": params, "batch_stats": batch_stats}, x, train=True,
+                                mutable=["batch_stats"], rngs={"dropout": key})
+  return out, mutated.get("batch_stats", {})
+
+
+def stack_states(states: Sequence[Any]) -> Any:
+  """Members that differ in values only, stacked on a leading axis under one structure."""
+  leaves = [jax.tree.leaves(st) for st in states]
+  return jax.tree.unflatten(jax.tree.structure(states[0]), [jnp.stack(xs) for xs in zip(*leaves)])
+
+
+def member(tree: Any, i: int) -> Any:
+  """Member ``i`` of a stacked tree (the leading axis dropped)."""
+  return jax.tree.map(lambda x: x[i], tree)
+
+
+def over_members(fn, members: int | None, in_axes: Sequence[int | None]):
+  """``fn`` on stacked members: ``vmap`` for several; for one, the member axis is dropped on
+  the way in and restored on the way out, so a single run compiles the program it would
+  compile alone (XLA:CPU runs batched matmuls slower than plain ones). ``members=None``:
+  ``fn`` itself, on unstacked arguments."""
+  if members is None:
+    return fn
+  if members > 1:
+    return jax.vmap(fn, in_axes=tuple(in_axes))
+
+  def single(*args):
+    args = [a if axis is None else member(a, 0) for a, axis in zip(args, in_axes)]
+    return jax.tree.map(lambda x: x[None], fn(*args))
+  return single

@@ -1,0 +1,130 @@
+"""The training step every algorithm shares: its update inside the divergence guard, several
+steps per dispatch, data-parallel over a mesh and ``vmap``-ed over the members of a sweep.
+
+``train_step(state, batch) -> (state, metrics)`` draws all its randomness from
+``fold_in(state.key, state.step)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import ml_collections
+import optax
+
+from ebgan_jax import algorithms, models, parallel
+from ebgan_jax.state import (INIT_STREAM, GANState, ModelState, initial_guard, make_optimizer,
+                             over_members)
+
+Array = jax.Array
+Metrics = dict[str, Array]
+
+# What the divergence guard checks, in order; ``guard["bad_what"]`` is 1 + the index.
+GUARDED = ("discriminator loss", "generator loss", "discriminator gradient",
+           "generator gradient", "discriminator parameters", "generator parameters")
+
+
+def build_models(config: ml_collections.ConfigDict,
+                 data_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
+  """The generator and the discriminator (or encoder) that the config's algorithm needs."""
+  algorithm = algorithms.make_algorithm(config)
+  return models.make_models(config.model, data_shape, algorithm.discriminator, config.latent_dim,
+                            pack=config.pack)
+
+
+def create_state(config: ml_collections.ConfigDict, generator: nn.Module,
+                 discriminator: nn.Module, data_shape: tuple[int, ...]) -> GANState:
+  key = jax.random.PRNGKey(config.seed)
+  k_g, k_d = jax.random.split(jax.random.fold_in(key, INIT_STREAM))
+  g_vars = generator.init(k_g, jnp.zeros((2, config.latent_dim)), train=False)
+  d_vars = discriminator.init(k_d, jnp.zeros((2,) + models.packed_shape(data_shape, config.pack)),
+                              train=False)
+
+  def model_state(module, variables, lr):
+    return ModelState.create(apply_fn=module.apply, params=variables["params"],
+                             tx=make_optimizer(config.optimizer, lr),
+                             batch_stats=variables.get("batch_stats", {}))
+
+  return GANState(step=jnp.zeros((), jnp.int32), key=key,
+                  g=model_state(generator, g_vars, config.optimizer.lr_g),
+                  d=model_state(discriminator, d_vars, config.optimizer.lr_d),
+                  controller=algorithms.make_algorithm(config).init_controller(config),
+                  guard=initial_guard())
+
+
+def make_train_step(config: ml_collections.ConfigDict, algorithm: Any = None,
+                    shard_batch: Callable[[Array], Array] = lambda x: x,
+                    ) -> Callable[[GANState, Array], tuple[GANState, Metrics]]:
+  """The pure step for ``config`` (and ``algorithm``, by default the config's); jit it, e.g.
+  ``jax.jit(step, donate_argnums=0)``, or use :func:`make_parallel_step`.
+
+  ``shard_batch`` places the latent batch like the data batch, so that the generator's work
+  is split over the devices too (the noise itself does not depend on the placement).
+  """
+  algorithm = algorithm or algorithms.make_algorithm(config)
+  settings = algorithms.StepSettings.from_config(config)
+  freeze_after_first = config.on_nonfinite == "stop"
+
+  def train_step(state: GANState, batch: Array) -> tuple[GANState, Metrics]:
+    key = jax.random.fold_in(state.key, state.step)
+    u = algorithm.update(state, batch, key, settings, shard_batch)
+    grad_norm_d, grad_norm_g = optax.global_norm(u.grads_d), optax.global_norm(u.grads_g)
+    # Divergence guard: a non-finite loss, gradient or parameter leaves the state as it was.
+    # With on_nonfinite="stop" the state stays frozen from then on and the runner stops at its
+    # next check; with "skip" training goes on and the skipped updates are counted.
+    finite = jnp.stack([jnp.isfinite(v) for v in (
+        u.loss_d, u.loss_g, grad_norm_d, grad_norm_g, optax.global_norm(u.d.params),
+        optax.global_norm(u.g.params))])
+    guard = state.guard
+    first_bad = (guard["bad_step"] < 0) & ~jnp.all(finite)
+    ok = jnp.all(finite) & ((guard["bad_step"] < 0) if freeze_after_first else True)
+    keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(ok, a, b), new, old)
+    guard = {"skipped": guard["skipped"] + (~ok).astype(jnp.int32),
+             "bad_step": jnp.where(first_bad, state.step, guard["bad_step"]),
+             "bad_what": jnp.where(first_bad, jnp.argmin(finite) + 1, guard["bad_what"]),
+             "consecutive": jnp.where(ok, 0, guard["consecutive"] + 1)}
+    metrics = {**u.metrics, "grad_norm_d": grad_norm_d, "grad_norm_g": grad_norm_g,
+               "skipped_steps": guard["skipped"]}
+    new_state = state.replace(step=state.step + 1, g=keep(u.g, state.g), d=keep(u.d, state.d),
+                              controller=keep(u.controller, state.controller), guard=guard)
+    return new_state, metrics
+
+  return train_step
+
+
+def make_multi_step(config: ml_collections.ConfigDict, algorithm: Any = None,
+                    shard_batch: Callable[[Array], Array] = lambda x: x):
+  """``steps_per_dispatch`` steps in one call, over batches stacked on a leading axis.
+
+  The scan is fully unrolled: rolled loops around convolution gradients are ~100x slower on
+  XLA:CPU (jax-ml/jax#12868). Metrics are those of the last step.
+  """
+  step = make_train_step(config, algorithm, shard_batch)
+  k = config.steps_per_dispatch
+  if k == 1:
+    return lambda state, batches: step(state, batches[0])
+
+  def multi(state, batches):
+    state, metrics = jax.lax.scan(step, state, batches, unroll=k)
+    return state, jax.tree.map(lambda m: m[-1], metrics)
+  return multi
+
+
+def make_parallel_step(config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh,
+                       algorithm: Any = None, members: int | None = None):
+  """The jitted data-parallel step: batches ``[steps_per_dispatch, B, ...]`` sharded over the
+  mesh's ``data`` axis, the state replicated and donated.
+
+  With ``members`` the state has a leading member axis and the batches are
+  ``[members, steps_per_dispatch, B, ...]``: one program trains every member of a sweep, each
+  with its own margin, weights, learning rates and key (all traced values).
+  """
+  rep = parallel.replicated(mesh)
+  shard = lambda x: jax.lax.with_sharding_constraint(x, parallel.batch_sharding(mesh))
+  step = over_members(make_multi_step(config, algorithm, shard), members, (0, 0))
+  batches = parallel.batch_sharding(mesh, 1 if members is None else 2)
+  return jax.jit(step, in_shardings=(rep, batches), out_shardings=(rep, rep),
+                 donate_argnums=0)
