@@ -14,7 +14,7 @@ from typing import Sequence
 
 import ml_collections
 
-from ebgan_jax.algorithms import ALGORITHMS, REGISTRY
+from ebgan_jax.algorithms import REGISTRY
 
 EXPERIMENTS_DIR = pathlib.Path(__file__).resolve().parent.parent / "experiments"
 
@@ -149,12 +149,14 @@ def toy_config(mixture: str, algorithm: str) -> ml_collections.ConfigDict:
 # Values that the training state carries (the controller, the optimizers' learning rates):
 # traced inputs of the step, so a sweep over them shares one program, and a resumed run keeps
 # the checkpoint's values.
-STATE_KEYS = ("margin", "pt_weight", "optimizer.lr_g", "optimizer.lr_d") + tuple(
-    key for algorithm in REGISTRY.values() for key in algorithm.state_keys)
+def state_keys() -> tuple[str, ...]:
+  """The keys whose values the training state carries, for every registered algorithm."""
+  return ("margin", "pt_weight", "optimizer.lr_g", "optimizer.lr_d") + tuple(
+      key for algorithm in REGISTRY.values() for key in algorithm.state_keys)
 
 
 # Values a resumed run may change freely: how long it trains and when it logs, samples,
-# evaluates and checkpoints. Changing any other key (but STATE_KEYS, which the checkpoint keeps)
+# evaluates and checkpoints. Changing any other key (but :func:`state_keys`, which the checkpoint keeps)
 # would make the resumed run another run, so resuming refuses it.
 RESUMABLE_KEYS = ("num_steps", "log_every", "sample_every", "num_samples", "checkpoint_every",
                   "keep_checkpoints", "async_checkpoints", "eval_every", "eval_samples",
@@ -184,13 +186,13 @@ def _same(a, b) -> bool:
 def resume_check(before: dict, config: ml_collections.ConfigDict) -> list[str]:
   """Compares the config a run started with (``before``, as in its ``config.json``) with the
   one it is resumed with. Raises a one-line ``ValueError`` for a change that would alter the
-  run; returns the keys of ``STATE_KEYS`` that differ (the checkpoint's values are kept)."""
+  run; returns the keys of :func:`state_keys` that differ (the checkpoint's values are kept)."""
   old, new = flatten(before), flatten(config.to_dict())
   kept = []
   for key in sorted(set(old) & set(new)):  # a key added by a newer version is not compared
     if key in RESUMABLE_KEYS or key == "name" or _same(old[key], new[key]):
       continue
-    if key in STATE_KEYS:
+    if key in state_keys():
       kept.append(key)
       continue
     raise ValueError(f"resuming: {key} was {old[key]!r} when the run started and is "
@@ -335,12 +337,12 @@ _POSITIVE = ("batch_size", "num_steps", "latent_dim", "d_steps", "steps_per_disp
              "eval_samples", "max_consecutive_skips")
 _NON_NEGATIVE = ("margin", "pt_weight", "eval_every", "seed", "data.image_size",
                  "data.train_points")
-_FINITE = STATE_KEYS + ("optimizer.b1", "optimizer.b2")
+_FINITE = ("optimizer.b1", "optimizer.b2")
 
 
 def validate(config: ml_collections.ConfigDict) -> None:
   """One-line ``ValueError`` for values that cannot be trained with, saying how to fix them."""
-  for key in _FINITE:  # NaN passes every comparison below unnoticed
+  for key in state_keys() + _FINITE:  # NaN passes every comparison below unnoticed
     value = get_key(config, key)
     if value is not None and not math.isfinite(value):
       raise ValueError(f"config.{key} must be a finite number, got {value}.")
@@ -358,7 +360,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
       raise ValueError(f"config.optimizer.{key} must be positive, got {config.optimizer[key]}; "
                        f"pass e.g. --config.optimizer.{key}={abs(config.optimizer[key]) or 1e-3}.")
   choices = {"energy_norm": ("mse", "l2", "l1"), "latent_dist": ("uniform", "normal"),
-             "algorithm": ALGORITHMS, "on_nonfinite": ("stop", "skip")}
+             "algorithm": tuple(REGISTRY), "on_nonfinite": ("stop", "skip")}
   for key, allowed in choices.items():
     if config[key] not in allowed:
       raise ValueError(f"config.{key} must be one of {', '.join(allowed)}; got {config[key]!r}.")

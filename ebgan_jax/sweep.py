@@ -25,12 +25,9 @@ import tempfile
 import time
 from typing import Sequence
 
-from ebgan_jax.configs import STATE_KEYS, split_overrides
+from ebgan_jax.configs import split_overrides, state_keys
 from ebgan_jax.main import set_cpu_defaults
 
-# Keys that are traced values of the step, so members differing only in them share a program:
-# the seed (the key and initial parameters) and the values the state carries.
-TRACED_KEYS = ("seed",) + STATE_KEYS
 # Shorthands that set several keys at once.
 ALIASES = {"lr": ("optimizer.lr_g", "optimizer.lr_d"), "optimizer.lr": ("optimizer.lr_g", "optimizer.lr_d")}
 
@@ -66,10 +63,13 @@ def expand(config, spec: dict[str, list[str]]):
 
 def group_by_program(members):
   """Members grouped so that each group differs only in traced keys: ``{static label: [...]}``."""
+  # Keys that are traced values of the step, so members differing only in them share a
+  # program: the seed (the key and initial parameters) and the values the state carries.
+  traced = ("seed",) + state_keys() + tuple(ALIASES)
   groups: dict[str, list] = {}
   for label, member in members:
     static = [part for part in label.split(",")
-              if part.split("=")[0] not in TRACED_KEYS + tuple(ALIASES)]
+              if part.split("=")[0] not in traced]
     groups.setdefault(",".join(static), []).append((label, member))
   return groups
 

@@ -4,6 +4,8 @@ import pathlib
 import re
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 
 import ebgan_jax
 
@@ -63,3 +65,30 @@ def test_eval_doc_example_runs_and_its_notice_is_the_code_s(tmp_path, monkeypatc
   block = re.search(r"```python\n(.*?)```", doc, flags=re.S).group(1)
   exec(compile(block.replace("batch_size=50", "batch_size=3"), "docs/eval.md", "exec"), namespace)
   assert namespace["real"].shape == (3, 2048) and namespace["fake"].shape == (3, 2048)
+
+
+def test_adding_an_algorithm_example_registers_and_trains_it(tmp_path, monkeypatch):
+  from ebgan_jax import algorithms, configs, results
+  doc = (REPO / "docs" / "algorithms.md").read_text()
+  blocks = re.findall(r"```python\n(.*?)```", doc, flags=re.S)
+  assert len(blocks) == 2
+  monkeypatch.chdir(tmp_path)
+  namespace = {}
+  try:
+    for block in blocks:
+      with jax.numpy_dtype_promotion("standard"):
+        exec(compile(block, "docs/algorithms.md", "exec"), namespace)
+    hinge = algorithms.REGISTRY["hinge_gan"]
+    assert configs.base_config().algorithm in algorithms.REGISTRY
+  finally:
+    algorithms.REGISTRY.pop("hinge_gan", None)  # the registry as the other tests know it
+  summary = namespace["summary"]
+  assert summary["steps"] == 200 and 1 <= summary["modes_covered"] <= 8
+  assert np.isfinite(summary["loss_d"]) and summary["loss_d"] >= 0  # hinge losses are >= 0
+  # The losses are the formulas: D(x) = 2 and D(G(z)) = -1.5 cost nothing; D(G(z)) = 0.5 costs 1.5.
+  loss, _, _ = hinge().discriminator_loss(None, jnp.array([2.0]), None, jnp.array([-1.5]), {})
+  assert float(loss) == 0.0
+  loss, _, _ = hinge().discriminator_loss(None, jnp.array([2.0]), None, jnp.array([0.5]), {})
+  assert float(loss) == 1.5
+  assert (tmp_path / "runs" / "hinge_ring" / "samples_final.png").exists()
+  assert "Hinge GAN" not in results.ALGORITHMS  # the package's table rows are the package's

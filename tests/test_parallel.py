@@ -3,9 +3,12 @@
 import json
 import os
 import pathlib
+import re
+import signal
 import socket
 import subprocess
 import sys
+import time
 
 import jax
 import numpy as np
@@ -69,6 +72,38 @@ def test_two_processes_equal_one_process(tmp_path):
     assert np.max(np.abs(x - y)) <= 1e-5 * max(np.max(np.abs(x)), 1e-6)
   steps = [json.loads(l)["step"] for l in open(tmp_path / "two" / "metrics.jsonl")]
   assert steps == [3, 6]
+
+
+def test_a_signal_to_one_process_stops_all_at_the_same_step(tmp_path):
+  """A preemption notice may reach one host only: every process stops at the same step and
+  they save one checkpoint together."""
+  workdir = tmp_path / "two"
+  args = ["--config", "digits_ebgan_pt", "--no_progress", "--config.num_steps=100000",
+          "--config.batch_size=16", "--config.log_every=5", "--config.checkpoint_every=100000",
+          "--config.sample_every=100000", "--config.model.size_g=32", "--config.model.size_d=16",
+          "--config.async_checkpoints=false", "--workdir", str(workdir)]
+  port = _free_port()
+  procs = [subprocess.Popen([sys.executable, "-m", "ebgan_jax.main", *args,
+                             "--coordinator_address", f"127.0.0.1:{port}", "--num_processes",
+                             "2", "--process_id", str(i)], cwd=REPO, env=_env(devices=2),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+           for i in range(2)]
+  try:
+    deadline = time.time() + 300
+    while not (workdir / "metrics.jsonl").exists() or not (workdir / "metrics.jsonl").read_text():
+      assert time.time() < deadline and all(p.poll() is None for p in procs)
+      time.sleep(0.2)
+    procs[1].send_signal(signal.SIGTERM)  # process 1 only
+    outs = [p.communicate(timeout=300) for p in procs]
+  finally:
+    for p in procs:
+      p.kill()
+  assert [p.returncode for p in procs] == [3, 3], [o[1][-2000:] for o in outs]
+  stops = [re.search(r"stopped by SIGTERM at step (\d+)", o[0]) for o in outs]
+  assert all(stops), [o[0][-500:] for o in outs]
+  step = int(stops[0].group(1))
+  assert int(stops[1].group(1)) == step and step % 5 == 0
+  assert trained.load(str(workdir)).step == step
 
 
 def test_processes_read_disjoint_slices_that_cover_the_data(monkeypatch):

@@ -1,5 +1,5 @@
 """Nothing a user does to a live or finished run loses or corrupts it: read-only readers,
-refused resumes, damaged files, skipped updates, bad values, a full disk."""
+refused resumes, damaged files, skipped updates, bad values, a full disk, a second process."""
 
 import errno
 import json
@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 import warnings
 
@@ -368,3 +369,41 @@ def test_outputs_without_checkpoints_are_not_replaced_silently(finished_run, tmp
   with pytest.warns(UserWarning, match=r"holds outputs of an earlier run \(metrics.jsonl, "
                                        r"summary.json.*\) but no checkpoint"):
     train.train_and_evaluate(tiny(), str(workdir), progress=False)
+
+
+# ----------------------------------------------------------------------------------------------
+# 11. One training process per workdir
+# ----------------------------------------------------------------------------------------------
+
+def test_a_second_training_process_on_a_workdir_is_refused_and_touches_nothing(
+    finished_run, tmp_path, capsys):
+  workdir = copy_of(finished_run, tmp_path)
+  before = snapshot(workdir)
+  with train.WorkdirLock(str(workdir)):  # a run that is training there (this process)
+    code = main.main(["--config", "toy_ring_ebgan", "--workdir", str(workdir), "--no_progress",
+                      "--config.num_steps=40"])
+  err = capsys.readouterr().err.strip().splitlines()
+  assert code == 2 and len(err) == 1
+  assert "is in use by another training process (pid " in err[0] and str(os.getpid()) in err[0]
+  after = snapshot(workdir)
+  assert {p: v for p, v in after.items() if p.name != ".lock"} == {
+      p: v for p, v in before.items() if p.name != ".lock"}
+
+
+def test_a_killed_run_leaves_no_lock_behind(tmp_path):
+  # A process that holds the lock dies by SIGKILL (no cleanup of any kind runs).
+  holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+      import sys, time
+      from ebgan_jax import train
+      lock = train.WorkdirLock({str(tmp_path)!r}).__enter__()
+      print("locked", flush=True)
+      time.sleep(60)""")], stdout=subprocess.PIPE, text=True)
+  try:
+    assert holder.stdout.readline().strip() == "locked"
+    with pytest.raises(ValueError, match=f"pid {holder.pid}"):
+      train.WorkdirLock(str(tmp_path)).__enter__()
+  finally:
+    holder.kill()
+    holder.wait()
+  with train.WorkdirLock(str(tmp_path)):
+    assert (tmp_path / ".lock").read_text().strip() == str(os.getpid())

@@ -2,8 +2,8 @@
 the results tables and the docs read.
 
 Adding an algorithm is one module here (a subclass of :class:`Algorithm`, or of
-:class:`Adversarial` for a D/G alternation) and one entry in :data:`REGISTRY`; see
-``docs/algorithms.md``.
+:class:`Adversarial` for a D/G alternation) and its line in the tuple below, or
+:func:`register` from any code; see ``docs/algorithms.md``.
 """
 
 from __future__ import annotations
@@ -19,19 +19,36 @@ from ebgan_jax.algorithms.lsgan import LossSensitiveGAN
 from ebgan_jax.algorithms.magan import MAGAN
 from ebgan_jax.algorithms.vae import VAE
 
-REGISTRY: dict[str, type[Algorithm]] = {cls.name: cls for cls in (
-    GAN, EBGAN, BEGAN, MAGAN, LossSensitiveGAN, VAE)}
-ALGORITHMS = tuple(REGISTRY)
+REGISTRY: dict[str, type[Algorithm]] = {}
+
+
+def register(cls: type[Algorithm]) -> type[Algorithm]:
+  """Adds an algorithm to the registry under ``cls.name`` (usable as a class decorator): the
+  configs, the runner, the sweeps and the results tables then know it."""
+  if not cls.name or not cls.title:
+    raise ValueError(f"{cls.__name__} needs a name (config.algorithm) and a title.")
+  known = REGISTRY.get(cls.name, cls)
+  # The same class defined again (a notebook cell run twice) replaces itself.
+  if (known.__module__, known.__qualname__) != (cls.__module__, cls.__qualname__):
+    raise ValueError(f"an algorithm named {cls.name!r} is registered already "
+                     f"({REGISTRY[cls.name].__name__}).")
+  REGISTRY[cls.name] = cls
+  return cls
+
+
+for _cls in (GAN, EBGAN, BEGAN, MAGAN, LossSensitiveGAN, VAE):  # the order of the tables
+  register(_cls)
+del _cls
 
 
 def make_algorithm(config: Any) -> Algorithm:
   """The algorithm ``config.algorithm`` names, built from its settings."""
   if config.algorithm not in REGISTRY:
-    raise ValueError(f"config.algorithm must be one of {', '.join(ALGORITHMS)}; "
+    raise ValueError(f"config.algorithm must be one of {', '.join(REGISTRY)}; "
                      f"got {config.algorithm!r}.")
   return REGISTRY[config.algorithm].from_config(config)
 
 
-__all__ = ["ALGORITHMS", "Adversarial", "Algorithm", "BEGAN", "Controller", "ControllerInputs",
+__all__ = ["Adversarial", "Algorithm", "BEGAN", "Controller", "ControllerInputs",
            "EBGAN", "GAN", "LossSensitiveGAN", "MAGAN", "Metrics", "REGISTRY", "StepSettings",
-           "Update", "VAE", "make_algorithm"]
+           "Update", "VAE", "make_algorithm", "register"]
