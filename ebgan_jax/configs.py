@@ -13,6 +13,8 @@ import pathlib
 from typing import Sequence
 
 import ml_collections
+from absl import flags as absl_flags
+from ml_collections.config_flags import config_path, tuple_parser
 
 from ebgan_jax.algorithms import REGISTRY
 
@@ -283,20 +285,23 @@ def available_experiments() -> list[str]:
 
 
 def _parse_value(text: str, current):
+  """``text`` as the type of ``current``, with the parsers ``ml_collections.config_flags`` uses
+  for ``--config.key=value`` flags (absl's, and its tuple parser)."""
   if isinstance(current, bool):
-    if text.lower() in ("1", "true", "yes"):
-      return True
-    if text.lower() in ("0", "false", "no"):
-      return False
-    raise ValueError(f"expected true or false, got {text!r}")
-  if isinstance(current, int):
-    return int(text)
-  if isinstance(current, float):
-    return float(text)
-  if isinstance(current, (tuple, list)):
-    return type(current)(_parse_value(t, current[0]) if current else t
-                         for t in text.split(",") if t)
-  return text
+    parser = absl_flags.BooleanParser()
+  elif isinstance(current, int):
+    parser = absl_flags.IntegerParser()
+  elif isinstance(current, float):
+    parser = absl_flags.FloatParser()
+  elif isinstance(current, tuple):
+    parser = tuple_parser.TupleParser()
+  else:
+    return text
+  try:
+    return parser.parse(text)
+  except ValueError as e:
+    reason = e.args[0] if len(e.args) > 1 else str(e)  # absl's ("message", value) pairs
+    raise ValueError(reason if repr(text) in reason else f"{reason}: {text!r}") from None
 
 
 def split_overrides(argv: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -308,28 +313,38 @@ def split_overrides(argv: Sequence[str]) -> tuple[list[str], list[str]]:
 
 def apply_overrides(config: ml_collections.ConfigDict, overrides: Sequence[str]) -> None:
   """Applies ``key.sub=value`` strings (the ``--config.key.sub=value`` flags), typed like the
-  current value. An unknown key or a badly typed value is a one-line ``ValueError``."""
+  current value, through ``ml_collections``' config paths. An unknown key or a badly typed
+  value is a one-line ``ValueError``."""
   for item in overrides:
     key, sep, text = item.partition("=")
     if not sep:
       raise ValueError(f"override {item!r} must look like key=value, e.g. num_steps=200.")
-    node, parts = config, key.split(".")
-    for depth, part in enumerate(parts):
-      if not isinstance(node, ml_collections.ConfigDict) or part not in node:
-        prefix = ".".join(parts[:depth])
-        options = ", ".join(sorted(node.keys())) if isinstance(node, ml_collections.ConfigDict) else ""
-        where = f" under {prefix!r}" if prefix else ""
-        raise ValueError(f"unknown config key {key!r} for experiment {config.name!r}; "
-                         f"valid keys{where}: {options}.")
-      if depth < len(parts) - 1:
-        node = node[part]
-    current = node[parts[-1]]
+    try:
+      current = config_path.get_value(key, config)
+    except (KeyError, AttributeError, IndexError, ValueError):
+      raise ValueError(_unknown_key(config, key)) from None
+    if isinstance(current, ml_collections.ConfigDict):
+      raise ValueError(f"config key {key!r} is a block; set one of its keys, e.g. "
+                       f"{key}.{next(iter(current.keys()), 'name')}=....")
     try:
       value = _parse_value(text, current)
     except ValueError as e:
       raise ValueError(f"bad value for config key {key!r}: {e}.") from None
-    with node.ignore_type():
-      node[parts[-1]] = value
+    config_path.set_value(key, config, value)
+
+
+def _unknown_key(config: ml_collections.ConfigDict, key: str) -> str:
+  """The one line for an unknown key: the valid keys where the path stops matching."""
+  node, parts = config, key.split(".")
+  for depth, part in enumerate(parts):
+    if not isinstance(node, ml_collections.ConfigDict) or part not in node:
+      prefix = ".".join(parts[:depth])
+      options = ", ".join(sorted(node.keys())) if isinstance(node, ml_collections.ConfigDict) else ""
+      where = f" under {prefix!r}" if prefix else ""
+      return (f"unknown config key {key!r} for experiment {config.name!r}; "
+              f"valid keys{where}: {options}.")
+    node = node[part]
+  return f"unknown config key {key!r} for experiment {config.name!r}."
 
 
 _POSITIVE = ("batch_size", "num_steps", "latent_dim", "d_steps", "steps_per_dispatch", "pack",
