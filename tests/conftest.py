@@ -1,6 +1,8 @@
-"""Test settings: strict shapes, and the project's CPU XLA default, before jax loads."""
+"""Test settings: strict shapes, and the project's CPU XLA default, before jax loads; the
+tiny ring run that the tests which only read or copy a finished run share."""
 
 import os
+import shutil
 
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_experimental_ynn_fusion_type=")
 
@@ -18,3 +20,28 @@ import pytest  # noqa: E402
 def _no_inception_weights_from_the_environment(monkeypatch):
   # A developer's own weights path must not change what the tests measure.
   monkeypatch.delenv("EBGAN_JAX_INCEPTION_WEIGHTS", raising=False)
+
+
+def tiny(**overrides):
+  """The tiny EBGAN ring run of the checkpoint and robustness tests (20 steps, a checkpoint
+  every 10)."""
+  from ebgan_jax import configs
+  return configs.with_values(configs.load_config("toy_ring_ebgan"), **{
+      "model.size_g": 32, "model.size_d": 32, "num_steps": 20, "log_every": 10,
+      "checkpoint_every": 10, "sample_every": 1000, "async_checkpoints": False, **overrides})
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory):
+  """:func:`tiny` trained once per session; tests that change it work on a copy
+  (:func:`copy_of`)."""
+  from ebgan_jax import train
+  workdir = tmp_path_factory.mktemp("finished")
+  train.train_and_evaluate(tiny(), str(workdir), progress=False)
+  return workdir
+
+
+def copy_of(run, tmp_path):
+  target = tmp_path / "run"
+  shutil.copytree(run, target)
+  return target

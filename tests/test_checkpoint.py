@@ -16,6 +16,8 @@ import pytest
 
 from ebgan_jax import configs, data, main, sample, step as step_lib, train, trained
 
+from conftest import copy_of, tiny
+
 REPO = pathlib.Path(__file__).resolve().parent.parent
 FAST = ["--config.num_steps=400", "--config.checkpoint_every=40", "--config.log_every=40",
         "--config.sample_every=1000", "--config.model.size_g=64", "--config.model.size_d=64"]
@@ -80,12 +82,6 @@ def test_sigterm_saves_and_exits(tmp_path):
   assert len(steps) == 1 and steps[0] > 0 and trained.load(str(tmp_path)).step == steps[0]
 
 
-def tiny(**overrides):
-  return configs.with_values(configs.load_config("toy_ring_ebgan"), **{
-      "model.size_g": 32, "model.size_d": 32, "num_steps": 20, "log_every": 10,
-      "checkpoint_every": 10, "sample_every": 1000, "async_checkpoints": False, **overrides})
-
-
 @pytest.mark.parametrize("mode", ["stop", "skip"])
 def test_divergence_guard(tmp_path, mode, capsys):
   config = tiny(on_nonfinite=mode, num_steps=40, **{"optimizer.lr_g": 1e30, "optimizer.lr_d": 1e30})
@@ -145,8 +141,8 @@ def test_truncated_latest_checkpoint_falls_back(tmp_path):
   assert saved_steps(tmp_path) == [10, 20, 30]
 
 
-def test_incompatible_config_is_refused_and_nothing_overwritten(tmp_path):
-  train.train_and_evaluate(tiny(), str(tmp_path), progress=False)
+def test_incompatible_config_is_refused_and_nothing_overwritten(finished_run, tmp_path):
+  tmp_path = copy_of(finished_run, tmp_path)
   before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
   with pytest.raises(ValueError, match=r"other shapes than this config \(.*BatchNorm_0.*\[32\] saved vs \[48\] now"):
     train.train_and_evaluate(tiny(**{"model.size_g": 48}), str(tmp_path), progress=False)
@@ -157,8 +153,8 @@ def test_incompatible_config_is_refused_and_nothing_overwritten(tmp_path):
   assert before == after
 
 
-def test_sample_command_writes_png_and_npz(tmp_path, capsys):
-  train.train_and_evaluate(tiny(), str(tmp_path), progress=False)
+def test_sample_command_writes_png_and_npz(finished_run, tmp_path, capsys):
+  tmp_path = copy_of(finished_run, tmp_path)
   assert sample.main(["--workdir", str(tmp_path), "--n", "16"]) == 0
   npz = np.load(tmp_path / "generated_step20_n16.npz")
   assert npz["samples"].shape == (16, 2)

@@ -21,27 +21,9 @@ import pytest
 from ebgan_jax import (algorithms, checkpoint, configs, evaluate, losses, main, outputs, sample,
                        sweep, train, trained)
 
+from conftest import copy_of, tiny
+
 REPO = pathlib.Path(__file__).resolve().parent.parent
-
-
-def tiny(**overrides):
-  return configs.with_values(configs.load_config("toy_ring_ebgan"), **{
-      "model.size_g": 32, "model.size_d": 32, "num_steps": 20, "log_every": 10,
-      "checkpoint_every": 10, "sample_every": 1000, "async_checkpoints": False, **overrides})
-
-
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-  """A tiny run trained once; tests that change it work on a copy (:func:`copy_of`)."""
-  workdir = tmp_path_factory.mktemp("finished")
-  train.train_and_evaluate(tiny(), str(workdir), progress=False)
-  return workdir
-
-
-def copy_of(run, tmp_path):
-  target = tmp_path / "run"
-  shutil.copytree(run, target)
-  return target
 
 
 def snapshot(workdir):
