@@ -33,9 +33,12 @@ results: install
 	  *) echo "error: PROTOCOL must be embedded or pacgan, got '$(PROTOCOL)'." >&2; exit 2 ;; \
 	esac
 
+# The default sweep is the EBGAN paper's Figure 9 (experiments/digits_margin_sweep.py); EXP=...
+# sweeps another experiment.
 SWEEP ?= margin=1,2,4,6,8,12,16,32
+SWEEP_EXP := $(if $(filter command line environment,$(origin EXP)),$(EXP),digits_margin_sweep)
 sweep: install
-	$(PY) -m ebgan_jax.sweep --config experiments/$(EXP).py --workdir $(WORKDIR)_sweep --sweep "$(SWEEP)" $(ARGS)
+	$(PY) -m ebgan_jax.sweep --config experiments/$(SWEEP_EXP).py --workdir runs/$(SWEEP_EXP)_sweep --sweep "$(SWEEP)" $(ARGS)
 
 N ?= 64
 sample: install
@@ -51,7 +54,7 @@ bench: install
 	$(PY) -m ebgan_jax.bench $(ARGS)
 
 bench-sweep: install
-	$(PY) -m ebgan_jax.sweep --config experiments/$(EXP).py --bench --sweep "$(SWEEP)" --config.num_steps=500 --config.sample_every=100000 --config.checkpoint_every=100000 $(ARGS)
+	$(PY) -m ebgan_jax.sweep --config experiments/$(SWEEP_EXP).py --bench --sweep "$(SWEEP)" --config.num_steps=500 --config.sample_every=100000 --config.checkpoint_every=100000 $(ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -34,6 +34,10 @@ def base_config() -> ml_collections.ConfigDict:
   c.margin = 10.0
   c.pt_weight = 0.0  # > 0 gives EBGAN-PT
   c.energy_norm = "mse"  # "mse", "l2" or "l1"
+  # A constant factor on the energy, so that margins mean what they mean at another image size:
+  # the l2 energy of an image of P pixels scaled by sqrt(784 / P) is the l2 energy the same
+  # per-pixel error has on 28x28 MNIST, where the paper's margins were set (3.5 for 8x8 digits).
+  c.energy_scale = 1.0
   c.d_steps = 1  # discriminator updates per generator update
   # The generator's update through the discriminator before (True: both updated at once from
   # the same batch, as PacGAN's code does) or after (False) the discriminator's update.
@@ -347,12 +351,12 @@ def _unknown_key(config: ml_collections.ConfigDict, key: str) -> str:
   return f"unknown config key {key!r} for experiment {config.name!r}."
 
 
-_POSITIVE = ("batch_size", "num_steps", "latent_dim", "d_steps", "steps_per_dispatch", "pack",
+_POSITIVE = ("energy_scale", "batch_size", "num_steps", "latent_dim", "d_steps", "steps_per_dispatch", "pack",
              "log_every", "sample_every", "num_samples", "checkpoint_every", "keep_checkpoints",
              "eval_samples", "max_consecutive_skips")
 _NON_NEGATIVE = ("margin", "pt_weight", "eval_every", "seed", "data.image_size",
                  "data.train_points")
-_FINITE = ("optimizer.b1", "optimizer.b2")
+_FINITE = ("optimizer.b1", "optimizer.b2", "energy_scale")
 
 
 def validate(config: ml_collections.ConfigDict) -> None:

@@ -89,15 +89,40 @@ def run_sweep(config, spec: dict[str, list[str]], workdir: str, progress: bool =
                                        members=[m for _, m in group], labels=labels)
     if summary.get("interrupted"):
       return []
-    results += [{"group": static, "workdir": group_dir, **row} for row in summary["members"]]
+    late = second_half_stats(group_dir, group[0][1].num_steps)
+    results += [{"group": static, "workdir": group_dir, **row, **late.get(row["member"], {})}
+                for row in summary["members"]]
   write_tables(workdir, results)
   return results
 
 
+def second_half_stats(workdir: str, num_steps: int) -> dict[str, dict[str, float]]:
+  """Per member, over the training metrics logged in the second half of training: the mean
+  fraction of generated samples under the margin (``late_frac_below_margin``: 1 means the
+  hinge pushed every fake, every step, so the margin value never mattered) and the
+  coefficient of variation of D's loss (``late_loss_d_cv``: how much training oscillates)."""
+  import numpy as np
+  from ebgan_jax import outputs
+  rows = [r for r in outputs.read_metrics(workdir)
+          if r["step"] > num_steps // 2 and "images_per_sec" in r]
+  stats = {}
+  for member in dict.fromkeys(r.get("member") for r in rows):
+    mine = [r for r in rows if r.get("member") == member]
+    out = {}
+    if all("frac_fake_below_margin" in r for r in mine):
+      out["late_frac_below_margin"] = float(np.mean([r["frac_fake_below_margin"] for r in mine]))
+    loss = np.array([r["loss_d"] for r in mine], np.float64)
+    if loss.size > 1 and np.all(np.isfinite(loss)):
+      out["late_loss_d_cv"] = float(loss.std(ddof=1) / max(abs(loss.mean()), 1e-12))
+    stats[member] = out
+  return stats
+
+
 _TABLE_KEYS = ("loss_d", "loss_g", "energy_real", "energy_fake", "pt", "frac_fake_below_margin",
-               "skipped_steps", "modes_covered", "high_quality", "reverse_kl", "inception_score",
-               "classes_covered", "frechet_distance", "kl_to_uniform", "fid", "precision",
-               "recall", "density", "coverage")
+               "late_frac_below_margin", "late_loss_d_cv", "skipped_steps", "modes_covered",
+               "high_quality", "reverse_kl", "inception_score", "classes_covered",
+               "frechet_distance", "kl_to_uniform", "fid", "precision", "recall", "density",
+               "coverage")
 
 
 def write_tables(workdir: str, results: list[dict]) -> None:
@@ -107,7 +132,12 @@ def write_tables(workdir: str, results: list[dict]) -> None:
   keys = [k for k in _TABLE_KEYS if results and k in results[0]]
   lines = ["| member | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
   for row in results:
-    lines.append(f"| {row['member']} | " + " | ".join(f"{row[k]:.4g}" for k in keys) + " |")
+    lines.append(f"| {row['member']} | " + " | ".join(f"{row.get(k, float('nan')):.4g}"
+                                                      for k in keys) + " |")
+  if "late_frac_below_margin" in keys:
+    lines += ["", "late_*: over the metrics logged in the second half of training; "
+              "late_frac_below_margin is the mean fraction of generated samples whose energy is "
+              "under the margin, late_loss_d_cv the coefficient of variation of loss_d."]
   if results and "precision_recall_k" in results[0]:
     lines += ["", prdc_note(results[0])]
   with open(os.path.join(workdir, "sweep_results.md"), "w") as f:

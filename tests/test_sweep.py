@@ -69,3 +69,43 @@ def test_unknown_sweep_key(tmp_path, capsys):
   rc = sweep.main(["--config", "digits_ebgan_pt", "--workdir", str(tmp_path),
                    "--sweep", "marginn=1,2"])
   assert rc == 2 and "unknown config key 'marginn'" in capsys.readouterr().err
+
+
+def fig9(**overrides):
+  """The default sweep's experiment (the paper's Figure 9) with small networks."""
+  return configs.with_values(configs.load_config("digits_margin_sweep"), **{
+      "model.size_g": 64, "model.n_layers_g": 2, "model.size_d": 64, "latent_dim": 16,
+      "num_steps": 30, "log_every": 5, "checkpoint_every": 30, "sample_every": 1000,
+      "num_samples": 16, "async_checkpoints": False, **overrides})
+
+
+def test_the_default_sweep_trains_every_margin_differently(tmp_path):
+  results = sweep.run_sweep(fig9(), sweep.parse_sweep(["margin=4,12,32"]), str(tmp_path / "l2"),
+                            progress=False)
+  assert len({r["loss_d"] for r in results}) == 3
+  rows = [json.loads(l) for l in open(tmp_path / "l2" / "metrics.jsonl")]
+  for r in results:  # the second-half statistics are those of the logged rows
+    late = [x for x in rows if x["member"] == r["member"] and x["step"] > 15]
+    assert [x["step"] for x in late] == [20, 25, 30]
+    assert r["late_frac_below_margin"] == pytest.approx(
+        np.mean([x["frac_fake_below_margin"] for x in late]))
+    loss = np.array([x["loss_d"] for x in late])
+    assert r["late_loss_d_cv"] == pytest.approx(loss.std(ddof=1) / abs(loss.mean()))
+  assert "late_frac_below_margin" in (tmp_path / "l2" / "sweep_results.md").read_text()
+  # Why the scaled l2 energy: with the per-pixel mse (about 0.03 here) every fake is under
+  # margins 16 and 32 at every step, the hinge's gradient does not depend on m, and the two
+  # members are the same run.
+  mse = sweep.run_sweep(fig9(energy_norm="mse", energy_scale=1.0),
+                        sweep.parse_sweep(["margin=16,32"]), str(tmp_path / "mse"), progress=False)
+  assert [r["late_frac_below_margin"] for r in mse] == [1.0, 1.0]
+  assert mse[0]["loss_g"] == mse[1]["loss_g"] and mse[0]["energy_real"] == mse[1]["energy_real"]
+
+
+def test_energy_scale_multiplies_the_energy():
+  from ebgan_jax import algorithms
+  rng = np.random.default_rng(0)
+  x, x_rec = rng.uniform(-1, 1, (2, 5, 8, 8, 1)).astype(np.float32)
+  plain = algorithms.EBGAN(energy_norm="l2").energy(x, (x_rec, None))
+  scaled = algorithms.EBGAN(energy_norm="l2", energy_scale=3.5).energy(x, (x_rec, None))
+  np.testing.assert_allclose(plain, np.sqrt(((x_rec - x) ** 2).reshape(5, -1).sum(1)), rtol=1e-6)
+  np.testing.assert_allclose(scaled, 3.5 * np.asarray(plain), rtol=1e-6)

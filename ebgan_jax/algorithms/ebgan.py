@@ -22,16 +22,18 @@ class EBGAN(Adversarial):
   title = "EBGAN"
   variants = {"EBGAN": ("pt_weight=0",), "EBGAN-PT": ("pt_weight=0.1",)}
   energy_norm: str = "mse"
+  energy_scale: float = 1.0
 
   @classmethod
   def from_config(cls, config):
-    return cls(energy_norm=config.energy_norm)
+    return cls(energy_norm=config.energy_norm, energy_scale=config.energy_scale)
 
   def init_controller(self, config):
     return {"margin": f32(config.margin), "pt_weight": f32(config.pt_weight)}
 
   def energy(self, x, out) -> jax.Array:
-    return losses.reconstruction_energy(x, out[0], norm=self.energy_norm)
+    energy = losses.reconstruction_energy(x, out[0], norm=self.energy_norm)
+    return energy if self.energy_scale == 1.0 else self.energy_scale * energy
 
   def discriminator_loss(self, x_real, out_real, x_fake, out_fake, controller):
     e_real, e_fake = self.energy(x_real, out_real), self.energy(x_fake, out_fake)
