@@ -44,8 +44,10 @@ N ?= 64
 sample: install
 	$(PY) -m ebgan_jax.sample --workdir $(WORKDIR) --n $(N)
 
+# Test processes (pytest-xdist): one per core, at most 4 (each holds its own JAX).
+JOBS ?= $(shell $(PYTHON) -c "import os; print(min(4, os.cpu_count() or 1))")
 test: install
-	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not slow" -n $(JOBS) $(PYTEST_ARGS)
 
 test-slow: install
 	$(PY) -m pytest -m slow $(PYTEST_ARGS)
