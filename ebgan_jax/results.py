@@ -50,22 +50,33 @@ Stacked digits here are scikit-learn's 8×8 digits, not MNIST, and the digits sc
 this package's own classifier: compare them with each other, not with MNIST papers."""
 
 
+def row_config(dataset: str, name: str, scale: float = 1.0):
+  """The config of one row: the dataset's base experiment (networks, data, batch, learning
+  rates), the shared budget, the row's algorithm and only the settings its row names."""
+  from ebgan_jax import configs
+  base, steps, _ = DATASETS[dataset]
+  algorithm, overrides = ALGORITHMS[name]
+  config = configs.load_config(base)
+  n_steps = max(56, int(steps * scale) // 28 * 28)  # whole MAGAN epochs
+  configs.apply_overrides(config, [
+      f"algorithm={algorithm}", f"num_steps={n_steps}", f"sample_every={n_steps}",
+      f"checkpoint_every={n_steps}", f"log_every={n_steps}",
+      f"magan.pretrain_steps={28 * max(1, n_steps // 28 // 10)}", *overrides])
+  configs.validate(config)
+  return config
+
+
 def run_all(seeds: int, scale: float, workdir: str) -> list[dict]:
-  from ebgan_jax import configs, sweep
+  from ebgan_jax import sweep
   rows = []
-  for dataset, (base, steps, _) in DATASETS.items():
-    for name, (algorithm, overrides) in ALGORITHMS.items():
-      config = configs.load_config(base)
-      n_steps = max(56, int(steps * scale) // 28 * 28)  # whole MAGAN epochs
-      configs.apply_overrides(config, [
-          f"algorithm={algorithm}", f"num_steps={n_steps}", f"sample_every={n_steps}",
-          f"checkpoint_every={n_steps}", f"log_every={n_steps}",
-          f"magan.pretrain_steps={28 * max(1, n_steps // 28 // 10)}", *overrides])
+  for dataset in DATASETS:
+    for name in ALGORITHMS:
+      config = row_config(dataset, name, scale)
       t0 = time.perf_counter()
       results = sweep.run_sweep(config, {"seed": [str(s) for s in range(seeds)]},
                                 os.path.join(workdir, dataset, name), progress=False)
       for r in results:
-        rows.append({"dataset": dataset, "model": name, "steps": n_steps,
+        rows.append({"dataset": dataset, "model": name, "steps": config.num_steps,
                      "batch": config.batch_size, "seconds": time.perf_counter() - t0, **r})
   return rows
 

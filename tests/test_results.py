@@ -63,3 +63,29 @@ def test_the_whole_pipeline_at_a_tiny_budget(tmp_path):
   assert len(rows) == 2 * len(results.ALGORITHMS) * len(results.DATASETS)
   results.write_report(rows, str(tmp_path / "out"), seeds=2, minutes=0.0)
   assert "## stacked" in (tmp_path / "out" / "README.md").read_text()
+
+
+def test_no_row_inherits_another_models_settings():
+  """Each row's config is its base experiment changed only in the budget, the algorithm and
+  the keys the row names; and each is a config that trains (e.g. MAGAN without PT)."""
+  from ebgan_jax import configs
+  budget = {"algorithm", "num_steps", "sample_every", "checkpoint_every", "log_every",
+            "magan.pretrain_steps"}
+  for dataset, (base, _, _) in results.DATASETS.items():
+    before = configs.flatten(configs.load_config(base).to_dict())
+    for name, (algorithm, overrides) in results.ALGORITHMS.items():
+      config = results.row_config(dataset, name, scale=0.1)
+      after = configs.flatten(config.to_dict())
+      named = budget | {o.split("=")[0] for o in overrides}
+      changed = {k for k in after if after[k] != before[k]}
+      assert changed <= named, (dataset, name, changed - named)
+      assert config.algorithm == algorithm
+      if algorithm == "magan":
+        assert config.pt_weight == 0.0
+
+
+def test_magan_with_a_pulling_away_term_is_one_line():
+  from ebgan_jax import configs
+  config = configs.with_values(configs.load_config("digits_magan"), pt_weight=0.1)
+  with pytest.raises(ValueError, match="MAGAN has no pulling-away term"):
+    configs.validate(config)

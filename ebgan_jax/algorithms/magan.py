@@ -23,9 +23,16 @@ class MAGAN(EBGAN):
   title = "MAGAN"
   progress_metrics = ("loss_d", "margin")
   config_block = {"pretrain_steps": 112, "steps_per_epoch": 28}
+  # Its rows start from EBGAN-PT's experiments: without a pulling-away term, as published.
+  variants = {"MAGAN": ("pt_weight=0",)}
 
   @staticmethod
   def validate(config):
+    if config.pt_weight > 0:
+      # The pulling-away term is EBGAN-PT's; next to MAGAN's small adaptive margin it
+      # dominates the generator's loss.
+      raise ValueError(f"MAGAN has no pulling-away term (Wang et al. 2017), got "
+                       f"config.pt_weight={config.pt_weight}; use --config.pt_weight=0.")
     spe, pre = config.magan.steps_per_epoch, config.magan.pretrain_steps
     if spe <= 0 or pre <= 0 or pre % spe:
       raise ValueError(f"config.magan.pretrain_steps={pre} must be a positive multiple of "
