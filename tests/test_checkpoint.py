@@ -1,7 +1,5 @@
 """Checkpoints, exact resume after SIGKILL, the divergence guard, and bad input."""
 
-import json
-import os
 import pathlib
 import signal
 import subprocess
@@ -14,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ebgan_jax import configs, data, main, sample, step as step_lib, train, trained
+from ebgan_jax import configs, data, sample, step as step_lib, train, trained
 
 from conftest import copy_of, tiny
 

@@ -45,7 +45,7 @@ def test_readme_names_real_commands_and_experiments():
 
 def test_eval_doc_example_runs_and_its_notice_is_the_code_s(tmp_path, monkeypatch, capsys):
   import numpy as np
-  from ebgan_jax import eval as evaluation, inception
+  from ebgan_jax import inception
   doc = (REPO / "docs" / "eval.md").read_text()
   documented = re.search(r"```\n(FID/KID skipped: .*?) \.\.\.\n```", doc).group(1)
   # The notice a run prints: an evaluator of an image dataset without weights.

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from ebgan_jax import eval as evaluation, evaluate, inception, main, outputs
+from ebgan_jax import evaluate, inception, main, outputs
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 
