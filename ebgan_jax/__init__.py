@@ -9,7 +9,8 @@ The losses are pure functions that compose with any Flax or optax code (``docs/l
 The rest lives in submodules: ``ebgan_jax.algorithms`` (one module per algorithm, a registry
 by name), ``ebgan_jax.train`` (the runner), ``ebgan_jax.step`` (the jitted step),
 ``ebgan_jax.models``, ``ebgan_jax.data``, ``ebgan_jax.sweep``, ``ebgan_jax.eval`` and
-``ebgan_jax.inception`` (FID/KID); ``ebgan_jax.load(workdir)`` restores a trained run.
+``ebgan_jax.inception`` (FID/KID), ``ebgan_jax.sampling`` (inverse-CDF, rejection and
+importance sampling); ``ebgan_jax.load(workdir)`` restores a trained run.
 """
 
 from ebgan_jax.losses import (
@@ -17,6 +18,9 @@ from ebgan_jax.losses import (
     began_convergence,
     began_discriminator_loss,
     began_k_update,
+    bihm_log_p_tilde,
+    bihm_loss,
+    bihm_partition_terms,
     ebgan_discriminator_loss,
     ebgan_generator_loss,
     elbo,
@@ -43,6 +47,9 @@ __all__ = [
     "began_convergence",
     "began_discriminator_loss",
     "began_k_update",
+    "bihm_log_p_tilde",
+    "bihm_loss",
+    "bihm_partition_terms",
     "ebgan_discriminator_loss",
     "ebgan_generator_loss",
     "elbo",

@@ -70,9 +70,13 @@ def base_config() -> ml_collections.ConfigDict:
   # 2-D mixtures: 0 draws fresh samples every step; N walks a fixed set of N points drawn once
   # per seed (PacGAN trains on 100,000).
   c.data.train_points = 0
+  # Examples a run is tested on and never trained on: for the digits, this many held out (a
+  # fixed subset, the same for every seed and model); for TFDS datasets, a split ("test").
+  c.data.holdout = 0
+  c.data.eval_split = ""
 
   c.model = ml_collections.ConfigDict()
-  c.model.arch = "mlp"  # "mlp", "small_conv", "dcgan", "pytorch_gan"
+  c.model.arch = "mlp"  # "mlp", "pacgan", "small_conv", "dcgan", "pytorch_gan", "sbn"
   c.model.n_layers_g = 3
   c.model.size_g = 800
   c.model.batch_norm_g = True
@@ -85,6 +89,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.model.code_size = 64
   c.model.upsample = "subpixel"  # "subpixel" or "resize": the same function (models.py)
   c.model.maxout_pieces = 5  # model.arch="pacgan": pieces per maxout unit
+  c.model.sbn_sizes = (64, 32, 16)  # model.arch="sbn": binary layers h_1 (bottom) to h_L
 
   # Checkpoints (orbax) in <workdir>/checkpoints; rerunning a command resumes from the latest.
   c.checkpoint_every = 1000
@@ -355,7 +360,7 @@ _POSITIVE = ("energy_scale", "batch_size", "num_steps", "latent_dim", "d_steps",
              "log_every", "sample_every", "num_samples", "checkpoint_every", "keep_checkpoints",
              "eval_samples", "max_consecutive_skips")
 _NON_NEGATIVE = ("margin", "pt_weight", "eval_every", "seed", "data.image_size",
-                 "data.train_points")
+                 "data.train_points", "data.holdout")
 _FINITE = ("optimizer.b1", "optimizer.b2", "energy_scale")
 
 
@@ -391,6 +396,15 @@ def validate(config: ml_collections.ConfigDict) -> None:
                      "config.inception_weights empty to skip FID/KID.")
   if config.optimizer.name not in ("adam", "sgd"):
     raise ValueError(f"config.optimizer.name must be 'adam' or 'sgd', got {config.optimizer.name!r}.")
+  if config.data.holdout and config.data.name != "digits":
+    raise ValueError(f"config.data.holdout holds out digits; {config.data.name!r} has its own "
+                     "test split: use --config.data.eval_split=test.")
+  if config.data.name == "digits" and config.data.holdout > 1797 - config.batch_size:
+    raise ValueError(f"config.data.holdout={config.data.holdout} leaves fewer than "
+                     f"config.batch_size={config.batch_size} of the 1,797 digits to train on.")
+  if config.data.eval_split and config.data.name not in ("mnist", "celeb_a"):
+    raise ValueError(f"config.data.eval_split names a TFDS split; for {config.data.name!r} use "
+                     "--config.data.holdout=N (digits) or leave it empty.")
   REGISTRY[config.algorithm].validate(config)
   if config.num_steps % config.steps_per_dispatch:
     raise ValueError(f"config.num_steps={config.num_steps} must be a multiple of "

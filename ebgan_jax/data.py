@@ -216,6 +216,44 @@ class StackedDigitsDataset:
     return np.concatenate([self.images[idx[:, c]] for c in range(3)], axis=-1)
 
 
+# The stream of the fixed permutation that splits the digits into training and held-out sets:
+# independent of the run's seed, so every model and seed is scored on the same examples.
+_HOLDOUT_STREAM = 0x4E1D
+
+
+def digits_split(holdout: int, n: int = 1797) -> tuple[np.ndarray, np.ndarray]:
+  """Indices ``(train, held_out)`` of the digits with ``holdout`` examples held out: a fixed
+  random subset, the same for every run, each part in ascending order."""
+  if not 0 <= holdout < n:
+    raise ValueError(f"config.data.holdout must be in [0, {n}), got {holdout}.")
+  perm = np.random.default_rng(_HOLDOUT_STREAM).permutation(n)
+  return np.sort(perm[:n - holdout]), np.sort(perm[n - holdout:])
+
+
+def _digits(data_cfg: Any) -> tuple[np.ndarray, np.ndarray]:
+  images, labels = load_digits(data_cfg.image_size)
+  if data_cfg.binarize:
+    images = np.where(images > 0, 1.0, -1.0).astype(np.float32)
+  return images, labels
+
+
+def heldout_examples(data_cfg: Any, limit: int = 0) -> np.ndarray | None:
+  """The examples a run is tested on, never trained on, preprocessed like its training
+  batches: the digits held out by ``data.holdout``, or the TFDS split ``data.eval_split``;
+  None when the config names none. ``limit`` > 0 keeps the first ``limit``."""
+  if data_cfg.name == "digits" and data_cfg.get("holdout", 0):
+    images, _ = _digits(data_cfg)
+    held = images[digits_split(data_cfg.holdout)[1]]
+    return held[:limit] if limit else held
+  if data_cfg.name in ("mnist", "celeb_a") and data_cfg.get("eval_split", ""):
+    test = tfds_dataset(data_cfg.name, split=data_cfg.eval_split, data_dir=data_cfg.data_dir,
+                        image_size=data_cfg.image_size, batch_size=1, seed=0,
+                        binarize=data_cfg.binarize)
+    n = min(limit or test.num_examples, test.num_examples)
+    return test.examples(np.arange(n))
+  return None
+
+
 def example_shape(data_cfg: Any) -> tuple[int, ...]:
   """The shape of one example of ``data_cfg``, known without reading the data."""
   size = data_cfg.image_size
@@ -231,9 +269,9 @@ def make_dataset(data_cfg: Any, *, batch_size: int, seed: int) -> Dataset:
   """The dataset that ``data_cfg.name`` names, yielding global batches of ``batch_size``."""
   name = data_cfg.name
   if name == "digits":
-    images, _ = load_digits(data_cfg.image_size)
-    if data_cfg.binarize:
-      images = np.where(images > 0, 1.0, -1.0).astype(np.float32)
+    images, _ = _digits(data_cfg)
+    if data_cfg.get("holdout", 0):
+      images = images[digits_split(data_cfg.holdout)[0]]
     return array_dataset("digits", images, batch_size, seed)
   if name in MIXTURES:
     return MixtureDataset(MIXTURES[name](), batch_size, seed, data_cfg.get("train_points", 0))

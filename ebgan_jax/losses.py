@@ -300,3 +300,48 @@ def importance_weighted_log_likelihood(log_p_xz: ArrayLike, log_q_zx: ArrayLike)
   log_w = log_p_xz - log_q_zx
   # log-mean-exp, shifted by the max for stability
   return jax.nn.logsumexp(log_w, axis=0) - jnp.log(log_w.shape[0])
+
+
+# ----------------------------------------------------------------------------------------------
+# Bidirectional Helmholtz Machine (Bornschein, Shabanian, Fischer & Bengio 2016)
+# ----------------------------------------------------------------------------------------------
+# p*(x, h) = sqrt(p(x, h) q(h | x)) / Z, so p*(x) = p~*(x) / Z^2 with
+# p~*(x) = (sum_h sqrt(p(x, h) q(h | x)))^2 = (E_{h ~ q(h|x)} sqrt(p(x, h) / q(h | x)))^2.
+# Every function takes [K, B] log p(x, h_k) and log q(h_k | x) for K samples h_k ~ q(h | x).
+
+def _log_weights(log_p_xh: ArrayLike, log_q_hx: ArrayLike) -> Array:
+  log_p_xh, log_q_hx = jnp.asarray(log_p_xh), jnp.asarray(log_q_hx)
+  _check_same_shape("log_p_xh", log_p_xh, "log_q_hx", log_q_hx)
+  if log_p_xh.ndim != 2:
+    raise ValueError(f"log probabilities must have shape [K, B], got {log_p_xh.shape}.")
+  return log_p_xh - log_q_hx
+
+
+def bihm_log_p_tilde(log_p_xh: ArrayLike, log_q_hx: ArrayLike) -> Array:
+  """``log p~*(x) ~= 2 log (1/K sum_k sqrt(p(x, h_k) / q(h_k | x)))`` per example (§2.1).
+
+  The mean inside is unbiased for ``sqrt(p~*(x))``, so the estimate is below ``log p~*(x)`` in
+  expectation (Jensen) and tightens as K grows; ``log p~*(x)`` is itself a lower bound of
+  ``log p*(x)`` (by ``2 D_B(p, q) = -2 log Z >= 0``). Returns ``[B]``."""
+  half = 0.5 * _log_weights(log_p_xh, log_q_hx)
+  return 2.0 * (jax.nn.logsumexp(half, axis=0) - jnp.log(half.shape[0]))
+
+
+def bihm_loss(log_p_xh: ArrayLike, log_q_hx: ArrayLike) -> Array:
+  """The training surrogate of a BiHM, per example: ``-sum_k w~_k log [p(x, h_k) q(h_k | x)]``
+  with the self-normalised weights ``w~_k`` of ``sqrt(p(x, h_k) / q(h_k | x))`` held constant;
+  its gradient is the paper's estimate of ``-d log p~*(x)`` for ``p`` and ``q`` together (§2.2,
+  Algorithm 1). Returns ``[B]``."""
+  log_p_xh, log_q_hx = jnp.asarray(log_p_xh), jnp.asarray(log_q_hx)
+  weights = jax.lax.stop_gradient(jax.nn.softmax(0.5 * _log_weights(log_p_xh, log_q_hx), axis=0))
+  return -jnp.sum(weights * (log_p_xh + log_q_hx), axis=0)
+
+
+def bihm_partition_terms(log_p_xh: ArrayLike, log_q_hx: ArrayLike) -> Array:
+  """``log (p~*(x) / p(x))`` per example for ``x`` drawn from the top-down model ``p``, both
+  estimated from the same K samples ``h_k ~ q(h | x)``: since ``Z^2 = sum_x p~*(x) =
+  E_{x ~ p}[p~*(x) / p(x)]``, ``2 log Z ~= logmeanexp`` of these over many ``x``. Each term is
+  at most 0 (Cauchy-Schwarz on the K weights), as ``Z <= 1`` is. Returns ``[B]``."""
+  log_w = _log_weights(log_p_xh, log_q_hx)
+  return (2.0 * jax.nn.logsumexp(0.5 * log_w, axis=0) - jax.nn.logsumexp(log_w, axis=0)
+          - jnp.log(log_w.shape[0]))

@@ -128,7 +128,7 @@ def save_image_grid(path: str, images: np.ndarray, columns: int | None = None,
 def save_loss_curves(path: str, rows: list[dict], title: str = "") -> None:
   """One panel per metric; one curve per sweep member when rows carry a ``member``."""
   keys = [k for k in ("loss_d", "loss_g", "energy_real", "energy_fake", "pt", "elbo", "kl", "k",
-                      "m_global", "margin") if any(k in r for r in rows)]
+                      "m_global", "margin", "log_p_tilde", "ess") if any(k in r for r in rows)]
   fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 2.8), squeeze=False)
   members = list(dict.fromkeys(r.get("member") for r in rows))
   for ax, k in zip(axes[0], keys):

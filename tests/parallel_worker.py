@@ -1,5 +1,5 @@
-"""Run in a subprocess by test_parallel.py: one EBGAN-PT step on 8 CPU devices against the
-same step on one device. Prints one JSON line of relative errors."""
+"""Run in a subprocess by test_parallel.py: one EBGAN-PT step and one BiHM step on 8 CPU devices
+against the same steps on one device. Prints one JSON line of relative errors."""
 
 import json
 import sys
@@ -67,7 +67,22 @@ def main():
   pop_eight = step_lib.make_parallel_step(config, mesh, members=2)(
       parallel.replicate(pop(), mesh),
       jax.device_put(pop_batches, parallel.batch_sharding(mesh, 2)))[0]
+  # The BiHM: K samples per example drawn inside the sharded step.
+  bihm = configs.load_config("digits_bihm")
+  with bihm.unlocked():
+    bihm.model.sbn_sizes, bihm.latent_dim, bihm.batch_size = (16, 8), 24, 32
+    bihm.optimizer.name, bihm.optimizer.lr_g, bihm.optimizer.lr_d = "sgd", 0.1, 0.1
+  b_ds = data.make_dataset(bihm.data, batch_size=32, seed=0)
+  b_g, b_d = step_lib.build_models(bihm, b_ds.shape)
+  b_fresh = lambda: step_lib.create_state(bihm, b_g, b_d, b_ds.shape)
+  b_batches = np.stack([b_ds.batch(0)])
+  b_one = jax.jit(step_lib.make_multi_step(bihm))(jax.device_put(b_fresh(), single_device),
+                                                  jax.device_put(b_batches, single_device))[0]
+  b_eight = step_lib.make_parallel_step(bihm, mesh)(parallel.replicate(b_fresh(), mesh),
+                                                    jax.device_put(b_batches, sharding))[0]
   print(json.dumps({
+      "rel_err_bihm": max(max_rel_err(b_eight.g.params, b_one.g.params),
+                          max_rel_err(b_eight.d.params, b_one.d.params)),
       "rel_err_population": max_rel_err(pop_eight.g.params, pop_one.g.params),
       "devices": jax.device_count(),
       "batch_sharded_over": len(jax.device_put(batches, sharding).sharding.device_set),

@@ -105,11 +105,35 @@ def test_vae_bound_improves_and_importance_weighting_tightens_it(tmp_path):
   ll = [estimate(k)["iw_log_likelihood"] for k in (1, 10, 100)]
   assert ll[0] < ll[1] < ll[2]
   assert summary["train_iw_log_likelihood"] >= summary["train_elbo_estimate"]
+  # Scored on the 297 held-out digits as well, never trained on.
+  assert summary["test_examples"] == 64
+  assert summary["test_iw_log_likelihood"] >= summary["test_elbo_estimate"]
+
+
+def test_iwae_with_one_sample_is_estimator_a_and_with_more_a_higher_bound():
+  from ebgan_jax import step as step_lib
+  from ebgan_jax.algorithms import StepSettings
+  config = small("digits_vae")
+  generator, encoder = step_lib.build_models(config, (8, 8, 1))
+  state = step_lib.create_state(config, generator, encoder, (8, 8, 1))
+  batch = jnp.asarray(np.where(data.load_digits()[0][:32] > 0, 1.0, -1.0))
+  key = jax.random.PRNGKey(3)
+  run = lambda **kw: algorithms.VAE(**kw).update(state, batch, key, StepSettings(),
+                                                 lambda x: x)
+  a, iwae = run(estimator="A", num_samples=1), run(estimator="iwae", num_samples=1)
+  np.testing.assert_allclose(iwae.metrics["elbo"], a.metrics["elbo"], rtol=1e-6)
+  chex.assert_trees_all_close(iwae.grads_g, a.grads_g, rtol=1e-5, atol=1e-6)
+  # Averaged over keys, the k-sample bound is above the ELBO (Burda et al. 2016, Theorem 1).
+  bound = lambda est, k: np.mean([float(algorithms.VAE(estimator=est, num_samples=k).update(
+      state, batch, jax.random.PRNGKey(s), StepSettings(), lambda x: x).metrics["elbo"])
+      for s in range(8)])
+  assert bound("iwae", 50) > bound("A", 50) + 0.5
 
 
 EMBEDDED = ["digits_ebgan_pt", "digits_gan", "digits_began", "digits_magan", "digits_lsgan",
             "digits_vae", "toy_ring_ebgan", "toy_grid_ebgan", "toy_ring_gan", "toy_grid_gan",
-            "toy_grid_began", "pytorch_gan_ebgan", "stacked_digits_ebgan_pt", "stacked_digits_gan"]
+            "toy_grid_began", "pytorch_gan_ebgan", "stacked_digits_ebgan_pt", "stacked_digits_gan",
+            "digits_bihm"]
 
 
 @pytest.mark.parametrize("name", EMBEDDED)
@@ -120,11 +144,15 @@ def test_every_embedded_experiment_runs_from_the_command_line(tmp_path, name):
           "--config.batch_size=16"]
   if name == "digits_magan":
     args.append("--config.magan.pretrain_steps=28")
+  if name == "digits_bihm":
+    args += ["--config.bihm.eval_samples=8", "--config.bihm.partition_samples=16",
+             "--config.bihm.partition_inner_samples=4"]
   assert main.main(args) == 0
   assert (tmp_path / "samples_final.png").exists()
 
 
-@pytest.mark.parametrize("name", ["mnist_ebgan", "mnist_vae", "celeba_ebgan", "celeba_began"])
+@pytest.mark.parametrize("name", ["mnist_ebgan", "mnist_vae", "mnist_bihm", "celeba_ebgan",
+                                  "celeba_began"])
 def test_tfds_experiments_run_on_mock_data(tmp_path, name):
   args = ["--config", name, "--workdir", str(tmp_path / "run"), "--no_progress",
           "--config.num_steps=2", "--config.log_every=1", "--config.sample_every=1000",
@@ -133,8 +161,17 @@ def test_tfds_experiments_run_on_mock_data(tmp_path, name):
     args += ["--config.model.size_g=32", "--config.model.size_d=32"]
   if name == "mnist_vae":
     args += ["--config.vae.eval_importance_samples=4", "--config.vae.eval_examples=4"]
+  if name == "mnist_bihm":
+    args += ["--config.model.sbn_sizes=(8,4)", "--config.latent_dim=12",
+             "--config.bihm.eval_samples=4", "--config.bihm.eval_examples=4",
+             "--config.bihm.partition_samples=8", "--config.bihm.partition_inner_samples=2"]
   if name.startswith("celeba"):
     args += ["--config.model.features_g=8", "--config.model.features_d=8"]
   with tfds.testing.mock_data(num_examples=8):
     assert main.main(args) == 0
   assert (tmp_path / "run" / "samples_final.png").exists()
+  summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+  if name == "mnist_bihm":  # scored on 4 examples of the test split
+    assert summary["eval_examples"] == 4 and summary["log_likelihood"] < 0
+  if name == "mnist_vae":
+    assert summary["test_examples"] == 4

@@ -13,6 +13,7 @@ from typing import Any
 from ebgan_jax.algorithms.base import (Adversarial, Algorithm, Controller, ControllerInputs,
                                        Metrics, StepSettings, Update)
 from ebgan_jax.algorithms.began import BEGAN
+from ebgan_jax.algorithms.bihm import BiHM
 from ebgan_jax.algorithms.ebgan import EBGAN
 from ebgan_jax.algorithms.gan import GAN
 from ebgan_jax.algorithms.lsgan import LossSensitiveGAN
@@ -36,7 +37,7 @@ def register(cls: type[Algorithm]) -> type[Algorithm]:
   return cls
 
 
-for _cls in (GAN, EBGAN, BEGAN, MAGAN, LossSensitiveGAN, VAE):  # the order of the tables
+for _cls in (GAN, EBGAN, BEGAN, MAGAN, LossSensitiveGAN, VAE, BiHM):  # the order of the tables
   register(_cls)
 del _cls
 
@@ -49,6 +50,6 @@ def make_algorithm(config: Any) -> Algorithm:
   return REGISTRY[config.algorithm].from_config(config)
 
 
-__all__ = ["Adversarial", "Algorithm", "BEGAN", "Controller", "ControllerInputs",
+__all__ = ["Adversarial", "Algorithm", "BEGAN", "BiHM", "Controller", "ControllerInputs",
            "EBGAN", "GAN", "LossSensitiveGAN", "MAGAN", "Metrics", "REGISTRY", "StepSettings",
            "Update", "VAE", "make_algorithm", "register"]

@@ -1,7 +1,9 @@
 """The VAE, or AEVB (Kingma & Welling 2014, §2): a Gaussian encoder (the ``d`` network), a
 Bernoulli or Gaussian decoder (the ``g`` network), the reparameterisation trick, estimator A or
-B with ``L`` samples; both networks trained together on ``-ELBO``. Not a D/G alternation, so it
-brings its own :meth:`VAE.update`."""
+B with ``L`` samples; both networks trained together on ``-ELBO``. With ``estimator="iwae"`` it
+is the importance-weighted auto-encoder (Burda, Grosse & Salakhutdinov 2016, §3): the same
+networks trained on the ``K``-sample bound ``log 1/K sum_k p(x, z_k) / q(z_k | x)``. Not a D/G
+alternation, so it brings its own :meth:`VAE.update`."""
 
 from __future__ import annotations
 
@@ -25,7 +27,9 @@ class VAE(Algorithm):
   discriminator = "gaussian_encoder"
   progress_metrics = ("elbo", "kl")
   # eval_*: the importance-weighted log-likelihood (Burda et al. 2016) of the first
-  # eval_examples training examples, with eval_importance_samples samples each.
+  # eval_examples training examples, and of as many held-out ones when the data config holds
+  # some out, with eval_importance_samples samples each. num_samples: L (estimators A, B) or
+  # K (iwae).
   config_block = {"likelihood": "bernoulli", "estimator": "B", "num_samples": 1,
                   "gaussian_std": 0.1, "eval_importance_samples": 500, "eval_examples": 300}
   likelihood: str = "bernoulli"
@@ -41,9 +45,10 @@ class VAE(Algorithm):
 
   @staticmethod
   def validate(config):
-    if config.vae.likelihood not in ("bernoulli", "gaussian") or config.vae.estimator not in ("A", "B"):
+    if (config.vae.likelihood not in ("bernoulli", "gaussian")
+        or config.vae.estimator not in ("A", "B", "iwae")):
       raise ValueError("config.vae.likelihood must be 'bernoulli' or 'gaussian' and "
-                       "config.vae.estimator 'A' or 'B'.")
+                       "config.vae.estimator 'A', 'B' or 'iwae'.")
     if config.vae.num_samples <= 0:
       raise ValueError(f"config.vae.num_samples must be positive, got {config.vae.num_samples}.")
     if config.pack > 1:
@@ -81,7 +86,12 @@ class VAE(Algorithm):
                                      shard_batch(z.reshape((-1,) + mean.shape[1:])), k_dec)
       decoded = decoded.reshape((self.num_samples,) + x.shape)
       log_px_z = jax.vmap(self.log_likelihood, in_axes=(None, 0))(x, decoded)
-      bound = jnp.mean(losses.elbo(log_px_z, mean, log_var, z, estimator=self.estimator))
+      if self.estimator == "iwae":
+        log_pz = losses.gaussian_log_density(z, jnp.zeros_like(z), jnp.zeros_like(z))
+        log_qz = losses.gaussian_log_density(z, mean, log_var)
+        bound = jnp.mean(losses.importance_weighted_log_likelihood(log_px_z + log_pz, log_qz))
+      else:
+        bound = jnp.mean(losses.elbo(log_px_z, mean, log_var, z, estimator=self.estimator))
       kl = jnp.mean(losses.gaussian_kl(mean, log_var))
       return -bound, ({"elbo": bound, "kl": kl, "loss_d": -bound, "loss_g": -bound},
                       g_stats, d_stats)
@@ -93,17 +103,25 @@ class VAE(Algorithm):
     return Update(g, d, state.controller, metrics, loss, loss, d_grads, g_grads)
 
   def evaluate(self, config, networks, state, dataset):
-    """The importance-weighted log-likelihood of the first ``vae.eval_examples`` training
-    examples with ``vae.eval_importance_samples`` samples each, and their ELBO."""
-    from ebgan_jax import eval as evaluation
+    """The importance-weighted log-likelihood and the ELBO of the first ``vae.eval_examples``
+    training examples (``train_*``) and, when the data config holds examples out, of as many
+    held-out ones (``test_*``), with ``vae.eval_importance_samples`` samples each."""
+    from ebgan_jax import data, eval as evaluation
     generator, encoder = networks
     n = min(config.vae.eval_examples, getattr(dataset, "num_examples", config.vae.eval_examples))
-    x = np.asarray(self.target(dataset.examples(np.arange(n))))
     g_vars = {"params": state.g.params, "batch_stats": state.g.batch_stats}
     d_vars = {"params": state.d.params, "batch_stats": state.d.batch_stats}
-    result = evaluation.vae_log_likelihood(
-        lambda xb: encoder.apply(d_vars, self.to_data(xb), train=False),
-        lambda z: generator.apply(g_vars, z, train=False), self.log_likelihood, x,
-        num_samples=config.vae.eval_importance_samples,
-        key=jax.random.fold_in(jax.random.PRNGKey(config.seed), SAMPLE_STREAM + 1))
-    return {"train_" + k: v for k, v in result.items()}
+    key = jax.random.fold_in(jax.random.PRNGKey(config.seed), SAMPLE_STREAM + 1)
+
+    def score(images):
+      return evaluation.vae_log_likelihood(
+          lambda xb: encoder.apply(d_vars, self.to_data(xb), train=False),
+          lambda z: generator.apply(g_vars, z, train=False), self.log_likelihood,
+          np.asarray(self.target(images)), num_samples=config.vae.eval_importance_samples,
+          key=key)
+
+    result = {"train_" + k: v for k, v in score(dataset.examples(np.arange(n))).items()}
+    held_out = data.heldout_examples(config.data, limit=config.vae.eval_examples)
+    if held_out is not None:
+      result.update({"test_" + k: v for k, v in score(held_out).items()})
+    return result

@@ -1,0 +1,44 @@
+"""``make likelihood``: the table, the figures and the resume, on a tiny budget."""
+
+import json
+
+import pytest
+
+from ebgan_jax import likelihood
+
+
+@pytest.fixture
+def quick(monkeypatch):
+  monkeypatch.setattr(likelihood, "EVAL_SAMPLES", 20)
+  monkeypatch.setattr(likelihood, "CURVE_SAMPLES", (1, 10))
+  monkeypatch.setattr(likelihood, "GIBBS_SWEEPS", (2,))
+  monkeypatch.setattr(likelihood, "INPAINT_SWEEPS", 2)
+
+
+def test_the_table_puts_every_model_on_the_same_held_out_digits(tmp_path, quick, capsys):
+  args = ["--seeds", "2", "--scale", "0.004", "--workdir", str(tmp_path / "runs"),
+          "--out", str(tmp_path / "out")]
+  assert likelihood.main(args) == 0
+  out = tmp_path / "out"
+  readme = (out / "README.md").read_text()
+  for title in likelihood.MODELS:
+    assert f"| {title} | 100 |" in readme  # the same updates for every model
+  assert "297 held out" in readme and "Mean ± std over 2 seeds" in readme
+  rows = json.loads((out / "likelihood.json").read_text())["rows"]
+  assert len(rows) == 2 * len(likelihood.MODELS)
+  for r in rows:
+    assert -64 * 0.7 < r["log_likelihood"] < 0  # better than fair coins, a log-probability
+    assert r["log_likelihood"] >= r["bound"] - 1e-4
+  bihm = [r for r in rows if r["model"] == "BiHM"]
+  assert all(r["log_z"] <= 0 for r in bihm)
+  for name in ("estimates.png", "bihm_gibbs.png", "bihm_inpainting.png"):
+    assert (out / name).stat().st_size > 1000
+  capsys.readouterr()
+  # Rerunning trains nothing: every run resumes at its last step.
+  assert likelihood.main(args) == 0
+  assert capsys.readouterr().out.count("resuming from step 100") == len(likelihood.MODELS)
+
+
+def test_bad_arguments_are_one_line_errors(capsys):
+  assert likelihood.main(["--seeds", "0"]) == 2
+  assert capsys.readouterr().err.count("\n") == 1
