@@ -7,7 +7,7 @@ WORKDIR ?= runs/$(EXP)
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: install train sample eval results likelihood sweep test test-slow bench bench-sweep clean
+.PHONY: install train sample eval results likelihood semi-supervised sweep test test-slow bench bench-sweep clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ SWEEP ?= margin=1,2,4,6,8,12,16,32
 SWEEP_EXP := $(if $(filter command line environment,$(origin EXP)),$(EXP),digits_margin_sweep)
 likelihood: install
 	$(PY) -m ebgan_jax.likelihood $(ARGS)
+
+semi-supervised: install
+	$(PY) -m ebgan_jax.semisupervised $(ARGS)
 
 sweep: install
 	$(PY) -m ebgan_jax.sweep --config experiments/$(SWEEP_EXP).py --workdir runs/$(SWEEP_EXP)_sweep --sweep "$(SWEEP)" $(ARGS)

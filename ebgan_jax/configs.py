@@ -90,6 +90,10 @@ def base_config() -> ml_collections.ConfigDict:
   c.model.upsample = "subpixel"  # "subpixel" or "resize": the same function (models.py)
   c.model.maxout_pieces = 5  # model.arch="pacgan": pieces per maxout unit
   c.model.sbn_sizes = (64, 32, 16)  # model.arch="sbn": binary layers h_1 (bottom) to h_L
+  # The Ladder Network of algorithm="ln" / "ebgan_ln": hidden widths and the classes, and the
+  # std of the corrupted path's Gaussian noise.
+  c.model.ladder_sizes = (1000, 500, 250, 250, 250, 10)
+  c.model.ladder_noise = 0.3
 
   # Checkpoints (orbax) in <workdir>/checkpoints; rerunning a command resumes from the latest.
   c.checkpoint_every = 1000
@@ -397,8 +401,10 @@ def validate(config: ml_collections.ConfigDict) -> None:
   if config.optimizer.name not in ("adam", "sgd"):
     raise ValueError(f"config.optimizer.name must be 'adam' or 'sgd', got {config.optimizer.name!r}.")
   if config.data.holdout and config.data.name != "digits":
-    raise ValueError(f"config.data.holdout holds out digits; {config.data.name!r} has its own "
-                     "test split: use --config.data.eval_split=test.")
+    fix = ("its test split: --config.data.eval_split=test" if config.data.name in ("mnist", "celeb_a")
+           else "no held-out set")
+    raise ValueError(f"config.data.holdout holds out digits; use --config.data.holdout=0 for "
+                     f"{config.data.name!r} ({fix}).")
   if config.data.name == "digits" and config.data.holdout > 1797 - config.batch_size:
     raise ValueError(f"config.data.holdout={config.data.holdout} leaves fewer than "
                      f"config.batch_size={config.batch_size} of the 1,797 digits to train on.")

@@ -254,6 +254,54 @@ def heldout_examples(data_cfg: Any, limit: int = 0) -> np.ndarray | None:
   return None
 
 
+def _tfds_labels(data_cfg: Any, split: str) -> np.ndarray:
+  import tensorflow_datasets as tfds
+  data_dir = data_cfg.data_dir or os.environ.get("TFDS_DATA_DIR") or None
+  source = tfds.data_source(data_cfg.name, split=split, data_dir=data_dir, download=False)
+  return np.array([int(source[i]["label"]) for i in range(len(source))], np.int32)
+
+
+def heldout_labels(data_cfg: Any, limit: int = 0) -> np.ndarray | None:
+  """The class labels of :func:`heldout_examples`, in the same order."""
+  if data_cfg.name == "digits" and data_cfg.get("holdout", 0):
+    labels = load_digits()[1][digits_split(data_cfg.holdout)[1]]
+  elif data_cfg.name == "mnist" and data_cfg.get("eval_split", ""):
+    labels = _tfds_labels(data_cfg, data_cfg.eval_split)
+  else:
+    return None
+  return labels[:limit] if limit else labels
+
+
+def labelled_subset(data_cfg: Any, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+  """``n`` training examples and their labels, ``n / 10`` of each class, drawn by ``seed``:
+  the labelled examples of a semi-supervised run (the digits' held-out examples excluded)."""
+  if data_cfg.name == "digits":
+    images, labels = _digits(data_cfg)
+    train = digits_split(data_cfg.get("holdout", 0))[0]
+    images, labels = images[train], labels[train]
+    get = lambda idx: images[idx]
+  elif data_cfg.name == "mnist":
+    labels = _tfds_labels(data_cfg, data_cfg.split)
+    ds = tfds_dataset("mnist", split=data_cfg.split, data_dir=data_cfg.data_dir,
+                      image_size=data_cfg.image_size, batch_size=1, seed=0,
+                      binarize=data_cfg.binarize)
+    get = ds.examples
+  else:
+    raise ValueError(f"labelled examples come from 'digits' or 'mnist', not {data_cfg.name!r}.")
+  if n % 10:
+    raise ValueError(f"the labelled examples are balanced over 10 classes: their number must be "
+                     f"a multiple of 10, got {n}.")
+  rng = np.random.default_rng([seed, _HOLDOUT_STREAM])
+  chosen = []
+  for c in range(10):
+    of_class = np.flatnonzero(labels == c)
+    if len(of_class) < n // 10:
+      raise ValueError(f"class {c} has {len(of_class)} training examples, fewer than {n // 10}.")
+    chosen.append(rng.choice(of_class, n // 10, replace=False))
+  idx = np.sort(np.concatenate(chosen))
+  return np.asarray(get(idx), np.float32), labels[idx].astype(np.int32)
+
+
 def example_shape(data_cfg: Any) -> tuple[int, ...]:
   """The shape of one example of ``data_cfg``, known without reading the data."""
   size = data_cfg.image_size

@@ -86,7 +86,7 @@ def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
   to_disk = (lambda s: s) if labels else (lambda s: member(s, 0))
   from_disk = (lambda s: s) if labels else (lambda s: stack_states([s]))
   # Created now: unusable Inception weights must stop the run before it trains.
-  evaluator = Evaluator(config, dataset, progress and is_writer)
+  evaluator = Evaluator(config, dataset, progress and is_writer) if algorithm.generative else None
 
   # ----------------------------------------------------------------------------------------------
   # Resume from the latest checkpoint, refusing one that would be another run.
@@ -179,11 +179,11 @@ def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
         if at(config.checkpoint_every) or step >= config.num_steps:
           check_guard()
           ckpt.save(step, to_disk(state), meta)
-        if at(config.sample_every) and step < config.num_steps:
+        if evaluator and at(config.sample_every) and step < config.num_steps:
           pictures.write_samples(os.path.join(workdir, f"samples_{step:06d}.png"), config,
                                  f"{step:06d}", sampler, energy_fn, state, dataset, labels,
                                  is_writer)
-        if config.eval_every and at(config.eval_every) and step < config.num_steps:
+        if evaluator and config.eval_every and at(config.eval_every) and step < config.num_steps:
           write(step, evaluator.evaluate(generate))
         interrupted = _stop_requested(signals, at(config.log_every))
       if interrupted is not None:
@@ -208,9 +208,12 @@ def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
   # The final pictures, metrics and summary.
   # ----------------------------------------------------------------------------------------------
   try:
-    pictures.write_samples(os.path.join(workdir, "samples_final.png"), config, "final", sampler,
-                           energy_fn, state, dataset, labels, is_writer)
-    scores = evaluator.evaluate(generate) or [{} for _ in members]
+    scores = []
+    if evaluator:
+      pictures.write_samples(os.path.join(workdir, "samples_final.png"), config, "final",
+                             sampler, energy_fn, state, dataset, labels, is_writer)
+      scores = evaluator.evaluate(generate)
+    scores = scores or [{} for _ in members]
     per_member = []
     for i, (m, row, score) in enumerate(zip(members, last_logged, scores)):
       extra = algorithm.evaluate(m, (generator, discriminator), member(state, i), dataset)

@@ -16,6 +16,7 @@ from ebgan_jax.algorithms.began import BEGAN
 from ebgan_jax.algorithms.bihm import BiHM
 from ebgan_jax.algorithms.ebgan import EBGAN
 from ebgan_jax.algorithms.gan import GAN
+from ebgan_jax.algorithms.ladder import EBGANLN, LadderNet
 from ebgan_jax.algorithms.lsgan import LossSensitiveGAN
 from ebgan_jax.algorithms.magan import MAGAN
 from ebgan_jax.algorithms.vae import VAE
@@ -37,7 +38,7 @@ def register(cls: type[Algorithm]) -> type[Algorithm]:
   return cls
 
 
-for _cls in (GAN, EBGAN, BEGAN, MAGAN, LossSensitiveGAN, VAE, BiHM):  # the order of the tables
+for _cls in (GAN, EBGAN, BEGAN, MAGAN, LossSensitiveGAN, VAE, BiHM, LadderNet, EBGANLN):  # the order of the tables
   register(_cls)
 del _cls
 
@@ -51,5 +52,5 @@ def make_algorithm(config: Any) -> Algorithm:
 
 
 __all__ = ["Adversarial", "Algorithm", "BEGAN", "BiHM", "Controller", "ControllerInputs",
-           "EBGAN", "GAN", "LossSensitiveGAN", "MAGAN", "Metrics", "REGISTRY", "StepSettings",
-           "Update", "VAE", "make_algorithm", "register"]
+           "EBGAN", "EBGANLN", "GAN", "LadderNet", "LossSensitiveGAN", "MAGAN", "Metrics",
+           "REGISTRY", "StepSettings", "Update", "VAE", "make_algorithm", "register"]

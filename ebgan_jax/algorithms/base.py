@@ -69,6 +69,8 @@ class Algorithm:
   ``variants`` (the rows it gives in the results tables: title and config overrides; by
   default one, its title), ``discriminator`` (the network
   in the ``d`` slot: ``"autoencoder"``, ``"logit"`` or ``"gaussian_encoder"``),
+  ``generative`` (False for a model that draws no samples, such as a classifier: the
+  runner then writes no sample pictures and skips the dataset's sample protocol),
   ``progress_metrics`` (two metrics for the progress bar), ``config_block`` (the defaults of
   ``config.<name>``, or None) and ``state_keys`` (keys of that block that the controller
   carries: traced values, so a sweep over them shares one program and a resumed run keeps the
@@ -78,6 +80,7 @@ class Algorithm:
   title: ClassVar[str] = ""
   variants: ClassVar[dict[str, tuple[str, ...]] | None] = None
   discriminator: ClassVar[str] = "autoencoder"
+  generative: ClassVar[bool] = True
   progress_metrics: ClassVar[tuple[str, str]] = ("loss_d", "loss_g")
   config_block: ClassVar[dict[str, Any] | None] = None
   state_keys: ClassVar[tuple[str, ...]] = ()
