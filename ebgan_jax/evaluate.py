@@ -9,7 +9,9 @@ checkpoint, by its dataset's protocol (``ebgan_jax.eval``):
   images (``eval_samples``), with the weights of ``--inception_weights`` (or the run's config,
   or ``$EBGAN_JAX_INCEPTION_WEIGHTS``); skipped with a notice when there are none;
 - on each of them, precision and recall (k = 3) and density and coverage (k = 5) on the same
-  features (raw coordinates for the mixtures), with k and the set sizes beside them.
+  features (raw coordinates for the mixtures), with k and the set sizes beside them;
+- and what the run's algorithm measures itself: the log-likelihoods of the VAE and the BiHM,
+  the test error of the Ladder Networks (which draw no samples and skip the above).
 
 Prints one JSON line per member and writes ``<workdir>/eval.json``.
 """
@@ -25,8 +27,9 @@ from ebgan_jax.main import set_cpu_defaults
 
 
 def evaluate_run(workdir: str, inception_weights: str | None = None) -> list[dict]:
-  from ebgan_jax import data, trained
+  from ebgan_jax import algorithms, data, trained
   from ebgan_jax.evaluator import Evaluator
+  from ebgan_jax.state import member
 
   run = trained.load(workdir)
   config = run.config
@@ -36,17 +39,25 @@ def evaluate_run(workdir: str, inception_weights: str | None = None) -> list[dic
                        "docs/eval.md for where to get it.")
     config.inception_weights = inception_weights
   dataset = data.make_dataset(config.data, batch_size=config.batch_size, seed=config.seed)
-  evaluator = Evaluator(config, dataset)
-  if evaluator.protocol is None:
-    raise ValueError(f"no evaluation protocol for dataset {dataset.name!r} yet.")
-  sampler = run.sampler()
-  generate = lambda z: sampler(run.state.g.params, run.state.g.batch_stats, z)
-  # The evaluator takes the members' samples stacked; a single run is a member of one.
-  results = evaluator.evaluate(generate if run.members else lambda z: generate(z)[None])
+  algorithm = algorithms.make_algorithm(config)
   labels = run.members or [config.name]
+  results, evaluator = [], None
+  if algorithm.generative:
+    evaluator = Evaluator(config, dataset)
+    sampler = run.sampler()
+    generate = lambda z: sampler(run.state.g.params, run.state.g.batch_stats, z)
+    # The evaluator takes the members' samples stacked; a single run is a member of one.
+    results = evaluator.evaluate(generate if run.members else lambda z: generate(z)[None])
   results = results or [{} for _ in labels]
-  rows = [{"member": label, "step": run.step, **r} for label, r in zip(labels, results)]
-  if evaluator.protocol in ("digits", "stacked_digits"):
+  networks = (run.generator, run.discriminator)
+  rows = []
+  for i, (label, r) in enumerate(zip(labels, results)):
+    state = member(run.state, i) if run.members else run.state
+    rows.append({"member": label, "step": run.step, **r,
+                 **algorithm.evaluate(config, networks, state, dataset)})
+  if all(len(row) == 2 for row in rows):
+    raise ValueError(f"no evaluation protocol for dataset {dataset.name!r} yet.")
+  if evaluator is not None and evaluator.protocol in ("digits", "stacked_digits"):
     for row in rows:
       row["classifier_accuracy"] = evaluator.classifier.accuracy
   with open(os.path.join(workdir, "eval.json"), "w") as f:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import glob
 import itertools
 import json
 import os
@@ -94,6 +95,31 @@ def run_sweep(config, spec: dict[str, list[str]], workdir: str, progress: bool =
                 for row in summary["members"]]
   write_tables(workdir, results)
   return results
+
+
+def run_sweep_timed(config, spec: dict[str, list[str]], workdir: str, progress: bool = True
+                    ) -> tuple[list[dict], float]:
+  """:func:`run_sweep`, and the wall time that training the sweep to its end took, summed over
+  the calls that trained (kept in ``<workdir>/wall_time.json``): rerunning a finished sweep
+  evaluates it again but adds nothing."""
+  path = os.path.join(workdir, "wall_time.json")
+  spent = 0.0
+  if os.path.exists(path):
+    with open(path) as f:
+      spent = float(json.load(f)["seconds"])
+  summaries = []
+  for name in glob.glob(os.path.join(workdir, "**", "summary.json"), recursive=True):
+    with open(name) as f:
+      summaries.append(json.load(f))
+  finished = bool(summaries) and all(s.get("steps", 0) >= config.num_steps
+                                     and not s.get("interrupted") for s in summaries)
+  t0 = time.perf_counter()
+  results = run_sweep(config, spec, workdir, progress)
+  if not finished:
+    spent += time.perf_counter() - t0
+    with open(path, "w") as f:
+      json.dump({"seconds": spent}, f)
+  return results, spent
 
 
 def second_half_stats(workdir: str, num_steps: int) -> dict[str, dict[str, float]]:

@@ -133,7 +133,7 @@ def test_iwae_with_one_sample_is_estimator_a_and_with_more_a_higher_bound():
 EMBEDDED = ["digits_ebgan_pt", "digits_gan", "digits_began", "digits_magan", "digits_lsgan",
             "digits_vae", "toy_ring_ebgan", "toy_grid_ebgan", "toy_ring_gan", "toy_grid_gan",
             "toy_grid_began", "pytorch_gan_ebgan", "stacked_digits_ebgan_pt", "stacked_digits_gan",
-            "digits_bihm"]
+            "digits_bihm", "digits_ln", "digits_ebgan_ln"]
 
 
 @pytest.mark.parametrize("name", EMBEDDED)
@@ -148,11 +148,11 @@ def test_every_embedded_experiment_runs_from_the_command_line(tmp_path, name):
     args += ["--config.bihm.eval_samples=8", "--config.bihm.partition_samples=16",
              "--config.bihm.partition_inner_samples=4"]
   assert main.main(args) == 0
-  assert (tmp_path / "samples_final.png").exists()
+  assert (tmp_path / "samples_final.png").exists() == (name != "digits_ln")
 
 
-@pytest.mark.parametrize("name", ["mnist_ebgan", "mnist_vae", "mnist_bihm", "celeba_ebgan",
-                                  "celeba_began"])
+@pytest.mark.parametrize("name", ["mnist_ebgan", "mnist_vae", "mnist_bihm", "mnist_ln",
+                                  "mnist_ebgan_ln", "celeba_ebgan", "celeba_began"])
 def test_tfds_experiments_run_on_mock_data(tmp_path, name):
   args = ["--config", name, "--workdir", str(tmp_path / "run"), "--no_progress",
           "--config.num_steps=2", "--config.log_every=1", "--config.sample_every=1000",
@@ -167,11 +167,15 @@ def test_tfds_experiments_run_on_mock_data(tmp_path, name):
              "--config.bihm.partition_samples=8", "--config.bihm.partition_inner_samples=2"]
   if name.startswith("celeba"):
     args += ["--config.model.features_g=8", "--config.model.features_d=8"]
-  with tfds.testing.mock_data(num_examples=8):
+  if name.endswith("_ln"):  # one labelled example per class, small layers
+    args += ["--config.ln.labels=10", "--config.model.ladder_sizes=(16,10)"]
+  with tfds.testing.mock_data(num_examples=100 if name.endswith("_ln") else 8):
     assert main.main(args) == 0
-  assert (tmp_path / "run" / "samples_final.png").exists()
+  assert (tmp_path / "run" / "samples_final.png").exists() == (name != "mnist_ln")
   summary = json.loads((tmp_path / "run" / "summary.json").read_text())
   if name == "mnist_bihm":  # scored on 4 examples of the test split
     assert summary["eval_examples"] == 4 and summary["log_likelihood"] < 0
   if name == "mnist_vae":
     assert summary["test_examples"] == 4
+  if name.endswith("_ln"):  # scored on the mock test split
+    assert summary["labels"] == 10 and summary["test_examples"] == 100

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ebgan_jax import configs, data, models, train, trained
+from ebgan_jax import configs, data, evaluate, models, train, trained
 from ebgan_jax.algorithms import ladder
 
 
@@ -98,6 +98,9 @@ def test_a_short_ln_run_beats_chance_by_far(tmp_path):
   assert summary["labels"] == 100 and summary["test_examples"] == 297
   assert summary["test_error"] < 30.0  # chance: 90 %
   assert not (tmp_path / "samples_final.png").exists()  # a classifier draws no samples
+  # make eval measures the same, and no sample protocol.
+  (row,) = evaluate.evaluate_run(str(tmp_path))
+  assert row["test_error"] == summary["test_error"] and "inception_score" not in row
 
 
 def test_ebgan_ln_margin_decays_to_zero_and_resumes_bitwise(tmp_path):
