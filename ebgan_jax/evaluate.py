@@ -44,6 +44,8 @@ def evaluate_run(workdir: str, inception_weights: str | None = None) -> list[dic
   results, evaluator = [], None
   if algorithm.generative:
     evaluator = Evaluator(config, dataset)
+    if evaluator.protocol is None:
+      raise ValueError(f"no evaluation protocol for dataset {dataset.name!r} yet.")
     sampler = run.sampler()
     generate = lambda z: sampler(run.state.g.params, run.state.g.batch_stats, z)
     # The evaluator takes the members' samples stacked; a single run is a member of one.
@@ -55,8 +57,6 @@ def evaluate_run(workdir: str, inception_weights: str | None = None) -> list[dic
     state = member(run.state, i) if run.members else run.state
     rows.append({"member": label, "step": run.step, **r,
                  **algorithm.evaluate(config, networks, state, dataset)})
-  if all(len(row) == 2 for row in rows):
-    raise ValueError(f"no evaluation protocol for dataset {dataset.name!r} yet.")
   if evaluator is not None and evaluator.protocol in ("digits", "stacked_digits"):
     for row in rows:
       row["classifier_accuracy"] = evaluator.classifier.accuracy

@@ -171,7 +171,7 @@ def test_digits_bihm_learns_and_resumes_bitwise(tmp_path):
   config = configs.with_values(configs.load_config("digits_bihm"), **{
       "num_steps": 300, "log_every": 50, "checkpoint_every": 150, "sample_every": 1000,
       "async_checkpoints": False, "bihm.eval_samples": 100, "bihm.partition_samples": 500,
-      "bihm.partition_inner_samples": 20, "bihm.eval_examples": 100})
+      "bihm.partition_inner_samples": 20, "bihm.eval_examples": 100, "eval_samples": 100})
   summary = train.train_and_evaluate(config, str(tmp_path / "full"), progress=False)
   first = [float(line.split('"log_p_tilde": ')[1].split(",")[0])
            for line in (tmp_path / "full" / "metrics.jsonl").read_text().splitlines()][0]

@@ -90,7 +90,8 @@ def test_labelled_examples_are_balanced_drawn_by_the_seed_and_never_held_out():
 def _tiny(name, **overrides):
   return configs.with_values(configs.load_config(name), **{
       "model.ladder_sizes": (32, 16, 10), "num_steps": 300, "log_every": 100,
-      "checkpoint_every": 100, "sample_every": 1000, "async_checkpoints": False, **overrides})
+      "checkpoint_every": 100, "sample_every": 1000, "async_checkpoints": False,
+      "eval_samples": 100, **overrides})
 
 
 def test_a_short_ln_run_beats_chance_by_far(tmp_path):
