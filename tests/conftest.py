@@ -45,3 +45,18 @@ def copy_of(run, tmp_path):
   target = tmp_path / "run"
   shutil.copytree(run, target)
   return target
+
+
+def assert_resume_is_bitwise(config, full_workdir, split_workdir, split_at: int):
+  """Trains ``config`` in ``split_workdir`` in two calls, stopping at ``split_at`` first, and
+  checks that its final state equals, bit for bit, that of the run in ``full_workdir`` (the
+  same config trained in one call)."""
+  import numpy as np
+  from ebgan_jax import configs, train, trained
+  first = configs.with_values(config.copy_and_resolve_references(), num_steps=split_at)
+  train.train_and_evaluate(first, str(split_workdir), progress=False)
+  train.train_and_evaluate(config, str(split_workdir), progress=False)
+  a, b = trained.load(str(full_workdir)), trained.load(str(split_workdir))
+  assert a.step == b.step == config.num_steps
+  for x, y in zip(jax.tree.leaves(a.state), jax.tree.leaves(b.state)):
+    np.testing.assert_array_equal(np.asarray(x), np.asarray(y))

@@ -10,8 +10,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ebgan_jax import configs, data, losses, models, train, trained
+from ebgan_jax import configs, data, losses, models, outputs, train
 from ebgan_jax.algorithms import bihm
+
+from conftest import assert_resume_is_bitwise
 
 SHAPE, SIZES = (3,), (2, 1)
 
@@ -173,19 +175,13 @@ def test_digits_bihm_learns_and_resumes_bitwise(tmp_path):
       "async_checkpoints": False, "bihm.eval_samples": 100, "bihm.partition_samples": 500,
       "bihm.partition_inner_samples": 20, "bihm.eval_examples": 100, "eval_samples": 100})
   summary = train.train_and_evaluate(config, str(tmp_path / "full"), progress=False)
-  first = [float(line.split('"log_p_tilde": ')[1].split(",")[0])
-           for line in (tmp_path / "full" / "metrics.jsonl").read_text().splitlines()][0]
+  first = outputs.read_metrics(str(tmp_path / "full"))[0]["log_p_tilde"]
   # 64 fair coins: -44.4 nats; independent pixels fitted to the training digits: -24.2 on
   # the held-out ones.
   assert summary["log_p_tilde"] > first + 2 and summary["log_likelihood"] > -30
   assert summary["log_likelihood"] >= summary["log_likelihood_bound"] - 1e-6
   assert summary["log_z"] <= 0 and summary["eval_examples"] == 100
-  half = configs.with_values(config.copy_and_resolve_references(), num_steps=150)
-  train.train_and_evaluate(half, str(tmp_path / "split"), progress=False)
-  train.train_and_evaluate(config, str(tmp_path / "split"), progress=False)
-  a, b = trained.load(str(tmp_path / "full")), trained.load(str(tmp_path / "split"))
-  for x, y in zip(jax.tree.leaves(a.state), jax.tree.leaves(b.state)):
-    np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+  assert_resume_is_bitwise(config, tmp_path / "full", tmp_path / "split", split_at=150)
 
 
 @pytest.mark.parametrize("override,message", [
