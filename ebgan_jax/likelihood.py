@@ -67,7 +67,7 @@ def _row(title: str, member: dict) -> dict:
 def curves(run, held_out: np.ndarray, seed: int = 0) -> dict[str, list[float]]:
   """Member 0's held-out estimates at each K of ``CURVE_SAMPLES``."""
   import jax
-  from ebgan_jax import algorithms, eval as evaluation, models
+  from ebgan_jax import algorithms, models
   from ebgan_jax.algorithms import bihm
   from ebgan_jax.state import member
   state = member(run.state, 0) if run.members else run.state
@@ -83,16 +83,10 @@ def curves(run, held_out: np.ndarray, seed: int = 0) -> dict[str, list[float]]:
              for k in CURVE_SAMPLES]
     return {"log_p_tilde": bound, "log_p_star": [b - 2 * log_z for b in bound], "log_z": log_z}
   algorithm = algorithms.make_algorithm(run.config)
-  g_vars = {"params": state.g.params, "batch_stats": state.g.batch_stats}
-  d_vars = {"params": state.d.params, "batch_stats": state.d.batch_stats}
-  out = []
-  for k in CURVE_SAMPLES:
-    r = evaluation.vae_log_likelihood(
-        lambda xb: run.discriminator.apply(d_vars, algorithm.to_data(xb), train=False),
-        lambda z: run.generator.apply(g_vars, z, train=False), algorithm.log_likelihood,
-        np.asarray(algorithm.target(held_out)), num_samples=k, key=jax.random.fold_in(key, k),
-        sample_chunk=min(k, 500))
-    out.append(r["iw_log_likelihood"])
+  out = [algorithm.importance_log_likelihood(nets, state, held_out, num_samples=k,
+                                             key=jax.random.fold_in(key, k),
+                                             sample_chunk=min(k, 500))["iw_log_likelihood"]
+         for k in CURVE_SAMPLES]
   return {"iw_log_likelihood": out}
 
 

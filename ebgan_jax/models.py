@@ -485,10 +485,13 @@ class GaussianEncoder(nn.Module):
 # A network's state is a list of binary layers ``[x, h_1, ..., h_L]`` in {0, 1}, ``x`` flattened,
 # each ``[..., n_l]`` with any leading axes (samples, examples).
 
-def bernoulli_log_prob(values: Array, logits: Array) -> Array:
-  """``sum_i log Bernoulli(values_i; sigmoid(logits_i))`` over the last axis."""
-  return jnp.sum(values * jax.nn.log_sigmoid(logits) + (1.0 - values) * jax.nn.log_sigmoid(-logits),
-                 axis=-1)
+def bernoulli_log_prob(values: Array, logits: Array, weights: Array | None = None) -> Array:
+  """``sum_i w_i log Bernoulli(values_i; sigmoid(logits_i))`` over the last axis; ``weights``
+  (broadcast against the last axes, 1 where absent) leave units out with 0."""
+  ll = values * jax.nn.log_sigmoid(logits) + (1.0 - values) * jax.nn.log_sigmoid(-logits)
+  if weights is not None:
+    ll = ll * jnp.broadcast_to(weights, ll.shape)
+  return jnp.sum(ll, axis=-1)
 
 
 def bernoulli_from_uniform(u: Array, logits: Array) -> Array:

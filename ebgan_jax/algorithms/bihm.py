@@ -201,11 +201,6 @@ def likelihood(networks, g_params, d_params, images: np.ndarray, *, key: Array,
 # constant, so a Gibbs sampler over (x, h, h') samples p*(x) exactly in the limit; given x the
 # copies are independent, each with the BiHM's posterior sqrt(p q) / S(x).
 
-def _masked_log_prob(values: Array, logits: Array, free: Array | None) -> Array:
-  ll = values * jax.nn.log_sigmoid(logits) + (1.0 - values) * jax.nn.log_sigmoid(-logits)
-  return jnp.sum(ll if free is None else ll * free[None], axis=-1)
-
-
 def _candidates(key: Array, current: Array, logits: Array, m: int) -> Array:
   """``[m, B, n]``: the current value (index 0) and ``m - 1`` Bernoulli(sigmoid(logits))
   proposals."""
@@ -248,8 +243,8 @@ def gibbs_sweep(networks, g_params, d_params, layers: Sequence[Array], key: Arra
     cand = _candidates(k_prop, layers[l], logits, m)
     full = [jnp.broadcast_to(v[None], (m,) + v.shape) for v in layers]
     full[l] = cand
-    layers[l] = _pick(k_pick, cand, log_target(full) - _masked_log_prob(cand, jnp.broadcast_to(
-        logits[None], cand.shape), None))
+    layers[l] = _pick(k_pick, cand, log_target(full) - models.bernoulli_log_prob(
+        cand, jnp.broadcast_to(logits[None], cand.shape)))
 
   k_prop, k_pick = jax.random.split(jax.random.fold_in(key, 0))
   logits = generator.apply({"params": g_params}, layers, method="conditional_logits")[0][:n]
@@ -261,7 +256,7 @@ def gibbs_sweep(networks, g_params, d_params, layers: Sequence[Array], key: Arra
   full = [jnp.broadcast_to(v[None], (m,) + v.shape) for v in layers]
   full[0] = jnp.concatenate([cand, cand], axis=1)
   target = log_target(full)
-  proposal = _masked_log_prob(cand, jnp.broadcast_to(logits[None], cand.shape), free)
+  proposal = models.bernoulli_log_prob(cand, jnp.broadcast_to(logits[None], cand.shape), free)
   x = _pick(k_pick, cand, target[:, :n] + target[:, n:] - proposal)
   layers[0] = jnp.concatenate([x, x])
   return layers

@@ -102,24 +102,29 @@ class VAE(Algorithm):
     d = state.d.apply_gradients(grads=d_grads).replace(batch_stats=d_stats)
     return Update(g, d, state.controller, metrics, loss, loss, d_grads, g_grads)
 
+  def importance_log_likelihood(self, networks, state, images, *, num_samples: int, key,
+                                sample_chunk: int = 500) -> dict[str, float]:
+    """The importance-weighted log-likelihood and the ELBO of ``images`` (data in [-1, 1]) with
+    ``num_samples`` samples each (:func:`ebgan_jax.eval.vae_log_likelihood`)."""
+    from ebgan_jax import eval as evaluation
+    generator, encoder = networks
+    g_vars = {"params": state.g.params, "batch_stats": state.g.batch_stats}
+    d_vars = {"params": state.d.params, "batch_stats": state.d.batch_stats}
+    return evaluation.vae_log_likelihood(
+        lambda xb: encoder.apply(d_vars, self.to_data(xb), train=False),
+        lambda z: generator.apply(g_vars, z, train=False), self.log_likelihood,
+        np.asarray(self.target(images)), num_samples=num_samples, key=key,
+        sample_chunk=sample_chunk)
+
   def evaluate(self, config, networks, state, dataset):
     """The importance-weighted log-likelihood and the ELBO of the first ``vae.eval_examples``
     training examples (``train_*``) and, when the data config holds examples out, of as many
     held-out ones (``test_*``), with ``vae.eval_importance_samples`` samples each."""
-    from ebgan_jax import data, eval as evaluation
-    generator, encoder = networks
+    from ebgan_jax import data
     n = min(config.vae.eval_examples, getattr(dataset, "num_examples", config.vae.eval_examples))
-    g_vars = {"params": state.g.params, "batch_stats": state.g.batch_stats}
-    d_vars = {"params": state.d.params, "batch_stats": state.d.batch_stats}
     key = jax.random.fold_in(jax.random.PRNGKey(config.seed), SAMPLE_STREAM + 1)
-
-    def score(images):
-      return evaluation.vae_log_likelihood(
-          lambda xb: encoder.apply(d_vars, self.to_data(xb), train=False),
-          lambda z: generator.apply(g_vars, z, train=False), self.log_likelihood,
-          np.asarray(self.target(images)), num_samples=config.vae.eval_importance_samples,
-          key=key)
-
+    score = lambda images: self.importance_log_likelihood(
+        networks, state, images, num_samples=config.vae.eval_importance_samples, key=key)
     result = {"train_" + k: v for k, v in score(dataset.examples(np.arange(n))).items()}
     held_out = data.heldout_examples(config.data, limit=config.vae.eval_examples)
     if held_out is not None:
