@@ -7,7 +7,7 @@ WORKDIR ?= runs/$(EXP)
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: install train sample eval results likelihood semi-supervised sweep test test-slow bench bench-sweep clean
+.PHONY: install train sample eval results likelihood semi-supervised sweep grid-search theory test test-slow bench bench-sweep clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,17 @@ semi-supervised: install
 
 sweep: install
 	$(PY) -m ebgan_jax.sweep --config experiments/$(SWEEP_EXP).py --workdir runs/$(SWEEP_EXP)_sweep --sweep "$(SWEEP)" $(ARGS)
+
+# The EBGAN paper's grid search (Table 1): SUBSET=N network settings (default: 64 on a CPU, the
+# whole grid on an accelerator), SUBSET=all for the paper's 512 EBGAN and 6,144 GAN settings.
+SUBSET ?=
+CONFIG ?= experiments/digits_grid_search.py
+grid-search: install
+	$(PY) -m ebgan_jax.grid_search --config $(CONFIG) $(if $(SUBSET),--subset $(SUBSET)) $(ARGS)
+
+# GAN Proposition 1 and EBGAN Theorems 1-2 on toys (results/theory).
+theory: install
+	$(PY) -m ebgan_jax.theory $(ARGS)
 
 N ?= 64
 sample: install

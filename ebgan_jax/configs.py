@@ -55,7 +55,11 @@ def base_config() -> ml_collections.ConfigDict:
       c[name] = ml_collections.ConfigDict(algorithm.config_block)
 
   c.optimizer = ml_collections.ConfigDict()
-  c.optimizer.name = "adam"  # "adam" or "sgd"
+  c.optimizer.name = "adam"  # "adam", "adamax" or "sgd"
+  # Another optimizer for one network ("" = optimizer.name): the EBGAN paper's grid search
+  # chooses optimD and optimG separately for its GAN baselines.
+  c.optimizer.name_g = ""
+  c.optimizer.name_d = ""
   c.optimizer.lr_g = 1e-3
   c.optimizer.lr_d = 1e-3
   c.optimizer.b1 = 0.5
@@ -76,7 +80,9 @@ def base_config() -> ml_collections.ConfigDict:
   c.data.eval_split = ""
 
   c.model = ml_collections.ConfigDict()
-  c.model.arch = "mlp"  # "mlp", "pacgan", "small_conv", "dcgan", "pytorch_gan", "sbn"
+  # "mlp", "pacgan", "small_conv", "dcgan", "began", "pytorch_gan", "sbn"; "began": features_g
+  # and features_d are BEGAN's n, code_size its embedding h.
+  c.model.arch = "mlp"
   c.model.n_layers_g = 3
   c.model.size_g = 800
   c.model.batch_norm_g = True
@@ -84,6 +90,10 @@ def base_config() -> ml_collections.ConfigDict:
   c.model.n_layers_d = 2
   c.model.size_d = 256
   c.model.dropout_d = 0.0
+  # model.arch="mlp": units of the auto-encoder's last encoder layer, its code (0: size_d,
+  # no bottleneck). Fewer units than the data has keep it from learning the identity.
+  c.model.bottleneck_d = 0
+  c.model.activation_d = "relu"  # model.arch="mlp": the auto-encoder's "relu" or "elu" (BEGAN)
   c.model.features_g = 64
   c.model.features_d = 32
   c.model.code_size = 64
@@ -364,7 +374,7 @@ _POSITIVE = ("energy_scale", "batch_size", "num_steps", "latent_dim", "d_steps",
              "log_every", "sample_every", "num_samples", "checkpoint_every", "keep_checkpoints",
              "eval_samples", "max_consecutive_skips")
 _NON_NEGATIVE = ("margin", "pt_weight", "eval_every", "seed", "data.image_size",
-                 "data.train_points", "data.holdout")
+                 "data.train_points", "data.holdout", "model.bottleneck_d")
 _FINITE = ("optimizer.b1", "optimizer.b2", "energy_scale")
 
 
@@ -398,8 +408,15 @@ def validate(config: ml_collections.ConfigDict) -> None:
     raise ValueError(f"Inception weights file {weights} does not exist; pass the path of "
                      "pt_inception-2015-12-05-6726825d.pth (docs/eval.md) or leave "
                      "config.inception_weights empty to skip FID/KID.")
-  if config.optimizer.name not in ("adam", "sgd"):
-    raise ValueError(f"config.optimizer.name must be 'adam' or 'sgd', got {config.optimizer.name!r}.")
+  for key, allowed in (("name", ("adam", "adamax", "sgd")),
+                       ("name_g", ("", "adam", "adamax", "sgd")),
+                       ("name_d", ("", "adam", "adamax", "sgd"))):
+    if config.optimizer[key] not in allowed:
+      raise ValueError(f"config.optimizer.{key} must be {' or '.join(map(repr, allowed))}, got "
+                       f"{config.optimizer[key]!r}.")
+  if config.model.activation_d not in ("relu", "elu"):
+    raise ValueError(f"config.model.activation_d must be 'relu' or 'elu', got "
+                     f"{config.model.activation_d!r}.")
   if config.data.holdout and config.data.name != "digits":
     fix = ("its test split: --config.data.eval_split=test" if config.data.name in ("mnist", "celeb_a")
            else "no held-out set")

@@ -196,15 +196,21 @@ def began_convergence(energy_real: ArrayLike, energy_fake: ArrayLike, *,
 
 def magan_margin_update(margin: ArrayLike, s_real: ArrayLike, s_fake: ArrayLike,
                         s_fake_prev: ArrayLike, n: ArrayLike) -> tuple[Array, Array]:
-  """The epoch-end margin rule: with ``S_D = s_real`` and ``S_G = s_fake`` the sums of real and
-  fake energies over the epoch's ``n`` examples, the margin becomes ``S_D / n`` when
-  ``S_D / n < m``, ``S_D < S_G`` and ``S_G_prev <= S_G``; it never increases.
+  """The epoch-end margin rule of MAGAN (Wang et al. 2017, Algorithm 1): with ``S_D = s_real``
+  and ``S_G = s_fake`` the sums of real and fake energies over the epoch's ``n`` examples, the
+  margin becomes ``S_D / n`` when ``S_D / n < m``, ``S_D < S_G`` and ``S_G_prev < S_G`` (the
+  fakes' energy rose since the last epoch); it never increases.
+
+  The comparison with ``S_G_prev`` is strict, as in the authors' released code; a looser
+  ``S_G_prev <= S_G`` has been written down elsewhere, and differs only when two epochs'
+  sums are exactly equal. (In the released code the first comparison after the initial epoch
+  also passes whatever the sums, a Python 2 list-against-float comparison; here it is the rule.)
 
   Returns:
     ``(new margin, new S_G_prev = S_G)``.
   """
   mean_real = s_real / n
-  shrink = (mean_real < margin) & (s_real < s_fake) & (s_fake_prev <= s_fake)
+  shrink = (mean_real < margin) & (s_real < s_fake) & (s_fake_prev < s_fake)
   return jnp.where(shrink, mean_real, margin), jnp.asarray(s_fake, jnp.float32)
 
 

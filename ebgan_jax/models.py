@@ -182,19 +182,25 @@ class MLPGenerator(nn.Module):
 
 
 class MLPAutoEncoder(nn.Module):
-  """``n_layers`` fully connected layers: ``n_layers - 1`` encoder layers, one decoder layer."""
+  """``n_layers`` fully connected layers: ``n_layers - 1`` encoder layers, one decoder layer.
+  With ``bottleneck > 0`` the last encoder layer (the code) has that many units; ``activation``
+  is "relu" or "elu" (BEGAN's)."""
   out_shape: Shape
   n_layers: int = 2
   size: int = 256
   dropout: float = 0.0
+  bottleneck: int = 0
+  activation: str = "relu"
 
   @nn.compact
   def __call__(self, x: Array, train: bool = True) -> tuple[Array, Array]:
     h = x.reshape(x.shape[0], -1)
-    for _ in range(self.n_layers - 1):
+    for i in range(self.n_layers - 1):
       if self.dropout > 0:
         h = nn.Dropout(self.dropout, deterministic=not train)(h)
-      h = nn.relu(nn.Dense(self.size)(h))
+      last = i == self.n_layers - 2
+      act = {"relu": nn.relu, "elu": nn.elu}[self.activation]
+      h = act(nn.Dense(self.bottleneck if last and self.bottleneck else self.size)(h))
     code = h
     rec = nn.Dense(math.prod(self.out_shape))(code)
     return rec.reshape(x.shape), code
@@ -342,6 +348,60 @@ class SmallConvAutoEncoder(nn.Module):
     y = nn.relu(UpsampleConv(self.features, method=self.upsample)(y))
     y = UpsampleConv(c, method=self.upsample)(y)
     return y, code
+
+
+# ----------------------------------------------------------------------------------------------
+# BEGAN's networks (Berthelot, Schumm & Metz 2017, §3.5 and Fig. 1)
+# ----------------------------------------------------------------------------------------------
+
+def began_levels(side: int) -> int:
+  """The number of x2 resolution steps between BEGAN's 8x8 base and an image side of
+  ``8 * 2**levels``."""
+  return int(math.log2(side // 8))
+
+
+class BEGANDecoder(nn.Module):
+  """BEGAN's decoder, which is also its generator (with its own weights): a dense layer from
+  the code to 8x8xn, two 3x3 convolutions with ELU per resolution, nearest-neighbour x2
+  upsampling between resolutions, and a 3x3 convolution to the image channels, linear."""
+  out_shape: Shape
+  features: int = 64
+  upsample: str = "subpixel"
+
+  @nn.compact
+  def __call__(self, h: Array, train: bool = True) -> Array:
+    n, c = self.features, self.out_shape[-1]
+    x = nn.Dense(8 * 8 * n)(h).reshape(h.shape[0], 8, 8, n)
+    x = nn.elu(Conv(n)(x))
+    x = nn.elu(Conv(n)(x))
+    for _ in range(began_levels(self.out_shape[0])):
+      # nearest x2 upsampling, then the next resolution's first convolution (one exact op)
+      x = nn.elu(UpsampleConv(n, method=self.upsample)(x))
+      x = nn.elu(Conv(n)(x))
+    return Conv(c)(x)
+
+
+class BEGANAutoEncoder(nn.Module):
+  """BEGAN's discriminator: an encoder of 3x3 convolutions with ELU (a first one, then two per
+  resolution, filters growing linearly n, 2n, 3n, ..., stride-2 convolutions between
+  resolutions) to a dense embedding of ``code_size`` units without non-linearity (the
+  bottleneck), and :class:`BEGANDecoder` back to the image. Returns ``(reconstruction, code)``."""
+  out_shape: Shape
+  features: int = 64
+  code_size: int = 64
+  upsample: str = "subpixel"
+
+  @nn.compact
+  def __call__(self, x: Array, train: bool = True) -> tuple[Array, Array]:
+    n, levels = self.features, began_levels(self.out_shape[0])
+    y = nn.elu(Conv(n)(x))
+    for level in range(levels + 1):
+      y = nn.elu(Conv(n * (level + 1))(y))
+      y = nn.elu(Conv(n * (level + 1))(y))
+      if level < levels:
+        y = nn.elu(Conv(n * (level + 2), stride=2)(y))
+    code = nn.Dense(self.code_size)(y.reshape(x.shape[0], -1))
+    return BEGANDecoder(self.out_shape, n, self.upsample)(code), code
 
 
 # ----------------------------------------------------------------------------------------------
@@ -709,9 +769,12 @@ def check_image_shape(arch: str, shape: Shape) -> None:
   elif arch == "dcgan":
     _require(h == w and h >= 16 and h & (h - 1) == 0, arch, shape,
              "square images whose side is a power of two, at least 16")
+  elif arch == "began":
+    _require(h == w and h >= 8 and h & (h - 1) == 0, arch, shape,
+             "square images whose side is 8 times a power of two (8, 16, 32, 64, ...)")
   else:
     raise ValueError(f"unknown model.arch {arch!r}; choose one of "
-                     "'mlp', 'pacgan', 'small_conv', 'dcgan', 'pytorch_gan', 'sbn'.")
+                     "'mlp', 'pacgan', 'small_conv', 'dcgan', 'began', 'pytorch_gan', 'sbn'.")
 
 
 def make_models(model_cfg: Any, data_shape: Sequence[int], discriminator: str = "autoencoder",
@@ -769,12 +832,16 @@ def make_models(model_cfg: Any, data_shape: Sequence[int], discriminator: str = 
   if arch == "mlp":
     return (MLPGenerator(shape, model_cfg.n_layers_g, model_cfg.size_g, model_cfg.batch_norm_g,
                          model_cfg.output_activation),
-            MLPAutoEncoder(shape, model_cfg.n_layers_d, model_cfg.size_d, model_cfg.dropout_d))
+            MLPAutoEncoder(shape, model_cfg.n_layers_d, model_cfg.size_d, model_cfg.dropout_d,
+                           model_cfg.bottleneck_d, model_cfg.activation_d))
   if arch == "small_conv":
     return (SmallConvGenerator(shape, model_cfg.features_g, model_cfg.upsample),
             SmallConvAutoEncoder(shape, model_cfg.features_d, model_cfg.code_size,
                                  model_cfg.upsample))
   if arch == "dcgan":
     return DCGANGenerator(shape, model_cfg.features_g), PaperAutoEncoder(shape, model_cfg.features_d)
+  if arch == "began":
+    return (BEGANDecoder(shape, model_cfg.features_g, model_cfg.upsample),
+            BEGANAutoEncoder(shape, model_cfg.features_d, model_cfg.code_size, model_cfg.upsample))
   return (PyTorchGANGenerator(shape, model_cfg.upsample),
           PyTorchGANAutoEncoder(shape, model_cfg.upsample))

@@ -45,15 +45,30 @@ def initial_guard() -> dict[str, Array]:
           "bad_what": jnp.zeros((), jnp.int32), "consecutive": jnp.zeros((), jnp.int32)}
 
 
-def make_optimizer(opt_cfg: ml_collections.ConfigDict, learning_rate: float):
+def make_optimizer(opt_cfg: ml_collections.ConfigDict, learning_rate: float, network: str = ""):
+  """The optimizer of ``network`` ("g", "d"; "" for the shared one): ``optimizer.name_<network>``
+  when set, else ``optimizer.name``."""
+  name = opt_cfg.get(f"name_{network}") if network else ""
+  name = name or opt_cfg.name
   # inject_hyperparams keeps the learning rate in the optimizer state: it is checkpointed
   # and can differ between members of a vmapped sweep.
-  if opt_cfg.name == "adam":
+  if name == "adam":
     tx = optax.inject_hyperparams(optax.adam)(learning_rate=learning_rate, b1=opt_cfg.b1,
                                               b2=opt_cfg.b2)
+  elif name == "adamax":  # MAGAN's released code trains with Adamax
+    tx = optax.inject_hyperparams(optax.adamax)(learning_rate=learning_rate, b1=opt_cfg.b1,
+                                                b2=opt_cfg.b2)
   else:
     tx = optax.inject_hyperparams(optax.sgd)(learning_rate=learning_rate)
   return standard_promotion(tx)
+
+
+def scale_learning_rate(model: ModelState, factor) -> ModelState:
+  """``model`` with the learning rate in its optimizer state (:func:`make_optimizer`)
+  multiplied by ``factor`` (a traced scalar)."""
+  hyperparams = dict(model.opt_state.hyperparams)
+  hyperparams["learning_rate"] = hyperparams["learning_rate"] * factor
+  return model.replace(opt_state=model.opt_state._replace(hyperparams=hyperparams))
 
 
 def standard_promotion(tx: optax.GradientTransformation) -> optax.GradientTransformation:

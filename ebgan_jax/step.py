@@ -43,14 +43,14 @@ def create_state(config: ml_collections.ConfigDict, generator: nn.Module,
   d_vars = discriminator.init(k_d, jnp.zeros((2,) + models.packed_shape(data_shape, config.pack)),
                               train=False)
 
-  def model_state(module, variables, lr):
+  def model_state(module, variables, lr, network):
     return ModelState.create(apply_fn=module.apply, params=variables["params"],
-                             tx=make_optimizer(config.optimizer, lr),
+                             tx=make_optimizer(config.optimizer, lr, network),
                              batch_stats=variables.get("batch_stats", {}))
 
   return GANState(step=jnp.zeros((), jnp.int32), key=key,
-                  g=model_state(generator, g_vars, config.optimizer.lr_g),
-                  d=model_state(discriminator, d_vars, config.optimizer.lr_d),
+                  g=model_state(generator, g_vars, config.optimizer.lr_g, "g"),
+                  d=model_state(discriminator, d_vars, config.optimizer.lr_d, "d"),
                   controller=algorithms.make_algorithm(config).init_controller(config),
                   guard=initial_guard())
 

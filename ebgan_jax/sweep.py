@@ -126,15 +126,20 @@ def second_half_stats(workdir: str, num_steps: int) -> dict[str, dict[str, float
   """Per member, over the training metrics logged in the second half of training: the mean
   fraction of generated samples under the margin (``late_frac_below_margin``: 1 means the
   hinge pushed every fake, every step, so the margin value never mattered) and the
-  coefficient of variation of D's loss (``late_loss_d_cv``: how much training oscillates)."""
+  coefficient of variation of D's loss (``late_loss_d_cv``: how much training oscillates).
+  For BEGAN, over the whole run: the fraction of logged steps at which ``k_t`` was off its
+  clip bounds 0 and 1 (``k_off_clip``: the controller at work, not pinned)."""
   import numpy as np
   from ebgan_jax import outputs
-  rows = [r for r in outputs.read_metrics(workdir)
-          if r["step"] > num_steps // 2 and "images_per_sec" in r]
+  logged = [r for r in outputs.read_metrics(workdir) if "images_per_sec" in r]
+  rows = [r for r in logged if r["step"] > num_steps // 2]
   stats = {}
   for member in dict.fromkeys(r.get("member") for r in rows):
     mine = [r for r in rows if r.get("member") == member]
     out = {}
+    k = np.array([r["k"] for r in logged if r.get("member") == member and "k" in r])
+    if k.size:
+      out["k_off_clip"] = float(np.mean((k > 0) & (k < 1)))
     if all("frac_fake_below_margin" in r for r in mine):
       out["late_frac_below_margin"] = float(np.mean([r["frac_fake_below_margin"] for r in mine]))
     loss = np.array([r["loss_d"] for r in mine], np.float64)
@@ -145,7 +150,7 @@ def second_half_stats(workdir: str, num_steps: int) -> dict[str, dict[str, float
 
 
 _TABLE_KEYS = ("loss_d", "loss_g", "energy_real", "energy_fake", "pt", "frac_fake_below_margin",
-               "late_frac_below_margin", "late_loss_d_cv", "skipped_steps", "modes_covered",
+               "late_frac_below_margin", "late_loss_d_cv", "k", "k_off_clip", "skipped_steps", "modes_covered",
                "high_quality", "reverse_kl", "inception_score", "classes_covered",
                "frechet_distance", "kl_to_uniform", "fid", "precision", "recall", "density",
                "coverage")

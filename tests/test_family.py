@@ -53,7 +53,8 @@ def test_began_k_is_state_and_survives_a_checkpoint(tmp_path):
                                      str(tmp_path), progress=False)
   run = trained.load(str(tmp_path))
   k = float(run.state.controller["k"])
-  assert 0.0 <= k <= 1.0 and k == pytest.approx(summary["k"], abs=1e-6) and k > 0
+  # (the summary rounds to 5 decimals)
+  assert 0.0 <= k <= 1.0 and k == pytest.approx(summary["k"], abs=1e-5) and k > 0
   resumed = train.train_and_evaluate(small("digits_began", num_steps=41, **{"began.gamma": 1.0}),
                                      str(tmp_path), progress=False)
   # one more step moves k by at most lambda_k * (gamma L(x) + L(G(z))), from where it was
@@ -65,8 +66,9 @@ def test_magan_margin_only_decreases_and_is_checkpointed(tmp_path):
                  **{"magan.pretrain_steps": 56})
   train.train_and_evaluate(config, str(tmp_path), progress=False)
   rows = [json.loads(l) for l in open(tmp_path / "metrics.jsonl")]
-  margins = [r["margin"] for r in rows if r["step"] >= 56]
-  assert margins[0] != config.margin  # set from the mean real energy after pre-training
+  # pre-training to step 56, the measuring epoch to 84, then adaptation
+  margins = [r["margin"] for r in rows if r["step"] >= 84]
+  assert margins[0] != config.margin  # set from the mean real energy of the measuring epoch
   assert all(b <= a + 1e-7 for a, b in zip(margins, margins[1:]))
   assert float(trained.load(str(tmp_path)).state.controller["margin"]) == pytest.approx(margins[-1])
   # the generator was idle during pre-training: G's first logged loss is after it
@@ -84,6 +86,22 @@ def test_magan_generator_is_idle_while_pretraining(tmp_path):
   chex.assert_trees_all_equal(jax.tree.leaves(after.g), jax.tree.leaves(fresh.g))
   assert not all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(after.d.params),
                                                       jax.tree.leaves(fresh.d.params)))
+
+
+def test_magan_measures_its_margin_over_an_epoch_without_training(tmp_path):
+  config = small("digits_magan", num_steps=56, **{"magan.pretrain_steps": 56})
+  train.train_and_evaluate(config, str(tmp_path / "a"), progress=False)
+  measured = configs.with_values(config.copy_and_resolve_references(), num_steps=84)
+  train.train_and_evaluate(measured, str(tmp_path / "b"), progress=False)
+  a, b = trained.load(str(tmp_path / "a")).state, trained.load(str(tmp_path / "b")).state
+  # neither network moved during the measuring epoch (steps 56 to 84)
+  chex.assert_trees_all_equal(jax.tree.leaves(a.d), jax.tree.leaves(b.d))
+  chex.assert_trees_all_equal(jax.tree.leaves(a.g), jax.tree.leaves(b.g))
+  # and the margin is now the mean real energy of that epoch (the auto-encoder's level)
+  rows = [json.loads(l) for l in open(tmp_path / "b" / "metrics.jsonl")]
+  energies = [r["energy_real"] for r in rows if 56 < r["step"] <= 84]
+  assert float(b.controller["margin"]) == pytest.approx(np.mean(energies), rel=0.2)
+  assert float(a.controller["margin"]) == config.margin
 
 
 def test_vae_bound_improves_and_importance_weighting_tightens_it(tmp_path):

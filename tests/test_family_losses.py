@@ -74,12 +74,14 @@ def test_magan_margin_sequence_by_hand():
   # epochs of (S_D, S_G) over n = 10 examples, starting from m0 = 5 and S_G_prev = inf
   margin, prev = jnp.float32(5.0), jnp.float32(np.inf)
   history = []
-  for s_real, s_fake in [(40.0, 60.0), (30.0, 70.0), (35.0, 65.0), (20.0, 10.0), (10.0, 80.0)]:
+  for s_real, s_fake in [(40.0, 60.0), (30.0, 70.0), (25.0, 70.0), (35.0, 75.0), (20.0, 10.0),
+                         (10.0, 80.0)]:
     margin, prev = losses.magan_margin_update(margin, s_real, s_fake, prev, 10)
     history.append(float(margin))
-  # 1: S_G_prev=inf > S_G: keep 5. 2: 3 < 5, 30 < 70, 60 <= 70: 3. 3: 3.5 > 3: keep.
-  # 4: S_D > S_G: keep. 5: 1 < 3, 10 < 80, 10 <= 80: 1.
-  assert history == [5.0, 3.0, 3.0, 3.0, 1.0]
+  # 1: S_G_prev = inf: keep 5. 2: 3 < 5, 30 < 70, 60 < 70: 3. 3: S_G = S_G_prev = 70, not
+  # above it (the strict rule): keep 3. 4: 3.5 > 3: keep. 5: S_D > S_G: keep.
+  # 6: 1 < 3, 10 < 80, 10 < 80: 1.
+  assert history == [5.0, 3.0, 3.0, 3.0, 3.0, 1.0]
   assert all(b <= a for a, b in zip(history, history[1:]))
 
 

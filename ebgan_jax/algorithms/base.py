@@ -139,6 +139,16 @@ class Adversarial(Algorithm):
   def generator_active(self, controller: Controller) -> Array:
     return jnp.bool_(True)
 
+  def discriminator_active(self, controller: Controller) -> Array | None:
+    """Whether the discriminator's update is applied this step (None: always)."""
+    return None
+
+  def discriminator_penalty(self, d: ModelState, params, x_real: Array, x_fake: Array,
+                            key: Array, controller: Controller) -> tuple[Array, Metrics] | None:
+    """A term added to the discriminator's loss that needs its parameters or its gradient in
+    x (weight decay, a gradient penalty), or None for none."""
+    return None
+
   def update_controller(self, controller: Controller, d_inputs: ControllerInputs,
                         g_inputs: ControllerInputs) -> tuple[Controller, Metrics]:
     """The controller after a step, from what the last D update and the G update measured."""
@@ -172,11 +182,17 @@ class Adversarial(Algorithm):
         out_fake, stats = apply_train(d, params, stats, x_fake, k_fake)
         loss, metrics, inputs = self.discriminator_loss(x_real, out_real, x_fake, out_fake,
                                                         controller)
+        penalty = self.discriminator_penalty(d, params, x_real, x_fake, k_fake, controller)
+        if penalty is not None:
+          loss, metrics = loss + penalty[0], {**metrics, **penalty[1]}
         return loss, (metrics, inputs, stats)
 
       (loss_d, (d_metrics, d_inputs, d_stats)), d_grads = jax.value_and_grad(
           d_loss_fn, has_aux=True)(d.params)
-      d = d.apply_gradients(grads=d_grads).replace(batch_stats=d_stats)
+      updated = d.apply_gradients(grads=d_grads).replace(batch_stats=d_stats)
+      d_active = self.discriminator_active(controller)
+      d = updated if d_active is None else jax.tree.map(
+          lambda new, old: jnp.where(d_active, new, old), updated, d)
 
     # Generator update: differentiate the loss with respect to the fake images only (D's own
     # parameter gradients would be thrown away), then pull back through G's saved forward.

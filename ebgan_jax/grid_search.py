@@ -1,0 +1,372 @@
+"""``make grid-search``: the EBGAN paper's grid search (Zhao, Mathieu & LeCun 2017, §4.1,
+Table 1, Figs 2–5), GAN against EBGAN and EBGAN-PT over the same networks.
+
+  python -m ebgan_jax.grid_search [--config experiments/digits_grid_search.py]
+      [--subset 64 | --subset all] [--families GAN,EBGAN,EBGAN-PT]
+      [--workdir runs/grid_search] [--out results/grid_search] [--config.<key>=<value> ...]
+
+The grid (:data:`GRID`): generator depth and width (nLayerG, sizeG), discriminator depth and
+width (nLayerD, sizeD) and dropout (dropoutD): 512 settings for EBGAN and for EBGAN-PT. The GAN
+baselines also choose each network's optimizer and the learning rate (:data:`GAN_GRID`): 6,144
+settings. ``--subset N`` trains a fixed random draw of N network settings (the same N for every
+family; each GAN setting also draws its optimizers and learning rate), the default on a CPU
+(64); an accelerator trains the whole grid unless told otherwise.
+
+Settings that differ only in traced values (the learning rate) train together as one vmapped
+program; the others one after another. Every finished setting is kept in ``--workdir`` (its
+summary and 64 samples; its checkpoints are deleted unless ``--keep_checkpoints``), so
+rerunning the same command resumes the search where it stopped.
+
+The score is the paper's ``I' = E_x KL(p(y) || p(y|x))`` from the package's digits classifier
+(``ebgan_jax.eval.digit_scores``; higher is better). A setting is *good* when its I' is at least
+:data:`GOOD_SCORE` (three quarters of the real digits' 13.3 under the same classifier, fixed
+before any setting was trained) and none of its updates was skipped as non-finite.
+
+Writes ``<out>/README.md`` (per family: good fraction, classes covered, unstable settings, the
+median and best I', wall time), ``<out>/results.json`` (one row per setting),
+``<out>/histograms.png`` (the paper's Figs 2–4: I' histograms overall and split by each
+hyper-parameter) and ``<out>/best_samples.png`` (Fig. 5: the best setting of each family).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import itertools
+import json
+import os
+import shutil
+import sys
+import time
+
+import numpy as np
+
+from ebgan_jax.configs import split_overrides
+from ebgan_jax.main import set_cpu_defaults
+
+# The paper's Table 1. Dropout "true" is a rate of 0.5 (the paper gives no rate).
+GRID = {
+    "model.n_layers_g": (2, 3, 4, 5),
+    "model.size_g": (400, 800, 1600, 3200),
+    "model.n_layers_d": (2, 3, 4, 5),
+    "model.size_d": (128, 256, 512, 1024),
+    "model.dropout_d": (0.0, 0.5),
+}
+GAN_GRID = {
+    "optimizer.name_d": ("adam", "sgd"),
+    "optimizer.name_g": ("adam", "sgd"),
+    "lr": (0.01, 0.001, 0.0001),
+}
+FAMILIES = {  # name: overrides of the base config
+    "GAN": {"algorithm": "gan"},
+    "EBGAN": {"algorithm": "ebgan", "pt_weight": 0.0},
+    "EBGAN-PT": {"algorithm": "ebgan", "pt_weight": 0.1},
+}
+# The paper's names of the hyper-parameters, for the figures and tables.
+PAPER_NAMES = {"model.n_layers_g": "nLayerG", "model.size_g": "sizeG",
+               "model.n_layers_d": "nLayerD", "model.size_d": "sizeD",
+               "model.dropout_d": "dropoutD", "optimizer.name_d": "optimD",
+               "optimizer.name_g": "optimG", "lr": "lr"}
+GOOD_SCORE = 10.0
+SUBSET_SEED = 0
+PICTURE_SAMPLES = 64
+
+
+def settings(family: str, subset: int | None, grid: dict = GRID, gan_grid: dict = GAN_GRID,
+             seed: int = SUBSET_SEED) -> list[dict]:
+  """The grid points ``family`` trains: ``[{key: value}]`` in a fixed order.
+
+  ``subset=None`` is the whole grid (GAN: the network grid times ``gan_grid``). ``subset=N``
+  draws N network settings without replacement with a fixed seed, the same N for every family;
+  GAN's N settings each take the optimizers and learning rate drawn for that network setting.
+  """
+  networks = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
+  extras = [dict(zip(gan_grid, values)) for values in itertools.product(*gan_grid.values())]
+  if subset is None:
+    if family != "GAN":
+      return networks
+    return [{**n, **e} for n in networks for e in extras]
+  if not 0 < subset <= len(networks):
+    raise ValueError(f"--subset must be between 1 and {len(networks)} (the network settings of "
+                     f"the grid), got {subset}.")
+  rng = np.random.default_rng(seed)
+  chosen = sorted(rng.choice(len(networks), subset, replace=False))
+  extra = rng.integers(len(extras), size=len(networks))  # drawn for every family alike
+  if family != "GAN":
+    return [networks[i] for i in chosen]
+  return [{**networks[i], **extras[extra[i]]} for i in chosen]
+
+
+def label(setting: dict) -> str:
+  return ",".join(f"{k}={v}" for k, v in setting.items())
+
+
+def member_config(base, family: str, setting: dict, overrides=()):
+  """The config of one grid point: the base, the family's changes, the point, the user's."""
+  from ebgan_jax import configs
+  from ebgan_jax.sweep import ALIASES
+  config = copy.deepcopy(base)
+  items = [f"{k}={v}" for k, v in FAMILIES[family].items()]
+  for key, value in setting.items():
+    items += [f"{k}={value}" for k in ALIASES.get(key, (key,))]
+  configs.apply_overrides(config, items + list(overrides))
+  configs.validate(config)
+  return config
+
+
+def _finished(group_dir: str, num_steps: int) -> dict | None:
+  """The stored summary of a group that trained to its end and was scored, else None."""
+  try:
+    with open(os.path.join(group_dir, "grid_search.json")) as f:
+      done = json.load(f)
+  except (OSError, ValueError):
+    return None
+  return done if done.get("steps", 0) >= num_steps else None
+
+
+def _train_group(group, group_dir: str, keep_checkpoints: bool) -> dict | None:
+  """Trains one program's settings (or resumes them) and scores them; None if interrupted."""
+  from ebgan_jax import eval as evaluation
+  from ebgan_jax import train, trained
+  labels = [name for name, _ in group]
+  t0 = time.perf_counter()
+  summary = train.train_and_evaluate(group[0][1], group_dir, progress=False,
+                                     members=[c for _, c in group], labels=labels)
+  if summary.get("interrupted"):
+    return None
+  seconds = time.perf_counter() - t0
+  run = trained.load(group_dir)
+  samples = run.sample(max(PICTURE_SAMPLES, run.config.eval_samples))  # [members, n, ...]
+  rows = []
+  for row, images in zip(summary["members"], samples):
+    if "ebgan_score" not in row:  # no digits protocol (MNIST): score the samples here
+      row = {**row, **evaluation.digit_scores(images[:run.config.eval_samples])}
+    rows.append(row)
+  np.save(os.path.join(group_dir, "samples.npy"), samples[:, :PICTURE_SAMPLES])
+  done = {"steps": summary["steps"], "seconds": round(seconds, 2), "members": rows}
+  with open(os.path.join(group_dir, "grid_search.json"), "w") as f:
+    json.dump(done, f)
+  if not keep_checkpoints:
+    shutil.rmtree(os.path.join(group_dir, "checkpoints"), ignore_errors=True)
+  return done
+
+
+def run(base, families, subset: int | None, workdir: str, overrides=(), grid: dict = GRID,
+        gan_grid: dict = GAN_GRID, keep_checkpoints: bool = False, progress: bool = True
+        ) -> list[dict] | None:
+  """Trains (or resumes) the search; one row per setting, or None when interrupted."""
+  from tqdm.auto import tqdm
+
+  from ebgan_jax.sweep import group_by_program
+  plan = []
+  for family in families:
+    members = [(label(s), member_config(base, family, s, overrides))
+               for s in settings(family, subset, grid, gan_grid)]
+    for static, group in group_by_program(members).items():
+      name = static.replace("model.", "").replace("optimizer.", "").replace("=", "_")
+      plan.append((family, os.path.join(workdir, family, name.replace(",", "__") or "all"),
+                   group))
+  rows, bar = [], tqdm(total=sum(len(g) for _, _, g in plan), disable=not progress,
+                       unit="setting", dynamic_ncols=True)
+  try:
+    for family, group_dir, group in plan:
+      done = _finished(group_dir, base.num_steps)
+      if done is None:
+        done = _train_group(group, group_dir, keep_checkpoints)
+        if done is None:
+          print("interrupted; rerun the same command to resume the search.", flush=True)
+          return None
+      for i, ((name, _), row) in enumerate(zip(group, done["members"])):
+        setting = dict(part.split("=", 1) for part in name.split(","))
+        rows.append({"family": family, "setting": name, **setting, "workdir": group_dir,
+                     "member_index": i, "seconds": round(done["seconds"] / len(group), 2),
+                     **{k: row[k] for k in ("ebgan_score", "inception_score", "classes_covered",
+                                            "frechet_distance", "skipped_steps") if k in row}})
+      bar.update(len(group))
+      bar.set_postfix({"family": family, "I'": f"{rows[-1]['ebgan_score']:.2f}"})
+  finally:
+    bar.close()
+  return rows
+
+
+def is_good(row: dict) -> bool:
+  return (np.isfinite(row["ebgan_score"]) and row["ebgan_score"] >= GOOD_SCORE
+          and not row.get("skipped_steps", 0))
+
+
+def family_table(rows: list[dict]) -> list[dict]:
+  """Per family: settings, good fraction, all-classes fraction, unstable fraction, I' median and
+  best, and seconds per setting (median) and in all."""
+  out = []
+  for family in dict.fromkeys(r["family"] for r in rows):
+    mine = [r for r in rows if r["family"] == family]
+    scores = np.array([r["ebgan_score"] for r in mine], np.float64)
+    best = mine[int(np.nanargmax(scores))]
+    out.append({"family": family, "settings": len(mine),
+                "good": float(np.mean([is_good(r) for r in mine])),
+                "all_classes": float(np.mean([r.get("classes_covered", 0) == 10 for r in mine])),
+                "unstable": float(np.mean([r.get("skipped_steps", 0) > 0 for r in mine])),
+                "median_score": float(np.nanmedian(scores)), "best_score": float(np.nanmax(scores)),
+                "best_setting": best["setting"],
+                "seconds_median": float(np.median([r["seconds"] for r in mine])),
+                "seconds_total": float(np.sum([r["seconds"] for r in mine]))})
+  return out
+
+
+def _short(setting: str) -> str:
+  return ", ".join(f"{PAPER_NAMES.get(k, k)}={v}" for k, v in
+                   (part.split("=", 1) for part in setting.split(",")))
+
+
+def write_report(rows: list[dict], out: str, subset: int | None, base) -> None:
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+
+  from ebgan_jax import outputs
+  os.makedirs(out, exist_ok=True)
+  with open(os.path.join(out, "results.json"), "w") as f:
+    json.dump(rows, f, indent=1)
+  table = family_table(rows)
+  by = {t["family"]: t for t in table}
+  what = "the whole grid" if subset is None else (
+      f"a fixed random subset of {subset} of the 512 network settings (seed {SUBSET_SEED}; "
+      "each GAN setting with its drawn optimizers and learning rate)")
+  lines = [
+      "# The EBGAN paper's grid search (Table 1, Figs 2–5)", "",
+      f"Regenerate with `make grid-search` (resumable; base config `{base.name}`: "
+      f"{base.data.name}, {base.num_steps} updates of batch {base.batch_size}, margin "
+      f"{base.margin:g} on the {base.energy_norm} energy × {base.energy_scale:g}, EBGAN-PT's "
+      f"PT weight {FAMILIES['EBGAN-PT']['pt_weight']}). Trained: {what}.", "",
+      "Score: the paper's I' = E_x KL(p(y) ‖ p(y|x)) from the package's digits classifier on "
+      f"{base.eval_samples} samples (real digits: 13.3). Good: I' ≥ {GOOD_SCORE:g} and no "
+      "update skipped as non-finite (the threshold was fixed before training). The paper's "
+      "claim: EBGAN and EBGAN-PT train well over more of the grid than GAN (its Figs 2–4).", "",
+      "| family | settings | good (I' ≥ 10) | all 10 classes | unstable | median I' | best I' "
+      "| s per setting (median) | s in all |", "|---|---|---|---|---|---|---|---|---|"]
+  for t in table:
+    lines.append(f"| {t['family']} | {t['settings']} | {100 * t['good']:.0f} % | "
+                 f"{100 * t['all_classes']:.0f} % | {100 * t['unstable']:.0f} % | "
+                 f"{t['median_score']:.2f} | {t['best_score']:.2f} | {t['seconds_median']:.1f} | "
+                 f"{t['seconds_total']:.0f} |")
+  total = sum(t["seconds_total"] for t in table)
+  lines += ["", f"Wall time of the whole search: {total:.0f} s ({total / 60:.1f} min) of training "
+            "and scoring.", ""]
+  if "GAN" in by and len(by) > 1:
+    for family in (f for f in by if f != "GAN"):
+      verdict = "more" if by[family]["good"] > by["GAN"]["good"] else (
+          "as many" if by[family]["good"] == by["GAN"]["good"] else "fewer")
+      lines.append(f"- {family}: {verdict} good settings than GAN "
+                   f"({100 * by[family]['good']:.0f} % against {100 * by['GAN']['good']:.0f} %).")
+    lines.append("")
+  lines += ["Best setting of each family (`best_samples.png`, the paper's Fig. 5):", ""]
+  lines += [f"- {t['family']}: {_short(t['best_setting'])} (I' {t['best_score']:.2f})" for t in table]
+  lines += ["", "![I' histograms](histograms.png)", "", "![best samples](best_samples.png)", ""]
+  with open(os.path.join(out, "README.md"), "w") as f:
+    f.write("\n".join(lines))
+
+  # Figs 2–4: overall, then split by each hyper-parameter (GAN's own ones for GAN alone).
+  families = list(by)
+  keys = [k for k in list(GRID) + list(GAN_GRID) if any(k in r for r in rows)]
+  scores = np.array([r["ebgan_score"] for r in rows], np.float64)
+  bins = np.linspace(min(0.0, np.nanmin(scores)), max(GOOD_SCORE + 1, np.nanmax(scores)), 21)
+  columns = max([1] + [len(set(r[k] for r in rows if k in r)) for k in keys])
+  fig, axes = plt.subplots(1 + len(keys), columns, figsize=(3.0 * columns, 2.0 * (1 + len(keys))),
+                           squeeze=False)
+
+  def histogram(ax, subset_rows, title):
+    for family in families:
+      values = [r["ebgan_score"] for r in subset_rows if r["family"] == family]
+      if values:
+        ax.hist(values, bins=bins, histtype="step", lw=1.4, label=family)
+    ax.axvline(GOOD_SCORE, ls=":", lw=0.8, color="k")
+    ax.set_title(title, fontsize=8)
+    ax.tick_params(labelsize=6)
+
+  histogram(axes[0, 0], rows, "all settings")
+  axes[0, 0].legend(fontsize=6)
+  for ax in axes[0, 1:]:
+    ax.axis("off")
+  for row_axes, key in zip(axes[1:], keys):
+    present = set(r[key] for r in rows if key in r)
+    values = [str(v) for v in {**GRID, **GAN_GRID}[key] if str(v) in present]
+    for ax, value in zip(row_axes, values):
+      histogram(ax, [r for r in rows if r.get(key) == value], f"{PAPER_NAMES[key]} = {value}")
+    for ax in row_axes[len(values):]:
+      ax.axis("off")
+  fig.supxlabel("I' (dotted: the good threshold)", fontsize=8)
+  fig.tight_layout()
+  fig.savefig(os.path.join(out, "histograms.png"), dpi=90)
+  plt.close(fig)
+
+  # Fig. 5: the best setting of each family.
+  fig, axes = plt.subplots(1, len(table), figsize=(3.2 * len(table), 3.6), squeeze=False)
+  for ax, t in zip(axes[0], table):
+    best = next(r for r in rows if r["family"] == t["family"] and r["setting"] == t["best_setting"])
+    images = np.load(os.path.join(best["workdir"], "samples.npy"))[best["member_index"]]
+    grid = outputs.image_grid(images)
+    ax.imshow(grid[..., 0] if grid.shape[-1] == 1 else grid, cmap="gray", interpolation="nearest")
+    ax.set_title(f"{t['family']}: I' {t['best_score']:.2f}\n{_short(t['best_setting'])}",
+                 fontsize=6)
+    ax.axis("off")
+  fig.tight_layout()
+  fig.savefig(os.path.join(out, "best_samples.png"), dpi=110)
+  plt.close(fig)
+
+
+def _subset(text: str) -> int | None:
+  return None if text == "all" else int(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+  argv = sys.argv[1:] if argv is None else argv
+  parser = argparse.ArgumentParser(prog="python -m ebgan_jax.grid_search", description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument("--config", default="experiments/digits_grid_search.py")
+  parser.add_argument("--subset", default="",
+                      help="N network settings, or 'all' (default: 64 on a CPU, all elsewhere)")
+  parser.add_argument("--families", default=",".join(FAMILIES),
+                      help=f"comma-separated, from {', '.join(FAMILIES)}")
+  parser.add_argument("--workdir", default="runs/grid_search")
+  parser.add_argument("--out", default="results/grid_search")
+  parser.add_argument("--keep_checkpoints", action="store_true")
+  parser.add_argument("--no_progress", action="store_true")
+  rest, overrides = split_overrides(argv)
+  args = parser.parse_args(rest)
+  set_cpu_defaults()
+  import jax
+
+  from ebgan_jax import configs
+  try:
+    families = [f for f in args.families.split(",") if f]
+    unknown = [f for f in families if f not in FAMILIES]
+    if unknown or not families:
+      raise ValueError(f"unknown families {unknown}; choose from {', '.join(FAMILIES)}.")
+    try:
+      subset = _subset(args.subset) if args.subset else (
+          64 if jax.default_backend() == "cpu" else None)
+    except ValueError:
+      raise ValueError(f"--subset must be a number of settings or 'all', got {args.subset!r}."
+                       ) from None
+    base = configs.load_config(args.config)
+    configs.apply_overrides(base, overrides)
+    configs.validate(base)
+    print(f"grid search on {base.data.name}: "
+          + ("the whole grid" if subset is None else f"{subset} network settings")
+          + f" x {', '.join(families)}; {base.num_steps} updates each.", flush=True)
+    rows = run(base, families, subset, args.workdir, overrides,
+               keep_checkpoints=args.keep_checkpoints, progress=not args.no_progress)
+  except ValueError as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 2
+  if rows is None:
+    return 130
+  write_report(rows, args.out, subset, base)
+  for t in family_table(rows):
+    print(json.dumps(t), flush=True)
+  print(f"wrote {args.out}/README.md, results.json, histograms.png, best_samples.png", flush=True)
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())
