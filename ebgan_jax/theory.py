@@ -304,6 +304,26 @@ def flatness(toy: Toy, result: dict, algorithm: str, margin: float, n: int = 200
   return out
 
 
+# Tolerances of the verdicts in the report (and of the tests).
+FLAT_RANGE, VALUE_TOL, MATCH_DISTANCE = 0.15, 0.05, 0.05
+
+
+def verdicts(measured: dict, algorithm: str) -> dict[str, bool | None]:
+  """Whether the generator sits on the data, D is flat over it, and (EBGAN) V = m, within the
+  tolerances above (``m`` is the margin; D's values scale with it)."""
+  distance = measured.get("w1_fake_data", measured.get("fake_off_line"))
+  if "w1_along_line" in measured:
+    distance = max(distance, measured["w1_along_line"])
+  m = measured.get("margin", 1.0)
+  if algorithm == "gan":
+    flat = (measured["d_on_data_range"] < FLAT_RANGE
+            and abs(measured["d_on_data_mean"] - 0.5) < FLAT_RANGE / 2)
+  else:
+    flat = measured["d_on_data_range"] < FLAT_RANGE * m
+  value = abs(measured["value"] - m) < VALUE_TOL * m if "value" in measured else None
+  return {"matched": distance < MATCH_DISTANCE, "flat": flat, "value": value}
+
+
 def run(seed: int = 0, quick: bool = False, progress: bool = True) -> dict:
   import jax
   scale = 0.2 if quick else 1.0
@@ -334,6 +354,7 @@ def write_report(results: dict, out: str, quick: bool) -> dict:
   for key, value in results.items():
     if key != "proposition_1":
       summary[key] = {k: v for k, v in value.items() if k not in ("toy", "train")}
+      summary[key]["verdicts"] = verdicts(summary[key], key.split("/")[1])
   with open(os.path.join(out, "theory.json"), "w") as f:
     json.dump(summary, f, indent=1)
 
@@ -408,8 +429,15 @@ def write_report(results: dict, out: str, quick: bool) -> dict:
            "and range (1st to 99th percentile) over the data; the generator's distance to the "
            "data (1-D: Wasserstein-1; line: mean distance off the line and Wasserstein-1 along "
            "it); for EBGAN, V = E D(x) + E [m − D(G(z))]^+ against m.", "",
+           f"The verdicts use tolerances fixed in the code: flat means D's range over the data "
+           f"is below {FLAT_RANGE:g} (GAN: around 1/2 within {FLAT_RANGE / 2:g}; EBGAN: within "
+           f"{FLAT_RANGE:g} m); V = m within {VALUE_TOL:g} m; G on the data when its distance is "
+           f"below {MATCH_DISTANCE:g}. The line has no area: a discriminator can tell apart a "
+           "generator that is off it by any distance, so there p_G = p_data, which both theorems "
+           "start from, is out of reach for a finite training run.", "",
            "| toy | model | D on data: mean | std | range | D on fakes | distance to data | "
-           "V (EBGAN) | theory says |", "|---|---|---|---|---|---|---|---|---|"]
+           "V (EBGAN) | theory says | G on the data? | flat? | V = m? |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
   for key in toys:
     r = results[key]
     toy, algorithm = r["toy"], key.split("/")[1]
@@ -418,9 +446,12 @@ def write_report(results: dict, out: str, quick: bool) -> dict:
     theory = ("D = 1/2 on the data (flat)" if algorithm == "gan" else
               "D = γ ∈ [0, m] on the data (flat), V = m")
     value = f"{r['value']:.3f}" if "value" in r else "—"
+    verdict = verdicts(r, algorithm)
+    yes = lambda v: "—" if v is None else ("yes" if v else "no")
     lines.append(f"| {toy.name} | {algorithm.upper()} | {r['d_on_data_mean']:.3f} | "
                  f"{r['d_on_data_std']:.3f} | {r['d_on_data_range']:.3f} | "
-                 f"{r['d_on_fakes_mean']:.3f} | {distance} | {value} | {theory} |")
+                 f"{r['d_on_fakes_mean']:.3f} | {distance} | {value} | {theory} | "
+                 f"{yes(verdict['matched'])} | {yes(verdict['flat'])} | {yes(verdict['value'])} |")
   lines += ["", "![toys](toys.png)", ""]
   with open(os.path.join(out, "README.md"), "w") as f:
     f.write("\n".join(lines))

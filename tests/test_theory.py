@@ -63,6 +63,7 @@ def test_the_gan_discriminator_is_flat_at_one_half_on_the_gaussian(gaussian_toys
   assert measured["w1_fake_data"] < 0.05  # p_g = p_data
   assert abs(measured["d_on_data_mean"] - 0.5) < 0.05
   assert measured["d_on_data_range"] < 0.15  # flat: 1st to 99th percentile within 0.15
+  assert theory.verdicts(measured, "gan") == {"matched": True, "flat": True, "value": None}
   # before training it was not: D separated the two at the start
   first = trained["snapshots"][0]["d"]
   assert first.max() - first.min() > 0.3
