@@ -66,7 +66,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.optimizer.b2 = 0.999
 
   c.data = ml_collections.ConfigDict()
-  c.data.name = "digits"  # "digits", "ring", "grid", "mnist", "celeb_a"
+  c.data.name = "digits"  # "digits", "ring", "grid", "mnist", "celeb_a", "lsun/bedroom"
   c.data.image_size = 0  # 0: the dataset's own size
   c.data.data_dir = ""  # TFDS data_dir; "" uses TFDS_DATA_DIR or ~/tensorflow_datasets
   c.data.split = "train"
@@ -380,6 +380,7 @@ _FINITE = ("optimizer.b1", "optimizer.b2", "energy_scale")
 
 def validate(config: ml_collections.ConfigDict) -> None:
   """One-line ``ValueError`` for values that cannot be trained with, saying how to fix them."""
+  from ebgan_jax.data import TFDS_DATASETS
   for key in state_keys() + _FINITE:  # NaN passes every comparison below unnoticed
     value = get_key(config, key)
     if value is not None and not math.isfinite(value):
@@ -418,14 +419,14 @@ def validate(config: ml_collections.ConfigDict) -> None:
     raise ValueError(f"config.model.activation_d must be 'relu' or 'elu', got "
                      f"{config.model.activation_d!r}.")
   if config.data.holdout and config.data.name != "digits":
-    fix = ("its test split: --config.data.eval_split=test" if config.data.name in ("mnist", "celeb_a")
+    fix = ("its test split: --config.data.eval_split=test" if config.data.name in TFDS_DATASETS
            else "no held-out set")
     raise ValueError(f"config.data.holdout holds out digits; use --config.data.holdout=0 for "
                      f"{config.data.name!r} ({fix}).")
   if config.data.name == "digits" and config.data.holdout > 1797 - config.batch_size:
     raise ValueError(f"config.data.holdout={config.data.holdout} leaves fewer than "
                      f"config.batch_size={config.batch_size} of the 1,797 digits to train on.")
-  if config.data.eval_split and config.data.name not in ("mnist", "celeb_a"):
+  if config.data.eval_split and config.data.name not in TFDS_DATASETS:
     raise ValueError(f"config.data.eval_split names a TFDS split; for {config.data.name!r} use "
                      "--config.data.holdout=N (digits) or leave it empty.")
   REGISTRY[config.algorithm].validate(config)

@@ -1,4 +1,5 @@
-"""Datasets: embedded (scikit-learn digits, 2-D mixtures) and TFDS (``mnist``, ``celeb_a``).
+"""Datasets: embedded (scikit-learn digits, 2-D mixtures) and TFDS (``mnist``, ``celeb_a``,
+``lsun/bedroom``).
 
 Every dataset answers ``batch(step)``: the global batch for a training step, a pure function of
 ``(seed, step)``. A resumed or sharded run therefore reads exactly what an uninterrupted run
@@ -161,6 +162,21 @@ def _celeba_crop(size: int) -> Callable[[np.ndarray], np.ndarray]:
   return crop
 
 
+def _centre_crop(size: int) -> Callable[[np.ndarray], np.ndarray]:
+  def crop(image: np.ndarray) -> np.ndarray:
+    # LSUN (DCGAN's and EBGAN's 64x64 bedrooms): the central square of the image, resized.
+    h, w = image.shape[:2]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    patch = Image.fromarray(image[top:top + side, left:left + side])
+    return np.asarray(patch.resize((size, size), Image.BILINEAR))
+  return crop
+
+
+# The TFDS image datasets the runner reads (tfds.data_source, prepared as ArrayRecord).
+TFDS_DATASETS = ("mnist", "celeb_a", "lsun/bedroom")
+
+
 def _to_float(image: np.ndarray) -> np.ndarray:
   return image.astype(np.float32) / 127.5 - 1.0
 
@@ -181,9 +197,8 @@ def tfds_dataset(name: str, *, split: str, data_dir: str, image_size: int, batch
         f"prepare it once with network access: pip install tensorflow && tfds build {name} "
         f"--file_format=array_record --data_dir={where} ({type(e).__name__})") from None
 
-  if name == "celeb_a":
-    size = image_size or 64
-    crop = _celeba_crop(size)
+  if name in ("celeb_a", "lsun/bedroom"):
+    crop = (_celeba_crop if name == "celeb_a" else _centre_crop)(image_size or 64)
     prepare = lambda ex: _to_float(crop(ex["image"]))
   else:
     def prepare(ex):
@@ -245,7 +260,7 @@ def heldout_examples(data_cfg: Any, limit: int = 0) -> np.ndarray | None:
     images, _ = _digits(data_cfg)
     held = images[digits_split(data_cfg.holdout)[1]]
     return held[:limit] if limit else held
-  if data_cfg.name in ("mnist", "celeb_a") and data_cfg.get("eval_split", ""):
+  if data_cfg.name in TFDS_DATASETS and data_cfg.get("eval_split", ""):
     test = tfds_dataset(data_cfg.name, split=data_cfg.eval_split, data_dir=data_cfg.data_dir,
                         image_size=data_cfg.image_size, batch_size=1, seed=0,
                         binarize=data_cfg.binarize)
@@ -307,7 +322,8 @@ def example_shape(data_cfg: Any) -> tuple[int, ...]:
   size = data_cfg.image_size
   shapes = {"digits": (size or 8, size or 8, 1), "mnist": (size or 28, size or 28, 1),
             "stacked_digits": (8, 8, 3),
-            "celeb_a": (size or 64, size or 64, 3), "ring": (2,), "grid": (2,)}
+            "celeb_a": (size or 64, size or 64, 3), "lsun/bedroom": (size or 64, size or 64, 3),
+            "ring": (2,), "grid": (2,)}
   if data_cfg.name not in shapes:
     raise ValueError(f"unknown data.name {data_cfg.name!r}; choose one of {', '.join(shapes)}.")
   return shapes[data_cfg.name]
@@ -325,12 +341,12 @@ def make_dataset(data_cfg: Any, *, batch_size: int, seed: int) -> Dataset:
     return MixtureDataset(MIXTURES[name](), batch_size, seed, data_cfg.get("train_points", 0))
   if name == "stacked_digits":
     return StackedDigitsDataset(batch_size, seed)
-  if name in ("mnist", "celeb_a"):
+  if name in TFDS_DATASETS:
     return tfds_dataset(name, split=data_cfg.split, data_dir=data_cfg.data_dir,
                         image_size=data_cfg.image_size, batch_size=batch_size, seed=seed,
                         binarize=data_cfg.binarize)
   raise ValueError(f"unknown data.name {name!r}; choose one of digits, stacked_digits, ring, "
-                   "grid, mnist, celeb_a.")
+                   "grid, mnist, celeb_a, lsun/bedroom.")
 
 
 def check_finite(batch: np.ndarray, step: int, name: str) -> None:

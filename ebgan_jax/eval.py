@@ -305,7 +305,7 @@ def prdc(real_features, fake_features, *, pr_k: int = 3, dc_k: int = 5) -> dict[
 
 # Image datasets measured by FID/KID with the Inception-v3 (the embedded digits have their own
 # classifier; the 2-D mixtures and stacked digits their mode counts).
-INCEPTION_DATASETS = ("mnist", "celeb_a")
+INCEPTION_DATASETS = ("mnist", "celeb_a", "lsun/bedroom")
 
 
 def inception_notice() -> str:

@@ -60,10 +60,22 @@ def test_celeba_is_cropped_and_resized_to_64(tmp_path):
   assert batch.shape == (4, 64, 64, 3) and batch.min() >= -1.0 and batch.max() <= 1.0
 
 
-def test_unprepared_tfds_dataset_says_how_to_prepare(tmp_path):
+def test_lsun_bedrooms_are_centre_cropped_and_resized_to_64(tmp_path):
   cfg = configs.base_config().data
-  cfg.name, cfg.data_dir = "mnist", str(tmp_path)
-  with pytest.raises(ValueError, match=r"not prepared.*tfds build mnist --file_format=array_record"):
+  cfg.name, cfg.data_dir, cfg.image_size = "lsun/bedroom", str(tmp_path), 64
+  with tfds.testing.mock_data(num_examples=8):
+    batch = data.make_dataset(cfg, batch_size=4, seed=0).batch(0)
+  assert batch.shape == (4, 64, 64, 3) and batch.min() >= -1.0 and batch.max() <= 1.0
+  # the crop is the central square: a 4x6 image keeps its columns 1 to 4
+  image = np.arange(4 * 6 * 3, dtype=np.uint8).reshape(4, 6, 3)
+  np.testing.assert_array_equal(data._centre_crop(4)(image), image[:, 1:5])
+
+
+@pytest.mark.parametrize("name", ["mnist", "lsun/bedroom"])
+def test_unprepared_tfds_dataset_says_how_to_prepare(tmp_path, name):
+  cfg = configs.base_config().data
+  cfg.name, cfg.data_dir = name, str(tmp_path)
+  with pytest.raises(ValueError, match=rf"not prepared.*tfds build {name} --file_format=array_record"):
     data.make_dataset(cfg, batch_size=8, seed=0)
 
 

@@ -167,7 +167,7 @@ def test_every_embedded_experiment_runs_from_the_command_line(tmp_path, name):
 
 
 @pytest.mark.parametrize("name", ["mnist_ebgan", "mnist_vae", "mnist_bihm", "mnist_ln",
-                                  "mnist_ebgan_ln", "celeba_ebgan", "celeba_began"])
+                                  "mnist_ebgan_ln", "celeba_ebgan", "celeba_began", "lsun_ebgan"])
 def test_tfds_experiments_run_on_mock_data(tmp_path, name):
   args = ["--config", name, "--workdir", str(tmp_path / "run"), "--no_progress",
           "--config.num_steps=2", "--config.log_every=1", "--config.sample_every=1000",
@@ -180,7 +180,7 @@ def test_tfds_experiments_run_on_mock_data(tmp_path, name):
     args += ["--config.model.sbn_sizes=(8,4)", "--config.latent_dim=12",
              "--config.bihm.eval_samples=4", "--config.bihm.eval_examples=4",
              "--config.bihm.partition_samples=8", "--config.bihm.partition_inner_samples=2"]
-  if name.startswith("celeba"):
+  if name.startswith(("celeba", "lsun")):
     args += ["--config.model.features_g=8", "--config.model.features_d=8"]
   if name.endswith("_ln"):  # one labelled example per class, small layers
     args += ["--config.ln.labels=10", "--config.model.ladder_sizes=(16,10)"]
