@@ -48,6 +48,9 @@ def base_config() -> ml_collections.ConfigDict:
   # Training steps per jitted call (a lax.scan, unrolled: rolled loops around convolution
   # gradients run about 100x slower on XLA:CPU, jax-ml/jax#12868).
   c.steps_per_dispatch = 1
+  # The members of a sweep in one program: "vmap" (batched), "unrolled" (one sub-program per
+  # member) or "auto" (unrolled on CPU, vmap on accelerators). The same numbers either way.
+  c.member_layout = "auto"
 
   # Each algorithm's own settings, in the block named after it (ebgan_jax/algorithms/).
   for name, algorithm in REGISTRY.items():
@@ -186,7 +189,7 @@ def state_keys() -> tuple[str, ...]:
 RESUMABLE_KEYS = ("num_steps", "log_every", "sample_every", "num_samples", "checkpoint_every",
                   "keep_checkpoints", "async_checkpoints", "eval_every", "eval_samples",
                   "inception_weights", "on_nonfinite", "max_consecutive_skips",
-                  "steps_per_dispatch", "data.data_dir")
+                  "steps_per_dispatch", "member_layout", "data.data_dir")
 
 
 def flatten(tree: dict, prefix: str = "") -> dict[str, object]:
@@ -399,6 +402,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
       raise ValueError(f"config.optimizer.{key} must be positive, got {config.optimizer[key]}; "
                        f"pass e.g. --config.optimizer.{key}={abs(config.optimizer[key]) or 1e-3}.")
   choices = {"energy_norm": ("mse", "l2", "l1"), "latent_dist": ("uniform", "normal"),
+             "member_layout": ("auto", "vmap", "unrolled"),
              "algorithm": tuple(REGISTRY), "on_nonfinite": ("stop", "skip")}
   for key, allowed in choices.items():
     if config[key] not in allowed:

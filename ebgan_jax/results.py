@@ -129,7 +129,11 @@ def write_report(rows: list[dict], out: str, seeds: int, minutes: float) -> None
            f"Regenerate with `make results` ({minutes:.0f} minutes on the 2-core CPU machine "
            f"this was made on). Mean ± std over {seeds} seeds; every model of a dataset had "
            "the same networks, steps, batch and learning rate (the dataset's `experiments/` "
-           "file, with `algorithm` changed).", ""]
+           "file, with `algorithm` changed): a comparison of the losses on equal footing, not "
+           "of each paper's recipe. BEGAN and MAGAN train here with EBGAN's networks (no "
+           "bottleneck) and optimizer; their own recipes are `digits_began` (BEGAN's "
+           "convolutional auto-encoder, batch 16, the learning-rate halving) and `digits_magan` "
+           "(the released code's schedule, a bottleneck auto-encoder, Adamax).", ""]
   for dataset, (base, _, metrics) in DATASETS.items():
     some = next(r for r in rows if r["dataset"] == dataset)
     lines += [f"## {dataset} (`{base}`, {some['steps']} steps of batch {some['batch']})", "",

@@ -105,15 +105,23 @@ def member(tree: Any, i: int) -> Any:
   return jax.tree.map(lambda x: x[i], tree)
 
 
-def over_members(fn, members: int | None, in_axes: Sequence[int | None]):
-  """``fn`` on stacked members: ``vmap`` for several; for one, the member axis is dropped on
-  the way in and restored on the way out, so a single run compiles the program it would
-  compile alone (XLA:CPU runs batched matmuls slower than plain ones). ``members=None``:
-  ``fn`` itself, on unstacked arguments."""
+def over_members(fn, members: int | None, in_axes: Sequence[int | None], layout: str = "vmap"):
+  """``fn`` on stacked members. For several, ``layout="vmap"`` batches them (one program whose
+  matmuls and convolutions carry the member axis: what accelerators run best), and
+  ``"unrolled"`` writes each member's computation out as its own sub-program of the one jitted
+  function, as it would compile alone (XLA:CPU runs batched matmuls slower than plain ones).
+  For one member the member axis is dropped on the way in and restored on the way out.
+  ``members=None``: ``fn`` itself, on unstacked arguments."""
   if members is None:
     return fn
-  if members > 1:
+  if members > 1 and layout == "vmap":
     return jax.vmap(fn, in_axes=tuple(in_axes))
+  if members > 1:
+    def unrolled(*args):
+      outs = [fn(*[a if axis is None else member(a, i) for a, axis in zip(args, in_axes)])
+              for i in range(members)]
+      return jax.tree.map(lambda *xs: jnp.stack(xs), *outs)
+    return unrolled
 
   def single(*args):
     args = [a if axis is None else member(a, 0) for a, axis in zip(args, in_axes)]

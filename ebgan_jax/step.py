@@ -113,6 +113,14 @@ def make_multi_step(config: ml_collections.ConfigDict, algorithm: Any = None,
   return multi
 
 
+def member_layout(config: ml_collections.ConfigDict) -> str:
+  """How a sweep lays out its members (``config.member_layout``): "vmap" or "unrolled"; "auto"
+  is "unrolled" on CPU, where it is faster, and "vmap" on accelerators."""
+  if config.member_layout != "auto":
+    return config.member_layout
+  return "unrolled" if jax.default_backend() == "cpu" else "vmap"
+
+
 def make_parallel_step(config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh,
                        algorithm: Any = None, members: int | None = None):
   """The jitted data-parallel step: batches ``[steps_per_dispatch, B, ...]`` sharded over the
@@ -124,7 +132,8 @@ def make_parallel_step(config: ml_collections.ConfigDict, mesh: jax.sharding.Mes
   """
   rep = parallel.replicated(mesh)
   shard = lambda x: jax.lax.with_sharding_constraint(x, parallel.batch_sharding(mesh))
-  step = over_members(make_multi_step(config, algorithm, shard), members, (0, 0))
+  step = over_members(make_multi_step(config, algorithm, shard), members, (0, 0),
+                      member_layout(config))
   batches = parallel.batch_sharding(mesh, 1 if members is None else 2)
   return jax.jit(step, in_shardings=(rep, batches), out_shardings=(rep, rep),
                  donate_argnums=0)

@@ -137,7 +137,9 @@ def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
         writer.write(step, row, member=labels[i] if labels else None)
 
   resumed = f", resuming from step {start}" if start else ""
-  sweep_text = f", a sweep of {n} members in one program" if labels else ""
+  sweep_text = (f", a sweep of {n} members in one program ({step_lib.member_layout(config)})"
+                if labels and n > 1 else f", a sweep of {n} members in one program" if labels
+                else "")
   print(f"{config.name}: {config.algorithm} on {dataset.name} {dataset.shape}, "
         f"model {config.model.arch}, {config.num_steps} steps of batch {config.batch_size}"
         f"{sweep_text}, devices: {jax.device_count()} x {jax.devices()[0].platform}, "

@@ -18,24 +18,33 @@ def tiny(**overrides):
 
 def test_each_member_equals_its_single_run(tmp_path, capsys):
   spec = sweep.parse_sweep(["margin=0.5,2", "seed=0,1", "pt_weight=0.3"])
-  results = sweep.run_sweep(tiny(), spec, str(tmp_path / "sweep"), progress=False)
+  results = sweep.run_sweep(tiny(member_layout="vmap"), spec, str(tmp_path / "sweep"),
+                            progress=False)
+  unrolled = sweep.run_sweep(tiny(member_layout="unrolled"), spec, str(tmp_path / "unrolled"),
+                             progress=False)
   assert [r["member"] for r in results] == [
       "margin=0.5,seed=0,pt_weight=0.3", "margin=0.5,seed=1,pt_weight=0.3",
       "margin=2,seed=0,pt_weight=0.3", "margin=2,seed=1,pt_weight=0.3"]
   population = trained.load(str(tmp_path / "sweep")).state  # stacked members
+  written_out = trained.load(str(tmp_path / "unrolled")).state
   for i, (margin, seed) in enumerate([(0.5, 0), (0.5, 1), (2.0, 0), (2.0, 1)]):
     single_dir = tmp_path / f"single{i}"
     summary = train.train_and_evaluate(tiny(margin=margin, seed=seed, pt_weight=0.3),
                                        str(single_dir), progress=False)
     single = trained.load(str(single_dir)).state
-    for x, y in zip(jax.tree.leaves(population), jax.tree.leaves(single)):
-      x, y = np.asarray(x)[i], np.asarray(y)
+    for x, y, z in zip(jax.tree.leaves(population), jax.tree.leaves(single),
+                       jax.tree.leaves(written_out)):
+      x, y, z = np.asarray(x)[i], np.asarray(y), np.asarray(z)[i]
       # vmapped and unbatched matmuls may round differently; Adam sees the same updates
       np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-6)
+      # the unrolled layout runs each member's own computation
+      np.testing.assert_allclose(z, y, rtol=1e-5, atol=1e-7)
     assert results[i]["loss_d"] == pytest.approx(summary["loss_d"], rel=1e-3)
+    assert unrolled[i]["loss_d"] == pytest.approx(summary["loss_d"], rel=1e-5)
   assert float(population.controller["margin"][2]) == 2.0
   out = capsys.readouterr().out
-  assert "a sweep of 4 members in one program" in out
+  assert "a sweep of 4 members in one program (vmap)" in out
+  assert "a sweep of 4 members in one program (unrolled)" in out
   files = {p.name for p in (tmp_path / "sweep").iterdir()}
   assert {"sweep_results.md", "sweep_results.json", "samples_final.png", "loss_curves.png"} <= files
   rows = [json.loads(l) for l in open(tmp_path / "sweep" / "metrics.jsonl")]
