@@ -51,6 +51,10 @@ def base_config() -> ml_collections.ConfigDict:
   # The members of a sweep in one program: "vmap" (batched), "unrolled" (one sub-program per
   # member) or "auto" (unrolled on CPU, vmap on accelerators). The same numbers either way.
   c.member_layout = "auto"
+  # The dtype the networks compute in during training: "float32", or "bfloat16" (parameters,
+  # gradients, optimizer and losses stay float32; for GPUs and TPUs, slower on XLA:CPU). The
+  # adversarial algorithms and the VAE use it.
+  c.compute_dtype = "float32"
 
   # Each algorithm's own settings, in the block named after it (ebgan_jax/algorithms/).
   for name, algorithm in REGISTRY.items():
@@ -403,6 +407,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
                        f"pass e.g. --config.optimizer.{key}={abs(config.optimizer[key]) or 1e-3}.")
   choices = {"energy_norm": ("mse", "l2", "l1"), "latent_dist": ("uniform", "normal"),
              "member_layout": ("auto", "vmap", "unrolled"),
+             "compute_dtype": ("float32", "bfloat16"),
              "algorithm": tuple(REGISTRY), "on_nonfinite": ("stop", "skip")}
   for key, allowed in choices.items():
     if config[key] not in allowed:

@@ -9,6 +9,7 @@ same numbers however it was interrupted and resumed.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Sequence
 
 import flax
@@ -26,8 +27,10 @@ INIT_STREAM, SAMPLE_STREAM = 0x1217, 0x5A3F
 
 
 class ModelState(train_state.TrainState):
-  """A network's parameters, optimizer and BatchNorm statistics (``{}`` when it has none)."""
+  """A network's parameters, optimizer and BatchNorm statistics (``{}`` when it has none), and
+  the dtype its training forward passes compute in (:func:`apply_train`)."""
   batch_stats: Any = None
+  compute_dtype: str = flax.struct.field(pytree_node=False, default="float32")
 
 
 @flax.struct.dataclass
@@ -87,11 +90,30 @@ def sample_latent(key: Array, n: int, dim: int, dist: str) -> Array:
   return jax.random.uniform(key, (n, dim), minval=-1.0, maxval=1.0)
 
 
+def _cast(tree, dtype):
+  return jax.tree.map(lambda a: a.astype(dtype) if jnp.issubdtype(a.dtype, jnp.floating) else a,
+                      tree)
+
+
 def apply_train(state: ModelState, params, batch_stats, x, key):
-  """A training-mode forward pass: ``(output, updated BatchNorm statistics)``."""
-  out, mutated = state.apply_fn({"params": params, "batch_stats": batch_stats}, x, train=True,
-                                mutable=["batch_stats"], rngs={"dropout": key})
-  return out, mutated.get("batch_stats", {})
+  """A training-mode forward pass: ``(output, updated BatchNorm statistics)``.
+
+  With ``state.compute_dtype = "bfloat16"`` the parameters, statistics and input are cast to
+  bfloat16 for the pass and its outputs back to float32: the network computes in bfloat16
+  while the parameters, their gradients, the optimizer and the losses stay in float32 (the
+  cast's gradient is the cast back)."""
+  low = state.compute_dtype != "float32"
+  if low:
+    dtype = jnp.dtype(state.compute_dtype)
+    params, batch_stats, x = _cast(params, dtype), _cast(batch_stats, dtype), _cast(x, dtype)
+  # Flax's BatchNorm reduces bfloat16 in float32 by promotion, which strict promotion refuses.
+  with jax.numpy_dtype_promotion("standard") if low else contextlib.nullcontext():
+    out, mutated = state.apply_fn({"params": params, "batch_stats": batch_stats}, x,
+                                  train=True, mutable=["batch_stats"], rngs={"dropout": key})
+  stats = mutated.get("batch_stats", {})
+  if low:
+    out, stats = _cast(out, jnp.float32), _cast(stats, jnp.float32)
+  return out, stats
 
 
 def stack_states(states: Sequence[Any]) -> Any:

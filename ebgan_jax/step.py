@@ -46,7 +46,8 @@ def create_state(config: ml_collections.ConfigDict, generator: nn.Module,
   def model_state(module, variables, lr, network):
     return ModelState.create(apply_fn=module.apply, params=variables["params"],
                              tx=make_optimizer(config.optimizer, lr, network),
-                             batch_stats=variables.get("batch_stats", {}))
+                             batch_stats=variables.get("batch_stats", {}),
+                             compute_dtype=config.compute_dtype)
 
   return GANState(step=jnp.zeros((), jnp.int32), key=key,
                   g=model_state(generator, g_vars, config.optimizer.lr_g, "g"),
