@@ -7,7 +7,7 @@ WORKDIR ?= runs/$(EXP)
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: install train sample eval results likelihood semi-supervised sweep grid-search theory test test-slow bench bench-sweep clean
+.PHONY: install train sample eval results likelihood semi-supervised sweep grid-search theory synthetic-celeba test test-slow bench bench-sweep clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ grid-search: install
 # GAN Proposition 1 and EBGAN Theorems 1-2 on toys (results/theory).
 theory: install
 	$(PY) -m ebgan_jax.theory $(ARGS)
+
+# CelebA-shaped JPEGs as a TFDS dataset (synthetic_celeb_a), to measure the input pipeline.
+synthetic-celeba: install
+	$(PY) -m ebgan_jax.synthetic $(ARGS)
 
 N ?= 64
 sample: install

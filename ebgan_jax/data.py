@@ -174,7 +174,7 @@ def _centre_crop(size: int) -> Callable[[np.ndarray], np.ndarray]:
 
 
 # The TFDS image datasets the runner reads (tfds.data_source, prepared as ArrayRecord).
-TFDS_DATASETS = ("mnist", "celeb_a", "lsun/bedroom")
+TFDS_DATASETS = ("mnist", "celeb_a", "lsun/bedroom", "synthetic_celeb_a")
 
 
 def _to_float(image: np.ndarray) -> np.ndarray:
@@ -188,17 +188,22 @@ def tfds_dataset(name: str, *, split: str, data_dir: str, image_size: int, batch
   import tensorflow_datasets as tfds
 
   data_dir = data_dir or os.environ.get("TFDS_DATA_DIR") or None
+  if name == "synthetic_celeb_a":  # this package's builder (ebgan_jax.synthetic), registered
+    from ebgan_jax import synthetic
+    synthetic.builder_class()
   try:
     source = tfds.data_source(name, split=split, data_dir=data_dir, download=False)
   except Exception as e:  # tfds raises several types for "not there"; all mean the same here
     where = data_dir or "~/tensorflow_datasets"
-    raise ValueError(
-        f"TFDS dataset {name!r} (split {split!r}) is not prepared as ArrayRecord in {where}; "
-        f"prepare it once with network access: pip install tensorflow && tfds build {name} "
-        f"--file_format=array_record --data_dir={where} ({type(e).__name__})") from None
+    how = (f"write it with: python -m ebgan_jax.synthetic --data_dir={where}"
+           if name == "synthetic_celeb_a" else
+           f"prepare it once with network access: pip install tensorflow && tfds build {name} "
+           f"--file_format=array_record --data_dir={where}")
+    raise ValueError(f"TFDS dataset {name!r} (split {split!r}) is not prepared as ArrayRecord "
+                     f"in {where}; {how} ({type(e).__name__})") from None
 
-  if name in ("celeb_a", "lsun/bedroom"):
-    crop = (_celeba_crop if name == "celeb_a" else _centre_crop)(image_size or 64)
+  if name in ("celeb_a", "synthetic_celeb_a", "lsun/bedroom"):
+    crop = (_centre_crop if name == "lsun/bedroom" else _celeba_crop)(image_size or 64)
     prepare = lambda ex: _to_float(crop(ex["image"]))
   else:
     def prepare(ex):
@@ -323,6 +328,7 @@ def example_shape(data_cfg: Any) -> tuple[int, ...]:
   shapes = {"digits": (size or 8, size or 8, 1), "mnist": (size or 28, size or 28, 1),
             "stacked_digits": (8, 8, 3),
             "celeb_a": (size or 64, size or 64, 3), "lsun/bedroom": (size or 64, size or 64, 3),
+            "synthetic_celeb_a": (size or 64, size or 64, 3),
             "ring": (2,), "grid": (2,)}
   if data_cfg.name not in shapes:
     raise ValueError(f"unknown data.name {data_cfg.name!r}; choose one of {', '.join(shapes)}.")
@@ -346,7 +352,7 @@ def make_dataset(data_cfg: Any, *, batch_size: int, seed: int) -> Dataset:
                         image_size=data_cfg.image_size, batch_size=batch_size, seed=seed,
                         binarize=data_cfg.binarize)
   raise ValueError(f"unknown data.name {name!r}; choose one of digits, stacked_digits, ring, "
-                   "grid, mnist, celeb_a, lsun/bedroom.")
+                   "grid, mnist, celeb_a, lsun/bedroom, synthetic_celeb_a.")
 
 
 def check_finite(batch: np.ndarray, step: int, name: str) -> None:
