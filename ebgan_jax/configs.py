@@ -49,7 +49,8 @@ def base_config() -> ml_collections.ConfigDict:
   # gradients run about 100x slower on XLA:CPU, jax-ml/jax#12868).
   c.steps_per_dispatch = 1
   # The members of a sweep in one program: "vmap" (batched), "unrolled" (one sub-program per
-  # member) or "auto" (unrolled on CPU, vmap on accelerators). The same numbers either way.
+  # member) or "auto" (unrolled on CPU, vmap on accelerators). The same numbers either way, up
+  # to float rounding; which is faster on a CPU depends on the networks (README, Sweeps).
   c.member_layout = "auto"
   # The dtype the networks compute in during training: "float32", or "bfloat16" (parameters,
   # gradients, optimizer and losses stay float32; for GPUs and TPUs, slower on XLA:CPU). The

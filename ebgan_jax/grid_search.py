@@ -37,6 +37,7 @@ import json
 import os
 import shutil
 import sys
+import textwrap
 import time
 
 import numpy as np
@@ -241,7 +242,9 @@ def write_report(rows: list[dict], out: str, subset: int | None, base) -> None:
       "Score: the paper's I' = E_x KL(p(y) ‖ p(y|x)) from the package's digits classifier on "
       f"{base.eval_samples} samples (real digits: 13.3). Good: I' ≥ {GOOD_SCORE:g} and no "
       "update skipped as non-finite (the threshold was fixed before training). The paper's "
-      "claim: EBGAN and EBGAN-PT train well over more of the grid than GAN (its Figs 2–4).", "",
+      "claim: EBGAN and EBGAN-PT train well over more of the grid than GAN (its Figs 2–4). "
+      f"With {base.num_steps} updates per setting the scores say as much about how soon a "
+      "setting starts to learn as about where it would end.", "",
       "| family | settings | good (I' ≥ 10) | all 10 classes | unstable | median I' | best I' "
       "| s per setting (median) | s in all |", "|---|---|---|---|---|---|---|---|---|"]
   for t in table:
@@ -306,8 +309,8 @@ def write_report(rows: list[dict], out: str, subset: int | None, base) -> None:
     images = np.load(os.path.join(best["workdir"], "samples.npy"))[best["member_index"]]
     grid = outputs.image_grid(images)
     ax.imshow(grid[..., 0] if grid.shape[-1] == 1 else grid, cmap="gray", interpolation="nearest")
-    ax.set_title(f"{t['family']}: I' {t['best_score']:.2f}\n{_short(t['best_setting'])}",
-                 fontsize=6)
+    setting = "\n".join(textwrap.wrap(_short(t["best_setting"]), 44))
+    ax.set_title(f"{t['family']}: I' {t['best_score']:.2f}\n{setting}", fontsize=6)
     ax.axis("off")
   fig.tight_layout()
   fig.savefig(os.path.join(out, "best_samples.png"), dpi=110)

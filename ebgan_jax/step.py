@@ -116,7 +116,7 @@ def make_multi_step(config: ml_collections.ConfigDict, algorithm: Any = None,
 
 def member_layout(config: ml_collections.ConfigDict) -> str:
   """How a sweep lays out its members (``config.member_layout``): "vmap" or "unrolled"; "auto"
-  is "unrolled" on CPU, where it is faster, and "vmap" on accelerators."""
+  is "unrolled" on CPU (each member as it would compile alone) and "vmap" on accelerators."""
   if config.member_layout != "auto":
     return config.member_layout
   return "unrolled" if jax.default_backend() == "cpu" else "vmap"
