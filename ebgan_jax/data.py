@@ -151,22 +151,13 @@ class MixtureDataset:
 # TFDS through tfds.data_source and grain
 # ----------------------------------------------------------------------------------------------
 
-def _celeba_crop(size: int) -> Callable[[np.ndarray], np.ndarray]:
+def _centre_crop(size: int, max_side: int | None = None) -> Callable[[np.ndarray], np.ndarray]:
+  """The central square of an image (at most ``max_side`` pixels a side), resized to ``size``:
+  LSUN's bedrooms take the whole short side; CelebA's aligned 218x178 faces (DCGAN, EBGAN) a
+  central 108x108 crop."""
   def crop(image: np.ndarray) -> np.ndarray:
-    # DCGAN / EBGAN CelebA: a central 108x108 crop of the 218x178 aligned faces, resized.
     h, w = image.shape[:2]
-    side = min(108, h, w)
-    top, left = (h - side) // 2, (w - side) // 2
-    patch = Image.fromarray(image[top:top + side, left:left + side])
-    return np.asarray(patch.resize((size, size), Image.BILINEAR))
-  return crop
-
-
-def _centre_crop(size: int) -> Callable[[np.ndarray], np.ndarray]:
-  def crop(image: np.ndarray) -> np.ndarray:
-    # LSUN (DCGAN's and EBGAN's 64x64 bedrooms): the central square of the image, resized.
-    h, w = image.shape[:2]
-    side = min(h, w)
+    side = min(h, w) if max_side is None else min(max_side, h, w)
     top, left = (h - side) // 2, (w - side) // 2
     patch = Image.fromarray(image[top:top + side, left:left + side])
     return np.asarray(patch.resize((size, size), Image.BILINEAR))
@@ -203,7 +194,7 @@ def tfds_dataset(name: str, *, split: str, data_dir: str, image_size: int, batch
                      f"in {where}; {how} ({type(e).__name__})") from None
 
   if name in ("celeb_a", "synthetic_celeb_a", "lsun/bedroom"):
-    crop = (_centre_crop if name == "lsun/bedroom" else _celeba_crop)(image_size or 64)
+    crop = _centre_crop(image_size or 64, None if name == "lsun/bedroom" else 108)
     prepare = lambda ex: _to_float(crop(ex["image"]))
   else:
     def prepare(ex):
