@@ -6,6 +6,14 @@
 Images per second is the median over timed windows after compilation; each window runs
 ``--steps`` training steps on a fixed batch (data loading is not timed) and ends with a
 device sync. Peak memory is the process's maximum resident set size.
+
+``--end_to_end`` also times the same windows fed by the run's input pipeline
+(:mod:`ebgan_jax.loader`: worker processes, prefetch, device put, as ``make train`` reads), and
+the loader alone for each worker count of ``--workers``; the JSON line then holds
+``end_to_end_images_per_sec``, its ratio to the step-only figure and
+``loader_images_per_sec`` by worker count. For a TFDS dataset without the real data, write the
+synthetic one first (``make synthetic-celeba``) and pass
+``--config.data.name=synthetic_celeb_a``.
 """
 
 from __future__ import annotations
@@ -30,6 +38,10 @@ def main(argv: list[str] | None = None) -> int:
   parser.add_argument("--steps", type=int, default=20, help="training steps per timed window")
   parser.add_argument("--checkpoint", action="store_true",
                       help="time saving and restoring the config's state instead")
+  parser.add_argument("--end_to_end", action="store_true",
+                      help="also time training fed by the input pipeline, and the loader alone")
+  parser.add_argument("--workers", default="1,2,4",
+                      help="worker counts to time the loader alone with (--end_to_end)")
   rest, overrides = split_overrides(argv)
   args = parser.parse_args(rest)
   set_cpu_defaults()
@@ -73,6 +85,17 @@ def main(argv: list[str] | None = None) -> int:
     jax.block_until_ready(metrics)
     rates.append(args.steps * config.batch_size / (time.perf_counter() - t0))
 
+  extra = {}
+  if args.end_to_end:
+    try:
+      worker_counts = [int(w) for w in args.workers.split(",") if w.strip()]
+    except ValueError:
+      raise SystemExit(f"error: --workers takes comma-separated counts, got {args.workers!r}.")
+    extra = _bench_end_to_end(config, dataset, mesh, step_fn, state, args.windows, args.steps,
+                              worker_counts)
+    extra["end_to_end_fraction"] = round(
+        extra["end_to_end_images_per_sec"] / statistics.median(rates), 3)
+
   print(json.dumps({
       "config": config.name, "batch_size": config.batch_size, "steps_per_dispatch": k,
       "upsample": config.model.upsample, "images_per_sec": round(statistics.median(rates), 1),
@@ -80,9 +103,58 @@ def main(argv: list[str] | None = None) -> int:
       "compile_s": round(compile_s, 2),
       "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
       "device": f"{jax.device_count()} x {jax.devices()[0].device_kind}",
-      "jax": jax.__version__, "xla_flags": os.environ.get("XLA_FLAGS", ""),
+      "jax": jax.__version__, "xla_flags": os.environ.get("XLA_FLAGS", ""), **extra,
   }))
   return 0
+
+
+def _bench_end_to_end(config, dataset, mesh, step_fn, state, windows: int, steps: int,
+                      worker_counts: list[int]) -> dict:
+  """Images/s of training fed by the input pipeline (median over windows, the first dispatch
+  — worker start-up — untimed), and of the loader alone by worker count."""
+  import jax
+  from ebgan_jax import loader, parallel
+
+  k, batch = config.steps_per_dispatch, config.batch_size
+  rows = parallel.process_slice(batch * config.d_steps)
+  dispatch = loader.DispatchBatches([(config.data, config.seed)], batch * config.d_steps, k, rows,
+                                    {config.seed: dataset})
+  sharding = parallel.batch_sharding(mesh, 1)
+  per_window = steps // k
+  todo = range(0, (1 + windows * per_window) * k, k)
+  workers = loader.num_workers(config.data)
+  feed = loader.Loader(loader.host_batches(dispatch, todo, workers), todo,
+                       lambda local: parallel.global_batch(local[0], sharding, 1),
+                       config.data.prefetch, dataset.name)
+  rates = []
+  with feed:
+    it = iter(feed)
+    _, first = next(it)
+    state, metrics = step_fn(state, first)
+    jax.block_until_ready(metrics)
+    for _ in range(windows):
+      t0 = time.perf_counter()
+      for _ in range(per_window):
+        _, batches = next(it)
+        state, metrics = step_fn(state, batches)
+      jax.block_until_ready(metrics)
+      rates.append(steps * batch / (time.perf_counter() - t0))
+
+  loader_rates = {}
+  n = max(8, windows * per_window)
+  for w in worker_counts:
+    host = loader.host_batches(dispatch, range(0, (n + 1) * k, k), w)
+    next(host)  # start-up untimed
+    t0 = time.perf_counter()
+    for _ in range(n):
+      next(host)
+    loader_rates[str(w)] = round(n * k * batch * config.d_steps / (time.perf_counter() - t0), 1)
+    for _ in host:  # run to its end: the workers stop with nothing left in flight
+      pass
+  return {"data": dataset.name, "workers": workers, "prefetch": config.data.prefetch,
+          "end_to_end_images_per_sec": round(statistics.median(rates), 1),
+          "end_to_end_windows": [round(r, 1) for r in rates],
+          "loader_images_per_sec": loader_rates}
 
 
 def _bench_checkpoint(config, repeats: int) -> int:

@@ -86,6 +86,11 @@ def base_config() -> ml_collections.ConfigDict:
   # fixed subset, the same for every seed and model); for TFDS datasets, a split ("test").
   c.data.holdout = 0
   c.data.eval_split = ""
+  # The input pipeline (ebgan_jax/loader.py); neither changes what a batch holds. TFDS datasets
+  # are read by this many worker processes (-1: half the host's cores, 0: the training thread);
+  # the next ``prefetch`` dispatches are read and put on the devices while the step runs.
+  c.data.workers = -1
+  c.data.prefetch = 2
 
   c.model = ml_collections.ConfigDict()
   # "mlp", "pacgan", "small_conv", "dcgan", "began", "pytorch_gan", "sbn"; "began": features_g
@@ -194,7 +199,8 @@ def state_keys() -> tuple[str, ...]:
 RESUMABLE_KEYS = ("num_steps", "log_every", "sample_every", "num_samples", "checkpoint_every",
                   "keep_checkpoints", "async_checkpoints", "eval_every", "eval_samples",
                   "inception_weights", "on_nonfinite", "max_consecutive_skips",
-                  "steps_per_dispatch", "member_layout", "data.data_dir")
+                  "steps_per_dispatch", "member_layout", "data.data_dir", "data.workers",
+                  "data.prefetch")
 
 
 def flatten(tree: dict, prefix: str = "") -> dict[str, object]:
@@ -382,7 +388,7 @@ _POSITIVE = ("energy_scale", "batch_size", "num_steps", "latent_dim", "d_steps",
              "log_every", "sample_every", "num_samples", "checkpoint_every", "keep_checkpoints",
              "eval_samples", "max_consecutive_skips")
 _NON_NEGATIVE = ("margin", "pt_weight", "eval_every", "seed", "data.image_size",
-                 "data.train_points", "data.holdout", "model.bottleneck_d")
+                 "data.train_points", "data.holdout", "data.prefetch", "model.bottleneck_d")
 _FINITE = ("optimizer.b1", "optimizer.b2", "energy_scale")
 
 
@@ -402,6 +408,9 @@ def validate(config: ml_collections.ConfigDict) -> None:
     if value < 0:
       raise ValueError(f"config.{key} must be >= 0, got {value}; "
                        f"pass e.g. --config.{key}={abs(value)}.")
+  if config.data.get("workers", 0) < -1:
+    raise ValueError(f"config.data.workers must be -1 (from the host's cores), 0 (the training "
+                     f"thread) or a number of processes, got {config.data.workers}.")
   for key in ("lr_g", "lr_d"):
     if config.optimizer[key] <= 0:
       raise ValueError(f"config.optimizer.{key} must be positive, got {config.optimizer[key]}; "

@@ -3,7 +3,7 @@ Table 1 (Lin et al. 2018).
 
   python -m ebgan_jax.pacgan [--steps 400000] [--seeds 10] [--datasets ring,grid]
       [--models GAN,PacGAN2,PacGAN3,PacGAN4] [--out results/pacgan] [--workdir runs/pacgan]
-      [--config.<key>=<value> ...]
+      [--report] [--config.<key>=<value> ...]
 
 Every model is PacGAN's set-up (``configs.pacgan_config``: its networks, optimizer, batch,
 simultaneous updates and fixed 100,000-point training set) with the changes its row names;
@@ -11,6 +11,10 @@ the seeds of one (dataset, model) pair train together as one vmapped sweep. Reru
 same command resumes every sweep where it stopped, so the table can be trained over several
 sessions. ``--config.*`` flags apply to every model (for the energy-based rows, e.g.
 ``--config.margin``).
+
+``--report`` writes the report of the runs as they stand (each seed's last evaluation), for a
+table that is still training; it also says at which update each row first came within two
+standard errors of the published one.
 
 Writes ``<out>/README.md`` (mean ± standard error over seeds next to the published row),
 ``<out>/results.json`` and ``<out>/curves.png`` (modes and high-quality samples against the
@@ -105,7 +109,45 @@ def curves(workdir: str) -> dict[str, list[dict]]:
   return out
 
 
-def write_report(rows: list[dict], out: str, workdir: str) -> None:
+def rows_so_far(datasets, models, workdir: str) -> list[dict]:
+  """The rows of the runs as they stand: a finished sweep's final scores, else each member's
+  last evaluation (for a report of a table still training)."""
+  rows = []
+  for dataset in datasets:
+    for model in models:
+      where = os.path.join(workdir, dataset, model)
+      if os.path.exists(os.path.join(where, "summary.json")):  # finished: its final scores
+        with open(os.path.join(where, "summary.json")) as f:
+          summary = json.load(f)
+        rows += [{"dataset": dataset, "model": model, "steps": summary["steps"], **m}
+                 for m in summary["members"]]
+        continue
+      for member, logged in curves(where).items():
+        last = max(logged, key=lambda r: r["step"])
+        rows.append({"dataset": dataset, "model": model, "steps": last["step"],
+                     "member": member, **{k: v for k, v in last.items()
+                                          if k not in ("step", "member")}})
+  return rows
+
+
+def first_step_at_published(logged: dict[str, list[dict]], published) -> int | None:
+  """The first evaluated step at which the mean over seeds of modes and of high-quality
+  samples are both within two standard errors of the published means (the two standard
+  errors combined), or None."""
+  import numpy as np
+  steps = sorted({r["step"] for rs in logged.values() for r in rs})
+  for step in steps:
+    ok = True
+    for metric, scale, (pub, pub_se) in zip(METRICS[:2], (1, 100), published[:2]):
+      mean, se = _mean_se([r[metric] * scale for rs in logged.values() for r in rs
+                           if r["step"] == step])
+      ok &= bool(abs(mean - pub) <= 2 * np.hypot(se, pub_se))
+    if ok:
+      return step
+  return None
+
+
+def write_report(rows: list[dict], out: str, workdir: str, target: int | None = None) -> None:
   import matplotlib
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
@@ -123,10 +165,15 @@ def write_report(rows: list[dict], out: str, workdir: str) -> None:
            "100, simultaneous updates, a fixed training set of 100,000 points; 2,500 samples "
            "from a fixed z, BatchNorm in inference mode. Mean ± standard error over seeds; "
            "the published row (10 runs, 400,000 updates) beside each of ours.", ""]
+  if target is not None:
+    lines += [f"**Still training** (target {target:,} updates): each row is its seeds' last "
+              "evaluation so far. \"At published\" is the first evaluated update at which "
+              "our mean modes and mean high-quality percentage are both within two standard "
+              "errors of the published means.", ""]
   for dataset in datasets:
     mine = [r for r in rows if r["dataset"] == dataset]
     lines += [f"## {dataset}", "", "| model | updates | seeds | modes | high quality (%) | "
-              "reverse KL | recall | coverage |", "|---|---|---|---|---|---|---|---|"]
+              "reverse KL | recall | coverage | at published |", "|---|---|---|---|---|---|---|---|---|"]
     for model in models:
       got = [r for r in mine if r["model"] == model]
       if not got:
@@ -138,11 +185,18 @@ def write_report(rows: list[dict], out: str, workdir: str) -> None:
           cells.append(f"{m:.3g} ± {se:.2g}")
         else:
           cells.append("—")
-      lines.append(f"| {model} (ours) | {got[0]['steps']:,} | {len(got)} | " + " | ".join(cells) + " |")
+      reached = "—"
+      if (dataset, model) in PUBLISHED:
+        step = first_step_at_published(curves(os.path.join(workdir, dataset, model)),
+                                       PUBLISHED[(dataset, model)])
+        reached = f"{step:,}" if step is not None else "not yet"
+      updates = min(r["steps"] for r in got)
+      lines.append(f"| {model} (ours) | {updates:,} | {len(got)} | " + " | ".join(cells)
+                   + f" | {reached} |")
       if (dataset, model) in PUBLISHED:
         pub = PUBLISHED[(dataset, model)]
         lines.append(f"| {model} (Lin et al. 2018) | 400,000 | 10 | "
-                     + " | ".join(f"{m:g} ± {se:g}" for m, se in pub) + " | — | — |")
+                     + " | ".join(f"{m:g} ± {se:g}" for m, se in pub) + " | — | — | — |")
     lines.append("")
   lines += ["![curves](curves.png)", ""]
   with open(os.path.join(out, "README.md"), "w") as f:
@@ -185,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
   parser.add_argument("--out", default="results/pacgan")
   parser.add_argument("--workdir", default="runs/pacgan")
   parser.add_argument("--no_progress", action="store_true")
+  parser.add_argument("--report", action="store_true",
+                      help="write the report of the runs as they stand, without training")
   rest, overrides = split_overrides(argv)
   args = parser.parse_args(rest)
   set_cpu_defaults()
@@ -198,6 +254,13 @@ def main(argv: list[str] | None = None) -> int:
       raise ValueError(f"unknown model or dataset {unknown}; models: {', '.join(MODELS)}; "
                        "datasets: ring, grid; --steps and --seeds must be positive."
                        if unknown else "--steps and --seeds must be positive.")
+    if args.report:
+      rows = rows_so_far(datasets, models, args.workdir)
+      if not rows:
+        raise ValueError(f"nothing trained yet in {args.workdir}; run without --report first.")
+      write_report(rows, args.out, args.workdir, target=args.steps)
+      print(open(os.path.join(args.out, "README.md")).read())
+      return 0
     rows = run(datasets, models, args.seeds, args.steps, args.workdir, overrides,
                progress=not args.no_progress)
   except ValueError as e:

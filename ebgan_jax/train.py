@@ -25,7 +25,7 @@ import numpy as np
 from jax.experimental import multihost_utils
 from tqdm import tqdm
 
-from ebgan_jax import (algorithms, checkpoint, configs, data, outputs, parallel, pictures,
+from ebgan_jax import (algorithms, checkpoint, configs, data, loader, outputs, parallel, pictures,
                        step as step_lib, trained)
 from ebgan_jax.evaluator import Evaluator
 from ebgan_jax.state import GANState, member, stack_states
@@ -127,9 +127,14 @@ def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
   generate = lambda z: sampler(state.g.params, state.g.batch_stats, z)
   writer = outputs.MetricWriter(workdir) if is_writer else None
 
-  def local_batches(step: int) -> np.ndarray:  # [members, steps_per_dispatch, rows, ...]
-    return np.stack([np.stack([datasets[m.seed].batch(s, rows) for s in range(step, step + k)])
-                     for m in members])
+  # The local batches of a dispatch, [members, steps_per_dispatch, rows, ...], read ahead by
+  # data.workers processes and put on the devices data.prefetch dispatches ahead.
+  dispatch = loader.DispatchBatches([(m.data, m.seed) for m in members], global_batch_size, k,
+                                    rows, datasets)
+  steps = range(start, config.num_steps, k)
+  feed = loader.Loader(loader.host_batches(dispatch, steps, loader.num_workers(config.data)),
+                       steps, lambda local: parallel.global_batch(local, batch_sharding, 2),
+                       config.data.prefetch, dataset.name)
 
   def write(step: int, rows: list[dict[str, float]]) -> None:
     for i, row in enumerate(rows):
@@ -158,11 +163,9 @@ def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
              unit="step", dynamic_ncols=True)
   step = start
   try:
-    with _StopSignals() as signals:
-      while step < config.num_steps and interrupted is None:
-        local = local_batches(step)
-        data.check_finite(local, step, dataset.name)
-        state, metrics = step_fn(state, parallel.global_batch(local, batch_sharding, 2))
+    with _StopSignals() as signals, feed:
+      for _, batch in feed:
+        state, metrics = step_fn(state, batch)
         step += k
         images_window += k * config.batch_size * config.pack * n
         bar.update(k)
@@ -188,6 +191,8 @@ def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
         if evaluator and config.eval_every and at(config.eval_every) and step < config.num_steps:
           write(step, evaluator.evaluate(generate))
         interrupted = _stop_requested(signals, at(config.log_every))
+        if interrupted is not None:
+          break
       if interrupted is not None:
         check_guard()
         ckpt.save(step, to_disk(state), meta)

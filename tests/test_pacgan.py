@@ -154,3 +154,27 @@ def test_the_protocol_command_reports_beside_table_1_and_resumes(tmp_path, capsy
   assert json.loads((tmp_path / "out" / "results.json").read_text())[0]["high_quality"] == \
       rows[0]["high_quality"]
   assert pacgan.main(args[:-1] + ["--models", "GAN,Nope"]) == 2
+  # The report of a table still training: each seed's last evaluation, against the target.
+  assert pacgan.main(args[:-1] + ["--report", "--steps", "400000"]) == 0
+  report = (tmp_path / "out" / "README.md").read_text()
+  assert "**Still training** (target 400,000 updates)" in report
+  assert "| GAN (ours) | 40 | 2 |" in report
+  assert pacgan.main(["--report", "--workdir", str(tmp_path / "none"),
+                      "--out", str(tmp_path / "o2")]) == 2
+
+
+def test_first_step_at_the_published_numbers():
+  published = ((6.3, 0.5), (98.2, 0.2), (0.45, 0.09))
+  row = lambda step, modes, hq: {"step": step, "modes_covered": modes, "high_quality": hq}
+  logged = {"seed=0": [row(1, 2, 0.50), row(2, 6, 0.97), row(3, 6, 0.982)],
+            "seed=1": [row(1, 3, 0.40), row(2, 7, 0.99), row(3, 7, 0.982)]}
+  # step 2: modes 6.5 ± 0.5 (fine), quality 98.0 ± 1.0 (|98.0 - 98.2| <= 2 hypot(1, 0.2)): met
+  assert pacgan.first_step_at_published(logged, published) == 2
+  logged["seed=0"][1]["high_quality"] = logged["seed=1"][1]["high_quality"] = 0.95
+  # step 2 now: quality 95.0 ± 0: 3.2 off, over 2 x hypot(0, 0.2) = 0.4; step 3 is the first
+  assert pacgan.first_step_at_published(logged, published) == 3
+  logged["seed=0"][2]["modes_covered"] = 1  # modes 4 ± 3 at step 3: within 2 x 3.04; still met
+  assert pacgan.first_step_at_published(logged, published) == 3
+  for rs in logged.values():
+    rs[2]["high_quality"] = 0.5
+  assert pacgan.first_step_at_published(logged, published) is None
