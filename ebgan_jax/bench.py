@@ -5,7 +5,9 @@
 
 Images per second is the median over timed windows after compilation; each window runs
 ``--steps`` training steps on a fixed batch (data loading is not timed) and ends with a
-device sync. Peak memory is the process's maximum resident set size.
+device sync. Peak memory is the process's maximum resident set size. ``gflop_per_sec`` is the
+rate of the floating-point operations XLA counts in the compiled step, and
+``fraction_of_matmul_peak`` its ratio to a 2048x2048 float32 matmul on the same device.
 
 ``--end_to_end`` also times the same windows fed by the run's input pipeline
 (:mod:`ebgan_jax.loader`: worker processes, prefetch, device put, as ``make train`` reads), and
@@ -73,9 +75,16 @@ def main(argv: list[str] | None = None) -> int:
                            parallel.batch_sharding(mesh, 1))
 
   t0 = time.perf_counter()
-  state, metrics = step_fn(state, batches)
+  compiled = step_fn.lower(state, batches).compile()
+  state, metrics = compiled(state, batches)
   jax.block_until_ready(metrics)
   compile_s = time.perf_counter() - t0
+  step_fn = compiled
+  # The floating-point operations XLA counts in the compiled dispatch (what runs, after
+  # rewrites such as the sub-pixel convolutions, not the model as written).
+  cost = compiled.cost_analysis()
+  cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+  flops = float((cost or {}).get("flops", 0.0)) / k
 
   rates = []
   for _ in range(args.windows):
@@ -85,14 +94,21 @@ def main(argv: list[str] | None = None) -> int:
     jax.block_until_ready(metrics)
     rates.append(args.steps * config.batch_size / (time.perf_counter() - t0))
 
+  rate = statistics.median(rates)
   extra = {}
+  if flops > 0:
+    peak = _matmul_peak_gflops()
+    achieved = rate / config.batch_size * flops / 1e9
+    extra = {"gflop_per_step": round(flops / 1e9, 2), "gflop_per_sec": round(achieved, 1),
+             "matmul_peak_gflop_per_sec": round(peak, 1),
+             "fraction_of_matmul_peak": round(achieved / peak, 3)}
   if args.end_to_end:
     try:
       worker_counts = [int(w) for w in args.workers.split(",") if w.strip()]
     except ValueError:
       raise SystemExit(f"error: --workers takes comma-separated counts, got {args.workers!r}.")
-    extra = _bench_end_to_end(config, dataset, mesh, step_fn, state, args.windows, args.steps,
-                              worker_counts)
+    extra.update(_bench_end_to_end(config, dataset, mesh, step_fn, state, args.windows,
+                                   args.steps, worker_counts))
     extra["end_to_end_fraction"] = round(
         extra["end_to_end_images_per_sec"] / statistics.median(rates), 3)
 
@@ -106,6 +122,22 @@ def main(argv: list[str] | None = None) -> int:
       "jax": jax.__version__, "xla_flags": os.environ.get("XLA_FLAGS", ""), **extra,
   }))
   return 0
+
+
+def _matmul_peak_gflops(n: int = 2048, repeats: int = 7) -> float:
+  """The float32 matmul rate of the default device (median of ``repeats``), GFLOP/s: the
+  ceiling that the step's rate is compared with."""
+  import jax
+  import jax.numpy as jnp
+  a = jax.random.normal(jax.random.PRNGKey(0), (n, n), jnp.float32)
+  matmul = jax.jit(lambda x: x @ x)
+  jax.block_until_ready(matmul(a))
+  times = []
+  for _ in range(repeats):
+    t0 = time.perf_counter()
+    jax.block_until_ready(matmul(a))
+    times.append(time.perf_counter() - t0)
+  return 2 * n ** 3 / statistics.median(times) / 1e9
 
 
 def _bench_end_to_end(config, dataset, mesh, step_fn, state, windows: int, steps: int,

@@ -27,6 +27,9 @@ def get_config():
   c.optimizer.b1 = 0.5
   c.optimizer.b2 = 0.999
   c.batch_size = 64
+  # Four steps per jitted call (an unrolled scan): on a 2-core CPU about 1.2x the images/s of
+  # one step per call, for a compile of about 11 s instead of 5 (make bench).
+  c.steps_per_dispatch = 4
   c.num_steps = 2000
   c.sample_every = 500
   return c
