@@ -154,7 +154,7 @@ def _bench_end_to_end(config, dataset, mesh, step_fn, state, windows: int, steps
   sharding = parallel.batch_sharding(mesh, 1)
   per_window = steps // k
   todo = range(0, (1 + windows * per_window) * k, k)
-  workers = loader.num_workers(config.data)
+  workers = loader.num_workers(config.data, dataset)
   feed = loader.Loader(loader.host_batches(dispatch, todo, workers), todo,
                        lambda local: parallel.global_batch(local[0], sharding, 1),
                        config.data.prefetch, dataset.name)

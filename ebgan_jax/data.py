@@ -37,6 +37,8 @@ def _epoch_permutation(seed: int, epoch: int, n: int) -> np.ndarray:
 class IndexedDataset:
   """A finite random-access dataset walked in a fresh permutation each epoch (drop-remainder)."""
 
+  mocked = False  # a TFDS source replaced by tfds.testing.mock_data (in this process only)
+
   def __init__(self, name: str, get: Callable[[np.ndarray], np.ndarray], num_examples: int,
                shape: Sequence[int], batch_size: int, seed: int):
     if num_examples < batch_size:
@@ -207,8 +209,12 @@ def tfds_dataset(name: str, *, split: str, data_dir: str, image_size: int, batch
     prepare = lambda ex: np.where(to_float(ex) > 0, 1.0, -1.0).astype(np.float32)
   mapped = grain.MapDataset.source(source).map(prepare)
   shape = mapped[0].shape
-  return IndexedDataset(name, lambda idx: np.stack([mapped[int(i)] for i in idx]),
-                        len(source), shape, batch_size, seed)
+  dataset = IndexedDataset(name, lambda idx: np.stack([mapped[int(i)] for i in idx]),
+                           len(source), shape, batch_size, seed)
+  # tfds.testing.mock_data patches this process only: a worker process would look for the
+  # real files, so a mocked source is read in the training thread.
+  dataset.mocked = type(getattr(source, "data_source", None)).__name__ == "PickableDataSourceMock"
+  return dataset
 
 
 class StackedDigitsDataset:

@@ -34,9 +34,11 @@ def default_workers() -> int:
   return max(1, min(8, (os.cpu_count() or 2) // 2))
 
 
-def num_workers(data_cfg: Any) -> int:
-  """The worker processes a run of ``data_cfg`` reads with: 0 for the in-memory datasets."""
-  if data_cfg.name not in data.TFDS_DATASETS:
+def num_workers(data_cfg: Any, dataset: Any = None) -> int:
+  """The worker processes a run of ``data_cfg`` reads with: 0 for the in-memory datasets and
+  for a ``dataset`` that only this process can read (a TFDS source under
+  ``tfds.testing.mock_data``)."""
+  if data_cfg.name not in data.TFDS_DATASETS or getattr(dataset, "mocked", False):
     return 0
   workers = data_cfg.get("workers", 0)
   return default_workers() if workers < 0 else workers

@@ -132,7 +132,8 @@ def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
   dispatch = loader.DispatchBatches([(m.data, m.seed) for m in members], global_batch_size, k,
                                     rows, datasets)
   steps = range(start, config.num_steps, k)
-  feed = loader.Loader(loader.host_batches(dispatch, steps, loader.num_workers(config.data)),
+  feed = loader.Loader(loader.host_batches(dispatch, steps,
+                                           loader.num_workers(config.data, dataset)),
                        steps, lambda local: parallel.global_batch(local, batch_sharding, 2),
                        config.data.prefetch, dataset.name)
 

@@ -133,3 +133,15 @@ def test_bench_end_to_end_reports_the_loader(celeba_like, capsys):
   assert line["end_to_end_images_per_sec"] > 0 and line["loader_images_per_sec"]["1"] > 0
   assert line["end_to_end_fraction"] == pytest.approx(
       line["end_to_end_images_per_sec"] / line["images_per_sec"], abs=0.01)
+
+
+def test_a_mocked_tfds_source_is_read_in_the_training_process(celeba_like):
+  import tensorflow_datasets as tfds
+  cfg = configs.base_config().data
+  cfg.name = "mnist"
+  with tfds.testing.mock_data(num_examples=8):
+    mocked = data.make_dataset(cfg, batch_size=4, seed=0)
+  # tfds.testing.mock_data patches this process only; workers would look for real files
+  assert mocked.mocked and loader.num_workers(cfg, mocked) == 0
+  real = data.make_dataset(celeba_like, batch_size=4, seed=0)
+  assert not real.mocked and loader.num_workers(celeba_like, real) == loader.default_workers()
