@@ -99,7 +99,7 @@ def host_batches(batches: Callable[[int], np.ndarray], steps: range,
       grain.ReadOptions(num_threads=1, prefetch_buffer_size=1))
   # Batches come back pickled through a pipe, not in shared-memory blocks: a block's release
   # lags behind its use (grain frees them in a thread pool) and the blocks still pending when
-  # the program ends are reported as leaked; a pipe costs about a millisecond per batch.
+  # the program ends are reported as leaked; a pipe costs one more copy of each batch.
   dataset = grain.experimental.WithOptionsIterDataset(
       dataset, grain.experimental.DatasetOptions(min_shm_size=1 << 62))
   iterator = iter(dataset.mp_prefetch(grain.MultiprocessingOptions(
