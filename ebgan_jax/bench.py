@@ -149,15 +149,12 @@ def _bench_end_to_end(config, dataset, mesh, step_fn, state, windows: int, steps
 
   k, batch = config.steps_per_dispatch, config.batch_size
   rows = parallel.process_slice(batch * config.d_steps)
-  dispatch = loader.DispatchBatches([(config.data, config.seed)], batch * config.d_steps, k, rows,
-                                    {config.seed: dataset})
   sharding = parallel.batch_sharding(mesh, 1)
   per_window = steps // k
-  todo = range(0, (1 + windows * per_window) * k, k)
-  workers = loader.num_workers(config.data, dataset)
-  feed = loader.Loader(loader.host_batches(dispatch, todo, workers), todo,
-                       lambda local: parallel.global_batch(local[0], sharding, 1),
-                       config.data.prefetch, dataset.name)
+  feed = loader.feed(config.data, [(config.data, config.seed)], {config.seed: dataset},
+                     batch * config.d_steps, k, rows,
+                     range(0, (1 + windows * per_window) * k, k),
+                     lambda local: parallel.global_batch(local[0], sharding, 1))
   rates = []
   with feed:
     it = iter(feed)
@@ -172,6 +169,9 @@ def _bench_end_to_end(config, dataset, mesh, step_fn, state, windows: int, steps
       jax.block_until_ready(metrics)
       rates.append(steps * batch / (time.perf_counter() - t0))
 
+  # The loader alone, by worker count: the same batches as the run's, without the step.
+  dispatch = loader.DispatchBatches([(config.data, config.seed)], batch * config.d_steps, k, rows,
+                                    {config.seed: dataset})
   loader_rates = {}
   n = max(8, windows * per_window)
   for w in worker_counts:
@@ -183,7 +183,8 @@ def _bench_end_to_end(config, dataset, mesh, step_fn, state, windows: int, steps
     loader_rates[str(w)] = round(n * k * batch * config.d_steps / (time.perf_counter() - t0), 1)
     for _ in host:  # run to its end: the workers stop with nothing left in flight
       pass
-  return {"data": dataset.name, "workers": workers, "prefetch": config.data.prefetch,
+  return {"data": dataset.name, "workers": loader.num_workers(config.data, dataset),
+          "prefetch": config.data.prefetch,
           "end_to_end_images_per_sec": round(statistics.median(rates), 1),
           "end_to_end_windows": [round(r, 1) for r in rates],
           "loader_images_per_sec": loader_rates}

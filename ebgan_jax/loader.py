@@ -180,3 +180,15 @@ class Loader:
     close = getattr(self._host, "close", None)
     if close is not None:
       close()
+
+
+def feed(data_cfg: Any, members: Sequence[tuple[Any, int]], datasets: dict[int, data.Dataset],
+         batch_size: int, k: int, rows: slice, steps: range, put: Callable[[np.ndarray], Any]
+         ) -> Loader:
+  """The :class:`Loader` of a run: the dispatches of ``steps`` of ``members`` (see
+  :class:`DispatchBatches`), read by ``data_cfg.workers`` processes and ``data_cfg.prefetch``
+  dispatches ahead; ``datasets`` are the ones this process built, by seed."""
+  dataset = datasets[members[0][1]]
+  dispatch = DispatchBatches(members, batch_size, k, rows, datasets)
+  return Loader(host_batches(dispatch, steps, num_workers(data_cfg, dataset)), steps, put,
+                data_cfg.prefetch, dataset.name)

@@ -130,19 +130,25 @@ def rows_so_far(datasets, models, workdir: str) -> list[dict]:
   return rows
 
 
+def curve(logged: dict[str, list[dict]], metric: str, scale: float = 1.0
+          ) -> tuple[list[int], list[tuple[float, float]]]:
+  """The evaluated steps and, at each, the mean ± standard error over members of ``metric``
+  (times ``scale``)."""
+  steps = sorted({r["step"] for rs in logged.values() for r in rs})
+  return steps, [_mean_se([r[metric] * scale for rs in logged.values() for r in rs
+                           if r["step"] == step]) for step in steps]
+
+
 def first_step_at_published(logged: dict[str, list[dict]], published) -> int | None:
   """The first evaluated step at which the mean over seeds of modes and of high-quality
   samples are both within two standard errors of the published means (the two standard
   errors combined), or None."""
   import numpy as np
-  steps = sorted({r["step"] for rs in logged.values() for r in rs})
-  for step in steps:
-    ok = True
-    for metric, scale, (pub, pub_se) in zip(METRICS[:2], (1, 100), published[:2]):
-      mean, se = _mean_se([r[metric] * scale for rs in logged.values() for r in rs
-                           if r["step"] == step])
-      ok &= bool(abs(mean - pub) <= 2 * np.hypot(se, pub_se))
-    if ok:
+  steps, modes = curve(logged, "modes_covered")
+  _, quality = curve(logged, "high_quality", 100)
+  for step, *stats in zip(steps, modes, quality):
+    if all(abs(mean - pub) <= 2 * np.hypot(se, pub_se)
+           for (mean, se), (pub, pub_se) in zip(stats, published[:2])):
       return step
   return None
 
@@ -209,9 +215,7 @@ def write_report(rows: list[dict], out: str, workdir: str, target: int | None = 
         logged = curves(os.path.join(workdir, dataset, model))
         if not logged:
           continue
-        steps = sorted({r["step"] for rs in logged.values() for r in rs})
-        stats = [_mean_se([r[metric] * scale for rs in logged.values() for r in rs
-                           if r["step"] == s]) for s in steps]
+        steps, stats = curve(logged, metric, scale)
         mean, se = np.array([m for m, _ in stats]), np.array([e for _, e in stats])
         line, = ax.plot(steps, mean, label=model)
         ax.fill_between(steps, mean - se, mean + se, alpha=0.2, color=line.get_color())

@@ -129,13 +129,9 @@ def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
 
   # The local batches of a dispatch, [members, steps_per_dispatch, rows, ...], read ahead by
   # data.workers processes and put on the devices data.prefetch dispatches ahead.
-  dispatch = loader.DispatchBatches([(m.data, m.seed) for m in members], global_batch_size, k,
-                                    rows, datasets)
-  steps = range(start, config.num_steps, k)
-  feed = loader.Loader(loader.host_batches(dispatch, steps,
-                                           loader.num_workers(config.data, dataset)),
-                       steps, lambda local: parallel.global_batch(local, batch_sharding, 2),
-                       config.data.prefetch, dataset.name)
+  feed = loader.feed(config.data, [(m.data, m.seed) for m in members], datasets,
+                     global_batch_size, k, rows, range(start, config.num_steps, k),
+                     lambda local: parallel.global_batch(local, batch_sharding, 2))
 
   def write(step: int, rows: list[dict[str, float]]) -> None:
     for i, row in enumerate(rows):
