@@ -45,9 +45,13 @@ def base_config() -> ml_collections.ConfigDict:
   # PacGAN's packing: the discriminator judges this many samples at once (1: no packing);
   # batch_size counts packed examples, so a batch holds batch_size * pack samples.
   c.pack = 1
-  # Training steps per jitted call (a lax.scan, unrolled: rolled loops around convolution
-  # gradients run about 100x slower on XLA:CPU, jax-ml/jax#12868).
+  # Training steps per jitted call (a lax.scan over the dispatch's batches). Fewer calls means
+  # less Python and fewer fresh buffers per step: the loop reuses its state in place.
   c.steps_per_dispatch = 1
+  # Whether that scan is unrolled. Rolled loops around convolution gradients run about 100x
+  # slower on XLA:CPU (jax-ml/jax#12868), so convolutional networks want True; a rolled loop
+  # compiles in the time of one step whatever steps_per_dispatch is, which suits MLPs.
+  c.unroll_dispatch = True
   # The members of a sweep in one program: "vmap" (batched), "unrolled" (one sub-program per
   # member) or "auto" (unrolled on CPU, vmap on accelerators). The same numbers either way, up
   # to float rounding; which is faster on a CPU depends on the networks (README, Sweeps).
@@ -199,7 +203,7 @@ def state_keys() -> tuple[str, ...]:
 RESUMABLE_KEYS = ("num_steps", "log_every", "sample_every", "num_samples", "checkpoint_every",
                   "keep_checkpoints", "async_checkpoints", "eval_every", "eval_samples",
                   "inception_weights", "on_nonfinite", "max_consecutive_skips",
-                  "steps_per_dispatch", "member_layout", "data.data_dir", "data.workers",
+                  "steps_per_dispatch", "unroll_dispatch", "member_layout", "data.data_dir", "data.workers",
                   "data.prefetch")
 
 

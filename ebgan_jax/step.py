@@ -100,8 +100,9 @@ def make_multi_step(config: ml_collections.ConfigDict, algorithm: Any = None,
                     shard_batch: Callable[[Array], Array] = lambda x: x):
   """``steps_per_dispatch`` steps in one call, over batches stacked on a leading axis.
 
-  The scan is fully unrolled: rolled loops around convolution gradients are ~100x slower on
-  XLA:CPU (jax-ml/jax#12868). Metrics are those of the last step.
+  The scan is fully unrolled when ``config.unroll_dispatch`` (rolled loops around convolution
+  gradients are ~100x slower on XLA:CPU, jax-ml/jax#12868), else rolled (it compiles in the
+  time of one step). Metrics are those of the last step.
   """
   step = make_train_step(config, algorithm, shard_batch)
   k = config.steps_per_dispatch
@@ -109,7 +110,8 @@ def make_multi_step(config: ml_collections.ConfigDict, algorithm: Any = None,
     return lambda state, batches: step(state, batches[0])
 
   def multi(state, batches):
-    state, metrics = jax.lax.scan(step, state, batches, unroll=k)
+    state, metrics = jax.lax.scan(step, state, batches,
+                                  unroll=k if config.unroll_dispatch else 1)
     return state, jax.tree.map(lambda m: m[-1], metrics)
   return multi
 

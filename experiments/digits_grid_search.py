@@ -28,6 +28,10 @@ def get_config():
   c.margin, c.pt_weight = 10.0, 0.0
   c.optimizer.lr_g = c.optimizer.lr_d = 1e-3
   c.num_steps, c.batch_size = 300, 64
+  # A hundred updates per call in a rolled loop: the same numbers as one update per call, in
+  # about half the time for the widest networks (fewer fresh buffers, no Python between steps),
+  # and it compiles as fast as one step.
+  c.steps_per_dispatch, c.unroll_dispatch = 100, False
   # A setting that diverges keeps its last finite parameters and is counted as unstable (any
   # skipped update), instead of stopping the settings that train with it.
   c.on_nonfinite, c.max_consecutive_skips = "skip", 1_000_000

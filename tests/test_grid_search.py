@@ -17,7 +17,8 @@ TINY_GAN_GRID = {"optimizer.name_d": ("adam",), "optimizer.name_g": ("sgd",), "l
 
 def tiny_base():
   return configs.with_values(configs.load_config("digits_grid_search"), **{
-      "num_steps": 6, "batch_size": 16, "log_every": 3, "eval_samples": 200})
+      "num_steps": 6, "batch_size": 16, "log_every": 3, "eval_samples": 200,
+      "steps_per_dispatch": 3})
 
 
 def test_the_grid_is_the_papers_table_1():
@@ -120,7 +121,7 @@ def test_the_mnist_search_scores_its_samples_on_mock_data(tmp_path):
   import tensorflow_datasets as tfds
   base = configs.with_values(configs.load_config("mnist_grid_search"), **{
       "num_steps": 2, "batch_size": 4, "log_every": 1, "eval_samples": 16,
-      "data.data_dir": str(tmp_path)})
+      "steps_per_dispatch": 1, "data.data_dir": str(tmp_path)})
   grid = {**TINY_GRID, "model.size_d": (8,)}
   with tfds.testing.mock_data(num_examples=8):
     rows = grid_search.run(base, ["EBGAN"], None, str(tmp_path / "work"), grid=grid,

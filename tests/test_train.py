@@ -92,8 +92,9 @@ def test_step_is_the_textbook_ebgan_pt_update():
   np.testing.assert_allclose(metrics["loss_g"], g_loss(state.g.params), rtol=1e-5)
 
 
-def test_several_steps_per_dispatch_equal_single_steps():
-  config = tiny_config(steps_per_dispatch=2, **{"optimizer.name": "sgd"})
+@pytest.mark.parametrize("unroll", [True, False])
+def test_several_steps_per_dispatch_equal_single_steps(unroll):
+  config = tiny_config(steps_per_dispatch=2, unroll_dispatch=unroll, **{"optimizer.name": "sgd"})
   ds, _, _, state = build(config)
   batches = jnp.asarray(np.stack([ds.batch(0), ds.batch(1)]))
   multi, _ = jax.jit(step_lib.make_multi_step(config))(state, batches)
