@@ -39,6 +39,7 @@ def base_config() -> ml_collections.ConfigDict:
   # per-pixel error has on 28x28 MNIST, where the paper's margins were set (3.5 for 8x8 digits).
   c.energy_scale = 1.0
   c.d_steps = 1  # discriminator updates per generator update
+  c.g_steps = 1  # generator updates per step, on the same z (the DCGAN code of Stacked MNIST: 2)
   # The generator's update through the discriminator before (True: both updated at once from
   # the same batch, as PacGAN's code does) or after (False) the discriminator's update.
   c.simultaneous_updates = False
@@ -84,7 +85,8 @@ def base_config() -> ml_collections.ConfigDict:
   c.data.split = "train"
   c.data.binarize = False  # images thresholded at 0 to {-1, 1} (the VAE's binarised digits)
   # 2-D mixtures: 0 draws fresh samples every step; N walks a fixed set of N points drawn once
-  # per seed (PacGAN trains on 100,000).
+  # per seed (PacGAN trains on 100,000). Stacked MNIST: N fixed triples, the same for every
+  # seed (the published 128,000), or fresh triples every step.
   c.data.train_points = 0
   # Examples a run is tested on and never trained on: for the digits, this many held out (a
   # fixed subset, the same for every seed and model); for TFDS datasets, a split ("test").
@@ -97,8 +99,8 @@ def base_config() -> ml_collections.ConfigDict:
   c.data.prefetch = 2
 
   c.model = ml_collections.ConfigDict()
-  # "mlp", "pacgan", "small_conv", "dcgan", "began", "pytorch_gan", "sbn"; "began": features_g
-  # and features_d are BEGAN's n, code_size its embedding h.
+  # "mlp", "pacgan", "small_conv", "dcgan", "dcgan_tf", "began", "pytorch_gan", "sbn";
+  # "began": features_g and features_d are BEGAN's n, code_size its embedding h.
   c.model.arch = "mlp"
   c.model.n_layers_g = 3
   c.model.size_g = 800
@@ -166,6 +168,26 @@ def pacgan_config(mixture: str, algorithm: str = "gan", pack: int = 1) -> ml_col
   c.batch_size, c.num_steps, c.simultaneous_updates = 100, 400000, True
   c.log_every, c.eval_every, c.sample_every = 1000, 10000, 50000
   c.checkpoint_every = 10000
+  return c
+
+
+def stacked_mnist_config(algorithm: str = "gan", pack: int = 1) -> ml_collections.ConfigDict:
+  """VEEGAN's Stacked-MNIST set-up as PacGAN reruns it (Srivastava et al. 2017, §5.2; Lin et al.
+  2018, §5.2; their released code): 128,000 fixed triples of MNIST digits, the TensorFlow DCGAN
+  (``model.arch="dcgan_tf"``, 64 filters), z uniform of dimension 100, Adam 2e-4 with beta1
+  0.5, batches of 64 packed examples, the generator updated twice per step, 50 epochs (100,000
+  updates). Scored on 26,000 samples by the MNIST classifier (modes out of 1,000, KL to
+  uniform), every 10,000 updates and at the end."""
+  c = base_config()
+  c.algorithm, c.pack = algorithm, pack
+  c.data.name, c.data.train_points = "stacked_mnist", 128000
+  c.latent_dim, c.latent_dist = 100, "uniform"
+  c.model.arch = "dcgan_tf"
+  c.model.features_g = c.model.features_d = 64
+  c.optimizer.lr_g = c.optimizer.lr_d = 2e-4
+  c.optimizer.b1 = 0.5
+  c.batch_size, c.num_steps, c.g_steps = 64, 100000, 2
+  c.log_every, c.eval_every, c.sample_every, c.checkpoint_every = 500, 10000, 10000, 5000
   return c
 
 
@@ -388,7 +410,7 @@ def _unknown_key(config: ml_collections.ConfigDict, key: str) -> str:
   return f"unknown config key {key!r} for experiment {config.name!r}."
 
 
-_POSITIVE = ("energy_scale", "batch_size", "num_steps", "latent_dim", "d_steps", "steps_per_dispatch", "pack",
+_POSITIVE = ("energy_scale", "batch_size", "num_steps", "latent_dim", "d_steps", "g_steps", "steps_per_dispatch", "pack",
              "log_every", "sample_every", "num_samples", "checkpoint_every", "keep_checkpoints",
              "eval_samples", "max_consecutive_skips")
 _NON_NEGATIVE = ("margin", "pt_weight", "eval_every", "seed", "data.image_size",

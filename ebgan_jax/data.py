@@ -1,5 +1,5 @@
-"""Datasets: embedded (scikit-learn digits, 2-D mixtures) and TFDS (``mnist``, ``celeb_a``,
-``lsun/bedroom``).
+"""Datasets: embedded (scikit-learn digits, stacked digits, 2-D mixtures) and TFDS (``mnist``,
+``stacked_mnist``, ``celeb_a``, ``lsun/bedroom``).
 
 Every dataset answers ``batch(step)``: the global batch for a training step, a pure function of
 ``(seed, step)``. A resumed or sharded run therefore reads exactly what an uninterrupted run
@@ -168,6 +168,9 @@ def _centre_crop(size: int, max_side: int | None = None) -> Callable[[np.ndarray
 
 # The TFDS image datasets the runner reads (tfds.data_source, prepared as ArrayRecord).
 TFDS_DATASETS = ("mnist", "celeb_a", "lsun/bedroom", "synthetic_celeb_a")
+# Datasets read from TFDS files (worker processes can read them): the TFDS datasets and those
+# built from one.
+READ_FROM_FILES = TFDS_DATASETS + ("stacked_mnist",)
 
 
 def _to_float(image: np.ndarray) -> np.ndarray:
@@ -215,6 +218,62 @@ def tfds_dataset(name: str, *, split: str, data_dir: str, image_size: int, batch
   # real files, so a mocked source is read in the training thread.
   dataset.mocked = type(getattr(source, "data_source", None)).__name__ == "PickableDataSourceMock"
   return dataset
+
+
+# Stacked MNIST's fixed training triples are drawn from this stream, the same for every run and
+# seed, so that every model trains on one set (the released code draws a set per run).
+_STACKED_MNIST_STREAM = 0x57AC
+
+
+class StackedMnistDataset:
+  """Stacked MNIST (Srivastava et al. 2017, §5.2; Lin et al. 2018, §5.2): three MNIST digits,
+  each drawn from all 70,000 images (train and test splits), as the three channels of one
+  28x28 image; 1,000 modes.
+
+  With ``data.train_points = N`` (the published set-up: 128,000) the training set is N fixed
+  triples, walked in a fresh permutation each epoch; with 0, fresh triples every step from
+  ``rng(seed, step)``. Images are in [-1, 1] like every dataset here (the released code feeds
+  [0, 1] images to a tanh generator).
+  """
+
+  def __init__(self, data_cfg: Any, batch_size: int, seed: int):
+    kw = dict(data_dir=data_cfg.data_dir, image_size=data_cfg.image_size, batch_size=1, seed=0)
+    self._parts = [tfds_dataset("mnist", split=s, **kw) for s in ("train", "test")]
+    self._sizes = np.cumsum([p.num_examples for p in self._parts])
+    self.num_images = int(self._sizes[-1])
+    self.mocked = self._parts[0].mocked
+    self.name, self.shape = "stacked_mnist", self._parts[0].shape[:2] + (3,)
+    self.batch_size, self.seed = batch_size, seed
+    self._fixed = None
+    if data_cfg.train_points:
+      triples = np.random.default_rng(_STACKED_MNIST_STREAM).integers(
+          0, self.num_images, (data_cfg.train_points, 3))
+      self._fixed = IndexedDataset(self.name, lambda idx: self.triples(triples[idx]),
+                                   len(triples), self.shape, batch_size, seed)
+
+  def images(self, indices: np.ndarray) -> np.ndarray:
+    """MNIST images ``[N, H, W, 1]`` by index into train followed by test."""
+    part = np.searchsorted(self._sizes, indices, side="right")
+    out = np.empty((len(indices),) + self._parts[0].shape, np.float32)
+    for p, source in enumerate(self._parts):
+      mine = np.flatnonzero(part == p)
+      if len(mine):
+        offset = self._sizes[p - 1] if p else 0
+        out[mine] = source.examples(indices[mine] - offset)
+    return out
+
+  def triples(self, indices: np.ndarray) -> np.ndarray:
+    """``[N, 3]`` image indices -> stacked images ``[N, H, W, 3]``."""
+    indices = np.asarray(indices)
+    flat = self.images(indices.reshape(-1))
+    return flat.reshape(indices.shape + flat.shape[1:3]).transpose(0, 2, 3, 1)
+
+  def batch(self, step: int, rows: slice = slice(None)) -> np.ndarray:
+    if self._fixed is not None:
+      return self._fixed.batch(step, rows)
+    idx = np.random.default_rng([self.seed, step]).integers(0, self.num_images,
+                                                              (self.batch_size, 3))
+    return self.triples(idx[rows])
 
 
 class StackedDigitsDataset:
@@ -323,7 +382,7 @@ def example_shape(data_cfg: Any) -> tuple[int, ...]:
   """The shape of one example of ``data_cfg``, known without reading the data."""
   size = data_cfg.image_size
   shapes = {"digits": (size or 8, size or 8, 1), "mnist": (size or 28, size or 28, 1),
-            "stacked_digits": (8, 8, 3),
+            "stacked_digits": (8, 8, 3), "stacked_mnist": (size or 28, size or 28, 3),
             "celeb_a": (size or 64, size or 64, 3), "lsun/bedroom": (size or 64, size or 64, 3),
             "synthetic_celeb_a": (size or 64, size or 64, 3),
             "ring": (2,), "grid": (2,)}
@@ -344,12 +403,14 @@ def make_dataset(data_cfg: Any, *, batch_size: int, seed: int) -> Dataset:
     return MixtureDataset(MIXTURES[name](), batch_size, seed, data_cfg.get("train_points", 0))
   if name == "stacked_digits":
     return StackedDigitsDataset(batch_size, seed)
+  if name == "stacked_mnist":
+    return StackedMnistDataset(data_cfg, batch_size, seed)
   if name in TFDS_DATASETS:
     return tfds_dataset(name, split=data_cfg.split, data_dir=data_cfg.data_dir,
                         image_size=data_cfg.image_size, batch_size=batch_size, seed=seed,
                         binarize=data_cfg.binarize)
   raise ValueError(f"unknown data.name {name!r}; choose one of digits, stacked_digits, ring, "
-                   "grid, mnist, celeb_a, lsun/bedroom, synthetic_celeb_a.")
+                   "grid, mnist, stacked_mnist, celeb_a, lsun/bedroom, synthetic_celeb_a.")
 
 
 def check_finite(batch: np.ndarray, step: int, name: str) -> None:

@@ -491,9 +491,9 @@ STACKED_PRDC_SAMPLES = 10000
 _STACKED_REFERENCE_SEED = 20200301
 
 
-def _stacked_features(classifier: DigitsClassifier, samples: np.ndarray) -> tuple[np.ndarray, list]:
-  """Per-channel classifier outputs: the 3 x 128 features side by side, and each channel's
-  predicted digit."""
+def _stacked_features(classifier, samples: np.ndarray) -> tuple[np.ndarray, list]:
+  """Per-channel classifier outputs: the three channels' features side by side, and each
+  channel's predicted digit."""
   feats, digits = [], []
   for c in range(3):
     logits, f = classifier.logits_and_features(samples[..., c:c + 1])
@@ -502,12 +502,18 @@ def _stacked_features(classifier: DigitsClassifier, samples: np.ndarray) -> tupl
   return np.concatenate(feats, axis=1), digits
 
 
-def stacked_mode_stats(samples: np.ndarray, classifier: DigitsClassifier | None = None
+def stacked_mode_stats(samples: np.ndarray, classifier=None, real: np.ndarray | None = None
                        ) -> dict[str, float]:
-  """Stacked-digits protocol: each of the three channels classified, 1,000 modes; modes
-  covered and ``KL(generated mode histogram || uniform)``; then :func:`prdc` on the three
-  channels' classifier features side by side, for the first ``STACKED_PRDC_SAMPLES`` samples
-  against as many real triples drawn once from a fixed stream."""
+  """The Stacked-MNIST protocol (Srivastava et al. 2017, §5.2): each of the three channels
+  classified, 1,000 modes; modes covered and ``KL(generated mode histogram || uniform)``; then
+  :func:`prdc` on the three channels' classifier features side by side, for the first
+  ``STACKED_PRDC_SAMPLES`` samples against the stacked images ``real`` (default: as many real
+  stacked digits, drawn once from a fixed stream).
+
+  ``classifier`` (default: the digits classifier) has ``logits_and_features`` on single-channel
+  images: :class:`DigitsClassifier` for stacked digits, :class:`MnistClassifier` for Stacked
+  MNIST.
+  """
   from ebgan_jax import data
   classifier = classifier or digits_classifier()
   samples = np.asarray(samples, np.float32)
@@ -517,7 +523,161 @@ def stacked_mode_stats(samples: np.ndarray, classifier: DigitsClassifier | None 
   p = counts / counts.sum()
   nz = p > 0
   n = min(STACKED_PRDC_SAMPLES, len(samples))
-  real = data.StackedDigitsDataset(batch_size=n, seed=_STACKED_REFERENCE_SEED).batch(0)
-  real_features, _ = _stacked_features(classifier, real)
+  if real is None:
+    real = data.StackedDigitsDataset(batch_size=n, seed=_STACKED_REFERENCE_SEED).batch(0)
+  real_features, _ = _stacked_features(classifier, np.asarray(real[:n], np.float32))
   return {"modes_covered": int(nz.sum()), "kl_to_uniform": float(np.sum(p[nz] * np.log(p[nz] * 1000))),
           **prdc(real_features, features[:n])}
+
+
+def stacked_mnist_reference(dataset, n: int) -> np.ndarray:
+  """``n`` real Stacked-MNIST images for :func:`stacked_mode_stats`, the same for every run:
+  triples drawn from all 70,000 digits by a fixed stream."""
+  idx = np.random.default_rng(_STACKED_REFERENCE_SEED).integers(0, dataset.num_images, (n, 3))
+  return dataset.triples(idx)
+
+
+# ----------------------------------------------------------------------------------------------
+# The MNIST classifier of the Stacked-MNIST protocol
+# ----------------------------------------------------------------------------------------------
+
+_MNIST_CLASSIFIER_VERSION = 1
+
+
+class MnistClassifier:
+  """The CNN that VEEGAN and PacGAN score Stacked MNIST with (Keras' MNIST example): 3x3
+  convolutions of 32 and 64 filters (ReLU, valid), 2x2 max-pooling, dropout 0.25, a 128-unit
+  ReLU layer (the ``features``), dropout 0.5, 10 logits. Trained here with Adam (the example
+  uses Adadelta for 12 epochs; the optimizer only changes how soon it reaches about 99 %).
+
+  Inputs are ``[N, H, W, 1]`` in [-1, 1], resized to 28x28 when they are not.
+  """
+
+  def __init__(self, params: dict, accuracy: float):
+    self.params, self.accuracy = params, accuracy
+
+  @staticmethod
+  def init(key) -> dict:
+    import jax
+    import jax.numpy as jnp
+    shapes = {"c0": (3, 3, 1, 32), "c1": (3, 3, 32, 64), "d0": (12 * 12 * 64, 128), "d1": (128, 10)}
+    params = {}
+    for i, (name, shape) in enumerate(shapes.items()):
+      fan_in = int(np.prod(shape[:-1]))
+      params[name + "_w"] = jax.random.normal(jax.random.fold_in(key, i), shape) / np.sqrt(fan_in)
+      params[name + "_b"] = jnp.zeros((shape[-1],))
+    return params
+
+  @staticmethod
+  def _forward(params, x, key=None):
+    """``(logits, features)``; with ``key``, dropout as in training."""
+    import jax
+    import jax.numpy as jnp
+
+    def conv(h, w, b):
+      return jax.lax.conv_general_dilated(h, w, (1, 1), "VALID",
+                                          dimension_numbers=("NHWC", "HWIO", "NHWC")) + b[None, None, None]
+
+    def dropout(h, rate, i):
+      if key is None:
+        return h
+      keep = jax.random.bernoulli(jax.random.fold_in(key, i), 1 - rate, h.shape)
+      return jnp.where(keep, h / (1 - rate), 0.0)
+
+    h = jax.nn.relu(conv(x, params["c0_w"], params["c0_b"]))
+    h = jax.nn.relu(conv(h, params["c1_w"], params["c1_b"]))
+    h = jax.lax.reduce_window(h, -jnp.inf, jax.lax.max, (1, 2, 2, 1), (1, 2, 2, 1), "VALID")
+    h = dropout(h, 0.25, 0).reshape(x.shape[0], -1)
+    feats = jax.nn.relu(h @ params["d0_w"] + params["d0_b"][None])
+    return dropout(feats, 0.5, 1) @ params["d1_w"] + params["d1_b"][None], feats
+
+  def _prepare(self, images: np.ndarray) -> np.ndarray:
+    from ebgan_jax import data
+    images = np.asarray(images, np.float32)
+    if images.shape[1:3] != (28, 28):
+      images = data.resize_images(images, 28)
+    return np.clip(images, -1, 1)
+
+  def logits_and_features(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    import jax
+    fn = jax.jit(self._forward)
+    x = self._prepare(images)
+    outs = [fn(self.params, x[i:i + 1000]) for i in range(0, len(x), 1000)]
+    return (np.concatenate([np.asarray(o[0]) for o in outs]),
+            np.concatenate([np.asarray(o[1]) for o in outs]))
+
+
+def _mnist_split(data_dir: str, split: str) -> tuple[np.ndarray, np.ndarray, bool]:
+  """All images ``[N, 28, 28, 1]`` in [-1, 1] and labels of an MNIST split, and whether the
+  source is a ``tfds.testing.mock_data`` mock."""
+  import tensorflow_datasets as tfds
+
+  from ebgan_jax import data
+  ds = data.tfds_dataset("mnist", split=split, data_dir=data_dir, image_size=0, batch_size=1,
+                         seed=0)
+  source = tfds.data_source("mnist", split=split, data_dir=data_dir or None, download=False)
+  labels = np.array([int(source[i]["label"]) for i in range(len(source))], np.int32)
+  return ds.examples(np.arange(ds.num_examples)), labels, ds.mocked
+
+
+def train_mnist_classifier(data_dir: str = "", *, epochs: int = 3, batch_size: int = 128,
+                           progress: bool = True) -> tuple[MnistClassifier, bool]:
+  """Trains :class:`MnistClassifier` on MNIST's train split (deterministic: fixed key and
+  order), its accuracy measured on the test split; returns it and whether the data was mocked."""
+  import jax
+  import optax
+  from tqdm.auto import tqdm
+  x, y, mocked = _mnist_split(data_dir, "train")
+  tx = optax.adam(1e-3)
+  params = MnistClassifier.init(jax.random.PRNGKey(0))
+  opt_state = tx.init(params)
+
+  @jax.jit
+  def step(params, opt_state, xb, yb, key):
+    def loss(p):
+      logits, _ = MnistClassifier._forward(p, xb, key)
+      return optax.softmax_cross_entropy_with_integer_labels(logits, yb).mean()
+    grads = jax.grad(loss)(params)
+    with jax.numpy_dtype_promotion("standard"):  # optax's step count is int32 (bias correction)
+      updates, opt_state = tx.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state
+
+  batch_size = min(batch_size, len(x))
+  per_epoch = len(x) // batch_size
+  for i in tqdm(range(epochs * per_epoch), desc="MNIST classifier", unit="step",
+                disable=not progress, dynamic_ncols=True):
+    epoch, pos = divmod(i, per_epoch)
+    idx = np.random.default_rng([0, epoch]).permutation(len(x))[pos * batch_size:
+                                                                 (pos + 1) * batch_size]
+    params, opt_state = step(params, opt_state, x[idx], y[idx], jax.random.PRNGKey(i))
+  classifier = MnistClassifier({k: np.asarray(v) for k, v in params.items()}, 0.0)
+  tx_, ty, _ = _mnist_split(data_dir, "test")
+  logits, _ = classifier.logits_and_features(tx_)
+  classifier.accuracy = float(np.mean(logits.argmax(1) == ty))
+  return classifier, mocked
+
+
+def mnist_classifier(data_dir: str = "", cache_dir: str | None = None,
+                     progress: bool = True) -> MnistClassifier:
+  """The Stacked-MNIST classifier: trained on first use from MNIST through TFDS (a few minutes
+  on a CPU), then read from ``cache_dir`` (default ``$XDG_CACHE_HOME/ebgan_jax``). A classifier
+  trained on ``tfds.testing.mock_data`` is never cached."""
+  import os
+  cache_dir = cache_dir or os.path.join(
+      os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "ebgan_jax")
+  path = os.path.join(cache_dir, f"mnist_classifier_v{_MNIST_CLASSIFIER_VERSION}.npz")
+  if os.path.exists(path):
+    with np.load(path) as stored:
+      return MnistClassifier({k: stored[k] for k in stored.files if k != "accuracy"},
+                             float(stored["accuracy"]))
+  classifier, mocked = train_mnist_classifier(data_dir, progress=progress)
+  if mocked:
+    return classifier
+  try:
+    os.makedirs(cache_dir, exist_ok=True)
+    tmp = path + f".{os.getpid()}.npz"
+    np.savez(tmp, accuracy=classifier.accuracy, **classifier.params)
+    os.replace(tmp, path)
+  except OSError:  # a read-only home only costs retraining next time
+    pass
+  return classifier

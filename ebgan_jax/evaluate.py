@@ -57,7 +57,7 @@ def evaluate_run(workdir: str, inception_weights: str | None = None) -> list[dic
     state = member(run.state, i) if run.members else run.state
     rows.append({"member": label, "step": run.step, **r,
                  **algorithm.evaluate(config, networks, state, dataset)})
-  if evaluator is not None and evaluator.protocol in ("digits", "stacked_digits"):
+  if evaluator is not None and evaluator.protocol in ("digits", "stacked_digits", "stacked_mnist"):
     for row in rows:
       row["classifier_accuracy"] = evaluator.classifier.accuracy
   with open(os.path.join(workdir, "eval.json"), "w") as f:

@@ -3,7 +3,8 @@
 - 2-D mixtures: modes covered, % high quality, reverse KL and precision/recall/density/coverage
   on 2,500 samples from the fixed noise of the plots (PacGAN, Lin et al. 2018, §5.1);
 - digits: the digits classifier's scores on ``eval_samples`` samples;
-- stacked digits: modes out of 1,000 and KL to uniform on 26,000 samples;
+- stacked digits and Stacked MNIST: modes out of 1,000 and KL to uniform on 26,000 samples,
+  each channel read by the digits classifier or by the MNIST classifier;
 - TFDS images: FID and KID of Inception-v3 features against as many real images, when weights
   are given (otherwise a one-line notice, once, and no FID).
 """
@@ -27,10 +28,11 @@ STACKED_SAMPLES = 26000  # the Stacked-MNIST protocol (Srivastava et al. 2017)
 
 
 def protocol(dataset) -> str | None:
-  """``"mixture"``, ``"digits"``, ``"stacked_digits"``, ``"inception"`` or None (no protocol)."""
+  """``"mixture"``, ``"digits"``, ``"stacked_digits"``, ``"stacked_mnist"``, ``"inception"``
+  or None (no protocol)."""
   if isinstance(dataset, data.MixtureDataset):
     return "mixture"
-  if dataset.name in ("digits", "stacked_digits"):
+  if dataset.name in ("digits", "stacked_digits", "stacked_mnist"):
     return dataset.name
   if dataset.name in evaluation.INCEPTION_DATASETS:
     return "inception"
@@ -49,6 +51,7 @@ class Evaluator:
     self.protocol = protocol(dataset)
     self.extractor = None
     self._real_features = None
+    self._real_images = None  # Stacked MNIST's reference triples
     self._classifier = None
     if self.protocol == "inception":
       self.extractor = evaluation.load_inception(config.get("inception_weights"))
@@ -56,9 +59,12 @@ class Evaluator:
         print(evaluation.inception_notice(), flush=True)
 
   @property
-  def classifier(self) -> evaluation.DigitsClassifier:
+  def classifier(self) -> evaluation.DigitsClassifier | evaluation.MnistClassifier:
+    """The classifier that reads the samples: MNIST's for Stacked MNIST, else the digits'."""
     if self._classifier is None:
-      self._classifier = evaluation.digits_classifier()
+      self._classifier = (
+          evaluation.mnist_classifier(self.config.data.data_dir, progress=self.progress)
+          if self.protocol == "stacked_mnist" else evaluation.digits_classifier())
     return self._classifier
 
   @property
@@ -76,7 +82,8 @@ class Evaluator:
       return [evaluation.mixture_scores(m, self.dataset.mixture) for m in samples]
     if not self.measures:
       return []
-    n = STACKED_SAMPLES if self.protocol == "stacked_digits" else config.eval_samples
+    stacked = self.protocol in ("stacked_digits", "stacked_mnist")
+    n = STACKED_SAMPLES if stacked else config.eval_samples
     key = jax.random.fold_in(jax.random.PRNGKey(config.seed), SAMPLE_STREAM + 2)
     z = sample_latent(key, n, config.latent_dim, config.latent_dist)
     samples = np.concatenate([np.asarray(generate(z[i:i + _CHUNK])) for i in range(0, n, _CHUNK)],
@@ -87,6 +94,10 @@ class Evaluator:
             self.dataset, n, self.extractor, progress=self.progress)
       return [evaluation.fid_kid(self._real_features, self.extractor.features(
           m, progress=self.progress, desc="FID samples")) for m in samples]
-    if self.protocol == "stacked_digits":
-      return [evaluation.stacked_mode_stats(m, self.classifier) for m in samples]
+    if stacked:
+      if self.protocol == "stacked_mnist" and self._real_images is None:
+        self._real_images = evaluation.stacked_mnist_reference(
+            self.dataset, min(n, evaluation.STACKED_PRDC_SAMPLES))
+      return [evaluation.stacked_mode_stats(m, self.classifier, self._real_images)
+              for m in samples]
     return [evaluation.digit_scores(m, self.classifier) for m in samples]

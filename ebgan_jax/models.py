@@ -7,6 +7,8 @@ model checks the shape it is given with :func:`check_image_shape` before anythin
 - ``mlp``: the paper's MNIST grid-search networks (nLayerG, sizeG, nLayerD, sizeD, dropoutD).
 - ``small_conv``: small convolutional pairs for 8x8 to 32x32 images.
 - ``dcgan``: the DCGAN generator and the paper's 64x64 auto-encoder discriminator.
+- ``dcgan_tf``: the DCGAN of the TensorFlow code that VEEGAN and PacGAN run on Stacked MNIST
+  (5x5 kernels, sides halved with rounding up, so 28x28 works).
 - ``pytorch_gan``: the networks of PyTorch-GAN's ``implementations/ebgan/ebgan.py``, for
   throughput comparisons on identical networks.
 - ``sbn``: sigmoid belief networks over binary units, top-down and bottom-up (the Bidirectional
@@ -450,6 +452,100 @@ class PaperAutoEncoder(nn.Module):
 
 
 # ----------------------------------------------------------------------------------------------
+# The DCGAN of the Stacked-MNIST experiments (VEEGAN, PacGAN)
+# ----------------------------------------------------------------------------------------------
+
+# DCGAN's initialisation (Radford et al. 2016, §4): zero-mean normal, standard deviation 0.02.
+_DCGAN_INIT = nn.initializers.normal(0.02)
+
+
+def halved_sides(side: int, times: int = 4) -> list[int]:
+  """``[side, ceil(side / 2), ...]``, ``times + 1`` values: the feature-map sides of 'SAME'
+  stride-2 convolutions (28, 14, 7, 4, 2 for MNIST)."""
+  sides = [side]
+  for _ in range(times):
+    sides.append(-(-sides[-1] // 2))
+  return sides
+
+
+class ConvTransposeTo(nn.Module):
+  """A 5x5 stride-2 transposed convolution to a feature map of side ``side``: 'SAME' doubles the
+  side, and an odd ``side`` (7 from 4) keeps the last ``side`` rows and columns of the doubled
+  map, as TensorFlow's ``conv2d_transpose`` with an explicit output shape does."""
+  features: int
+  side: int
+  use_bias: bool = True
+
+  @nn.compact
+  def __call__(self, x: Array) -> Array:
+    y = nn.ConvTranspose(self.features, (5, 5), strides=(2, 2), padding="SAME",
+                         use_bias=self.use_bias, kernel_init=_DCGAN_INIT)(x)
+    extra = y.shape[1] - self.side
+    if extra not in (0, 1):
+      raise ValueError(f"ConvTransposeTo cannot go from side {x.shape[1]} to {self.side}.")
+    return y[:, extra:, extra:, :]
+
+
+class TFDCGANGenerator(nn.Module):
+  """The generator of VEEGAN's and PacGAN's Stacked-MNIST experiments (Srivastava et al. 2017,
+  §5.2; Lin et al. 2018, §5.2): z to an ``s/16 x s/16 x 8f`` map, then 5x5 stride-2 transposed
+  convolutions to 4f, 2f, f and the image channels, BatchNorm and ReLU between, tanh at the
+  end; sides 2, 4, 7, 14, 28 for 28x28 images."""
+  out_shape: Shape
+  features: int = 64
+
+  @nn.compact
+  def __call__(self, z: Array, train: bool = True) -> Array:
+    h, _, c = self.out_shape
+    sides, f = halved_sides(h), self.features
+    x = nn.Dense(sides[4] * sides[4] * 8 * f, kernel_init=_DCGAN_INIT)(z)
+    x = nn.relu(_batch_norm(train)(x.reshape(z.shape[0], sides[4], sides[4], 8 * f)))
+    for side, feats in zip(sides[3:0:-1], (4 * f, 2 * f, f)):
+      x = nn.relu(_batch_norm(train)(ConvTransposeTo(feats, side, use_bias=False)(x)))
+    return jnp.tanh(ConvTransposeTo(c, h)(x))
+
+
+def _tf_dcgan_encoder(x: Array, features: int, train: bool) -> Array:
+  """Four 5x5 stride-2 'SAME' convolutions (f, 2f, 4f, 8f), LeakyReLU 0.2, BatchNorm after
+  all but the first: DCGAN's discriminator without its logit."""
+  h = x
+  for i, feats in enumerate((features, 2 * features, 4 * features, 8 * features)):
+    h = nn.Conv(feats, (5, 5), strides=2, padding="SAME", use_bias=i == 0,
+                kernel_init=_DCGAN_INIT)(h)
+    h = nn.leaky_relu(h if i == 0 else _batch_norm(train)(h), 0.2)
+  return h
+
+
+class TFDCGANDiscriminator(nn.Module):
+  """The Stacked-MNIST discriminator of VEEGAN and PacGAN: :func:`_tf_dcgan_encoder` and a
+  logit; returns ``[B]``. With packing it takes ``pack`` images stacked along the channels."""
+  features: int = 64
+
+  @nn.compact
+  def __call__(self, x: Array, train: bool = True) -> Array:
+    h = _tf_dcgan_encoder(x, self.features, train)
+    return nn.Dense(1, kernel_init=_DCGAN_INIT)(h.reshape(x.shape[0], -1))[:, 0]
+
+
+class TFDCGANAutoEncoder(nn.Module):
+  """An auto-encoder of the same capacity for the energy-based models: the discriminator's four
+  convolutions as the encoder (the code is its ``s/16 x s/16 x 8f`` map) and the generator's
+  four transposed convolutions, without the tanh, as the decoder."""
+  out_shape: Shape
+  features: int = 64
+
+  @nn.compact
+  def __call__(self, x: Array, train: bool = True) -> tuple[Array, Array]:
+    h, _, c = self.out_shape
+    sides, f = halved_sides(h), self.features
+    code = _tf_dcgan_encoder(x, f, train)
+    y = code
+    for side, feats in zip(sides[3:0:-1], (4 * f, 2 * f, f)):
+      y = nn.relu(_batch_norm(train)(ConvTransposeTo(feats, side, use_bias=False)(y)))
+    return ConvTransposeTo(c, h)(y), code.reshape(x.shape[0], -1)
+
+
+# ----------------------------------------------------------------------------------------------
 # PyTorch-GAN's EBGAN networks (implementations/ebgan/ebgan.py), layer for layer
 # ----------------------------------------------------------------------------------------------
 
@@ -769,12 +865,15 @@ def check_image_shape(arch: str, shape: Shape) -> None:
   elif arch == "dcgan":
     _require(h == w and h >= 16 and h & (h - 1) == 0, arch, shape,
              "square images whose side is a power of two, at least 16")
+  elif arch == "dcgan_tf":
+    _require(h == w and h >= 16, arch, shape, "square images of side at least 16")
   elif arch == "began":
     _require(h == w and h >= 8 and h & (h - 1) == 0, arch, shape,
              "square images whose side is 8 times a power of two (8, 16, 32, 64, ...)")
   else:
     raise ValueError(f"unknown model.arch {arch!r}; choose one of "
-                     "'mlp', 'pacgan', 'small_conv', 'dcgan', 'began', 'pytorch_gan', 'sbn'.")
+                     "'mlp', 'pacgan', 'small_conv', 'dcgan', 'dcgan_tf', 'began', 'pytorch_gan', "
+                     "'sbn'.")
 
 
 def make_models(model_cfg: Any, data_shape: Sequence[int], discriminator: str = "autoencoder",
@@ -828,7 +927,10 @@ def make_models(model_cfg: Any, data_shape: Sequence[int], discriminator: str = 
       return generator, ConvDiscriminator(model_cfg.features_d)
     if arch == "dcgan":
       return generator, ConvDiscriminator(model_cfg.features_d, kernel_size=4)
-    raise ValueError(f"model.arch={arch!r} has no logit discriminator; use mlp, small_conv or dcgan.")
+    if arch == "dcgan_tf":
+      return generator, TFDCGANDiscriminator(model_cfg.features_d)
+    raise ValueError(f"model.arch={arch!r} has no logit discriminator; use mlp, small_conv, "
+                     "dcgan or dcgan_tf.")
   if arch == "mlp":
     return (MLPGenerator(shape, model_cfg.n_layers_g, model_cfg.size_g, model_cfg.batch_norm_g,
                          model_cfg.output_activation),
@@ -840,6 +942,9 @@ def make_models(model_cfg: Any, data_shape: Sequence[int], discriminator: str = 
                                  model_cfg.upsample))
   if arch == "dcgan":
     return DCGANGenerator(shape, model_cfg.features_g), PaperAutoEncoder(shape, model_cfg.features_d)
+  if arch == "dcgan_tf":
+    return (TFDCGANGenerator(shape, model_cfg.features_g),
+            TFDCGANAutoEncoder(shape, model_cfg.features_d))
   if arch == "began":
     return (BEGANDecoder(shape, model_cfg.features_g, model_cfg.upsample),
             BEGANAutoEncoder(shape, model_cfg.features_d, model_cfg.code_size, model_cfg.upsample))

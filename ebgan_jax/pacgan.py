@@ -1,13 +1,17 @@
-"""``make results PROTOCOL=pacgan``: PacGAN's 2-D protocol at its own budget, next to its
-Table 1 (Lin et al. 2018).
+"""``make results PROTOCOL=pacgan``: PacGAN's protocols at their own budgets, next to its
+Tables 1 and 2 (Lin et al. 2018).
 
-  python -m ebgan_jax.pacgan [--steps 400000] [--seeds 10] [--datasets ring,grid]
+  python -m ebgan_jax.pacgan [--steps N] [--seeds 10] [--datasets ring,grid[,stacked_mnist]]
       [--models GAN,PacGAN2,PacGAN3,PacGAN4] [--out results/pacgan] [--workdir runs/pacgan]
       [--report] [--config.<key>=<value> ...]
 
-Every model is PacGAN's set-up (``configs.pacgan_config``: its networks, optimizer, batch,
-simultaneous updates and fixed 100,000-point training set) with the changes its row names;
-the seeds of one (dataset, model) pair train together as one vmapped sweep. Rerunning the
+Every model is its dataset's published set-up with the changes its row names: on the 2-D
+mixtures PacGAN's (``configs.pacgan_config``: its networks, optimizer, batch, simultaneous
+updates and fixed 100,000-point training set, 400,000 updates), on Stacked MNIST VEEGAN's as
+PacGAN reruns it (``configs.stacked_mnist_config``: the TensorFlow DCGAN, 128,000 fixed triples,
+100,000 updates; needs MNIST prepared for TFDS, ``--config.data.data_dir``). ``--steps``
+defaults to each dataset's published budget. The seeds of one (dataset, model) pair train
+together as one vmapped sweep. Rerunning the
 same command resumes every sweep where it stopped, so the table can be trained over several
 sessions. ``--config.*`` flags apply to every model (for the energy-based rows, e.g.
 ``--config.margin``).
@@ -17,13 +21,14 @@ table that is still training; it also says at which update each row first came w
 standard errors of the published one.
 
 Writes ``<out>/README.md`` (mean ± standard error over seeds next to the published row),
-``<out>/results.json`` and ``<out>/curves.png`` (modes and high-quality samples against the
-training step, mean ± s.e., the published value dashed).
+``<out>/results.json`` and ``<out>/curves.png`` (the dataset's two headline metrics against
+the training step, mean ± s.e., the published value dashed).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -42,26 +47,54 @@ MODELS = {  # name: overrides of configs.pacgan_config
     "PacEBGAN2": {"algorithm": "ebgan", "pack": 2},
 }
 DEFAULT_MODELS = ("GAN", "PacGAN2", "PacGAN3", "PacGAN4")
-METRICS = ("modes_covered", "high_quality", "reverse_kl")
+_MIXTURE_METRICS = (("modes_covered", 1, "modes"), ("high_quality", 100, "high quality (%)"),
+                    ("reverse_kl", 1, "reverse KL"))
 
-# Lin et al. 2018, Table 1: mean ± standard error over 10 runs of modes, % high-quality
-# samples and reverse KL.
-PUBLISHED = {
-    ("ring", "GAN"): ((6.3, 0.5), (98.2, 0.2), (0.45, 0.09)),
-    ("ring", "PacGAN2"): ((7.9, 0.1), (95.6, 2.0), (0.07, 0.03)),
-    ("ring", "PacGAN3"): ((7.8, 0.1), (97.7, 0.3), (0.10, 0.02)),
-    ("ring", "PacGAN4"): ((7.8, 0.1), (95.9, 1.4), (0.07, 0.02)),
-    ("grid", "GAN"): ((17.3, 0.8), (94.8, 0.7), (0.70, 0.07)),
-    ("grid", "PacGAN2"): ((23.8, 0.7), (91.3, 0.8), (0.13, 0.04)),
-    ("grid", "PacGAN3"): ((24.6, 0.4), (94.2, 0.4), (0.06, 0.02)),
-    ("grid", "PacGAN4"): ((24.8, 0.2), (93.6, 0.6), (0.04, 0.01)),
+
+@dataclasses.dataclass(frozen=True)
+class Protocol:
+  """One dataset's published set-up: its config, its metrics ``(key, scale, heading)`` (the
+  first two are the curves' and the "at published" test's), and the published rows: mean ±
+  standard error over 10 runs of each metric, with the runs' budget."""
+  config: str  # the name of the ``configs`` function that builds the set-up
+  args: tuple
+  metrics: tuple
+  published: dict
+  budget: int
+  source: str
+
+
+PROTOCOLS = {
+    # Lin et al. 2018, Table 1.
+    "ring": Protocol("pacgan_config", ("ring",), _MIXTURE_METRICS, {
+        "GAN": ((6.3, 0.5), (98.2, 0.2), (0.45, 0.09)),
+        "PacGAN2": ((7.9, 0.1), (95.6, 2.0), (0.07, 0.03)),
+        "PacGAN3": ((7.8, 0.1), (97.7, 0.3), (0.10, 0.02)),
+        "PacGAN4": ((7.8, 0.1), (95.9, 1.4), (0.07, 0.02))}, 400000, "Table 1"),
+    "grid": Protocol("pacgan_config", ("grid",), _MIXTURE_METRICS, {
+        "GAN": ((17.3, 0.8), (94.8, 0.7), (0.70, 0.07)),
+        "PacGAN2": ((23.8, 0.7), (91.3, 0.8), (0.13, 0.04)),
+        "PacGAN3": ((24.6, 0.4), (94.2, 0.4), (0.06, 0.02)),
+        "PacGAN4": ((24.8, 0.2), (93.6, 0.6), (0.04, 0.01))}, 400000, "Table 1"),
+    # Lin et al. 2018, Table 2: their own DCGAN and PacDCGAN2-4 (VEEGAN's DCGAN figure, 99.0
+    # modes and KL 3.40, is a single number without an error).
+    "stacked_mnist": Protocol("stacked_mnist_config", (), (
+        ("modes_covered", 1, "modes (of 1,000)"), ("kl_to_uniform", 1, "KL to uniform")), {
+        "GAN": ((78.9, 6.46), (4.50, 0.127)),
+        "PacGAN2": ((1000.0, 0.0), (0.06, 0.003)),
+        "PacGAN3": ((1000.0, 0.0), (0.06, 0.003)),
+        "PacGAN4": ((1000.0, 0.0), (0.07, 0.005))}, 100000, "Table 2"),
 }
+# Every published row, ``{(dataset, model): row}``.
+PUBLISHED = {(d, m): row for d, p in PROTOCOLS.items() for m, row in p.published.items()}
 
 
 def model_config(dataset: str, model: str, steps: int, overrides=()):
-  """The config of one row: PacGAN's set-up, the row's changes, then the user's."""
+  """The config of one row: the dataset's published set-up, the row's changes, then the
+  user's."""
   from ebgan_jax import configs
-  config = configs.pacgan_config(dataset)
+  protocol = PROTOCOLS[dataset]
+  config = getattr(configs, protocol.config)(*protocol.args)
   # Curves need points at any budget: every 10,000 updates, or 20 points for short runs.
   every = max(1, min(10000, steps // 20))
   configs.apply_overrides(config, [f"{k}={v}" for k, v in MODELS[model].items()] + [
@@ -71,20 +104,21 @@ def model_config(dataset: str, model: str, steps: int, overrides=()):
   return config
 
 
-def run(datasets, models, seeds: int, steps: int, workdir: str, overrides=(),
+def run(datasets, models, seeds: int, steps: int | None, workdir: str, overrides=(),
         progress: bool = True) -> list[dict]:
+  """Trains (or resumes) every row; ``steps=None`` is each dataset's published budget."""
   from ebgan_jax import sweep
   rows = []
   for dataset in datasets:
     for model in models:
-      config = model_config(dataset, model, steps, overrides)
+      config = model_config(dataset, model, steps or PROTOCOLS[dataset].budget, overrides)
       t0 = time.perf_counter()
       results = sweep.run_sweep(config, {"seed": [str(s) for s in range(seeds)]},
                                 os.path.join(workdir, dataset, model), progress=progress)
       if not results:  # interrupted: rerunning the command resumes
         return rows
       for r in results:
-        rows.append({"dataset": dataset, "model": model, "steps": steps,
+        rows.append({"dataset": dataset, "model": model, "steps": config.num_steps,
                      "seconds": round(time.perf_counter() - t0, 1), **r})
   return rows
 
@@ -100,7 +134,7 @@ def _mean_se(values) -> tuple[float, float]:
 
 
 def curves(workdir: str) -> dict[str, list[dict]]:
-  """Per member, the evaluation rows logged during training (step, modes, quality)."""
+  """Per member, the evaluation rows logged during training (the step and the metrics)."""
   from ebgan_jax import outputs
   out: dict[str, list[dict]] = {}
   for row in outputs.read_metrics(workdir):
@@ -139,21 +173,26 @@ def curve(logged: dict[str, list[dict]], metric: str, scale: float = 1.0
                            if r["step"] == step]) for step in steps]
 
 
-def first_step_at_published(logged: dict[str, list[dict]], published) -> int | None:
-  """The first evaluated step at which the mean over seeds of modes and of high-quality
-  samples are both within two standard errors of the published means (the two standard
-  errors combined), or None."""
+def first_step_at_published(logged: dict[str, list[dict]], published,
+                            metrics=_MIXTURE_METRICS) -> int | None:
+  """The first evaluated step at which the means over seeds of the first two ``metrics`` (modes
+  and high-quality samples on the mixtures) are both within two standard errors of the
+  published means (the two standard errors combined), or None."""
   import numpy as np
-  steps, modes = curve(logged, "modes_covered")
-  _, quality = curve(logged, "high_quality", 100)
-  for step, *stats in zip(steps, modes, quality):
+  (key_a, scale_a, _), (key_b, scale_b, _) = metrics[:2]
+  steps, first = curve(logged, key_a, scale_a)
+  _, second = curve(logged, key_b, scale_b)
+  for step, *stats in zip(steps, first, second):
     if all(abs(mean - pub) <= 2 * np.hypot(se, pub_se)
            for (mean, se), (pub, pub_se) in zip(stats, published[:2])):
       return step
   return None
 
 
-def write_report(rows: list[dict], out: str, workdir: str, target: int | None = None) -> None:
+def write_report(rows: list[dict], out: str, workdir: str, training: bool = False,
+                 target: int | None = None) -> None:
+  """``README.md``, ``results.json`` and ``curves.png`` in ``out``. ``training`` marks a report
+  of runs still training towards ``target`` updates (None: each dataset's published budget)."""
   import matplotlib
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
@@ -164,45 +203,55 @@ def write_report(rows: list[dict], out: str, workdir: str, target: int | None = 
     json.dump(rows, f, indent=1)
   datasets = list(dict.fromkeys(r["dataset"] for r in rows))
   models = list(dict.fromkeys(r["model"] for r in rows))
-  lines = ["# PacGAN's 2-D protocol, reproduced", "",
-           "Regenerate with `make results PROTOCOL=pacgan` (resumable). PacGAN's set-up for every "
-           "row (Lin et al. 2018, §5.1, and their code): generator 4 × 400 BatchNorm ReLU, "
-           "discriminator 3 maxout layers of 200 units × 5 pieces, Adam 1e-4 / β1 0.8, batch "
-           "100, simultaneous updates, a fixed training set of 100,000 points; 2,500 samples "
-           "from a fixed z, BatchNorm in inference mode. Mean ± standard error over seeds; "
-           "the published row (10 runs, 400,000 updates) beside each of ours.", ""]
-  if target is not None:
-    lines += [f"**Still training** (target {target:,} updates): each row is its seeds' last "
+  lines = ["# PacGAN's protocols, reproduced", "",
+           "Regenerate with `make results PROTOCOL=pacgan` (resumable). Each row is the "
+           "dataset's published set-up with the changes the row names. Mean ± standard error "
+           "over seeds; the published row (10 runs, at its budget) beside each of ours.", "",
+           "- ring, grid (Lin et al. 2018, §5.1, Table 1, and their code): generator 4 × 400 "
+           "BatchNorm ReLU, discriminator 3 maxout layers of 200 units × 5 pieces, Adam 1e-4 / "
+           "β1 0.8, batch 100, simultaneous updates, a fixed training set of 100,000 points; "
+           "2,500 samples from a fixed z, BatchNorm in inference mode.",
+           "- stacked_mnist (Lin et al. 2018, §5.2, Table 2, after VEEGAN): the TensorFlow "
+           "DCGAN, z uniform of 100, Adam 2e-4 / β1 0.5, batch 64, the generator updated twice "
+           "per step, 128,000 fixed triples of MNIST digits; 26,000 samples, each channel read "
+           "by an MNIST classifier.", ""]
+  if training:
+    goal = f"target {target:,} updates" if target else "target: each dataset's published budget"
+    lines += [f"**Still training** ({goal}): each row is its seeds' last "
               "evaluation so far. \"At published\" is the first evaluated update at which "
-              "our mean modes and mean high-quality percentage are both within two standard "
-              "errors of the published means.", ""]
+              "our means of the first two metrics are both within two standard errors of the "
+              "published means.", ""]
   for dataset in datasets:
+    protocol = PROTOCOLS[dataset]
+    metrics = protocol.metrics + (("recall", 1, "recall"), ("coverage", 1, "coverage"))
     mine = [r for r in rows if r["dataset"] == dataset]
-    lines += [f"## {dataset}", "", "| model | updates | seeds | modes | high quality (%) | "
-              "reverse KL | recall | coverage | at published |", "|---|---|---|---|---|---|---|---|---|"]
+    lines += [f"## {dataset} ({protocol.source})", "",
+              "| model | updates | seeds | " + " | ".join(h for _, _, h in metrics)
+              + " | at published |", "|---" * (len(metrics) + 4) + "|"]
     for model in models:
       got = [r for r in mine if r["model"] == model]
       if not got:
         continue
       cells = []
-      for metric, scale in zip(METRICS + ("recall", "coverage"), (1, 100, 1, 1, 1)):
+      for metric, scale, _ in metrics:
         if all(metric in r for r in got):
           m, se = _mean_se([r[metric] * scale for r in got])
           cells.append(f"{m:.3g} ± {se:.2g}")
         else:
           cells.append("—")
+      pub = protocol.published.get(model)
       reached = "—"
-      if (dataset, model) in PUBLISHED:
-        step = first_step_at_published(curves(os.path.join(workdir, dataset, model)),
-                                       PUBLISHED[(dataset, model)])
+      if pub is not None:
+        step = first_step_at_published(curves(os.path.join(workdir, dataset, model)), pub,
+                                       protocol.metrics)
         reached = f"{step:,}" if step is not None else "not yet"
       updates = min(r["steps"] for r in got)
       lines.append(f"| {model} (ours) | {updates:,} | {len(got)} | " + " | ".join(cells)
                    + f" | {reached} |")
-      if (dataset, model) in PUBLISHED:
-        pub = PUBLISHED[(dataset, model)]
-        lines.append(f"| {model} (Lin et al. 2018) | 400,000 | 10 | "
-                     + " | ".join(f"{m:g} ± {se:g}" for m, se in pub) + " | — | — | — |")
+      if pub is not None:
+        lines.append(f"| {model} (Lin et al. 2018) | {protocol.budget:,} | 10 | "
+                     + " | ".join([f"{m:g} ± {se:g}" for m, se in pub]
+                                  + ["—"] * (len(metrics) - len(pub) + 1)) + " |")
     lines.append("")
   lines += ["![curves](curves.png)", ""]
   with open(os.path.join(out, "README.md"), "w") as f:
@@ -210,8 +259,9 @@ def write_report(rows: list[dict], out: str, workdir: str, target: int | None = 
 
   fig, axes = plt.subplots(len(datasets), 2, figsize=(10, 3.6 * len(datasets)), squeeze=False)
   for row_axes, dataset in zip(axes, datasets):
-    for ax, metric, scale in zip(row_axes, METRICS[:2], (1, 100)):
-      for i, model in enumerate(models):
+    protocol = PROTOCOLS[dataset]
+    for ax, (metric, scale, heading) in zip(row_axes, protocol.metrics[:2]):
+      for model in models:
         logged = curves(os.path.join(workdir, dataset, model))
         if not logged:
           continue
@@ -219,13 +269,13 @@ def write_report(rows: list[dict], out: str, workdir: str, target: int | None = 
         mean, se = np.array([m for m, _ in stats]), np.array([e for _, e in stats])
         line, = ax.plot(steps, mean, label=model)
         ax.fill_between(steps, mean - se, mean + se, alpha=0.2, color=line.get_color())
-        if (dataset, model) in PUBLISHED:
-          ax.axhline(PUBLISHED[(dataset, model)][METRICS.index(metric)][0],
+        if model in protocol.published:
+          ax.axhline(protocol.published[model][[k for k, _, _ in protocol.metrics].index(metric)][0],
                      ls="--", lw=0.8, color=line.get_color())
-      what = "modes covered" if metric == "modes_covered" else "% high quality"
-      ax.set_title(f"{dataset}: {what} (dashed: Lin et al. 2018)", fontsize=10)
+      ax.set_title(f"{dataset}: {heading} (dashed: Lin et al. 2018)", fontsize=10)
       ax.set_xlabel("update")
-      ax.legend(fontsize=7)
+      if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
   fig.tight_layout()
   fig.savefig(os.path.join(out, "curves.png"), dpi=100)
   plt.close(fig)
@@ -235,7 +285,8 @@ def main(argv: list[str] | None = None) -> int:
   argv = sys.argv[1:] if argv is None else argv
   parser = argparse.ArgumentParser(prog="python -m ebgan_jax.pacgan", description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument("--steps", type=int, default=400000)
+  parser.add_argument("--steps", type=int, default=None,
+                      help="updates per run (default: each dataset's published budget)")
   parser.add_argument("--seeds", type=int, default=10)
   parser.add_argument("--datasets", default="ring,grid")
   parser.add_argument("--models", default=",".join(DEFAULT_MODELS),
@@ -253,16 +304,17 @@ def main(argv: list[str] | None = None) -> int:
   models = [m for m in args.models.split(",") if m]
   try:
     unknown = [m for m in models if m not in MODELS] + [d for d in datasets
-                                                        if d not in ("ring", "grid")]
-    if unknown or args.steps <= 0 or args.seeds <= 0:
+                                                        if d not in PROTOCOLS]
+    bad_steps = args.steps is not None and args.steps <= 0
+    if unknown or bad_steps or args.seeds <= 0:
       raise ValueError(f"unknown model or dataset {unknown}; models: {', '.join(MODELS)}; "
-                       "datasets: ring, grid; --steps and --seeds must be positive."
-                       if unknown else "--steps and --seeds must be positive.")
+                       f"datasets: {', '.join(PROTOCOLS)}." if unknown
+                       else "--steps and --seeds must be positive.")
     if args.report:
       rows = rows_so_far(datasets, models, args.workdir)
       if not rows:
         raise ValueError(f"nothing trained yet in {args.workdir}; run without --report first.")
-      write_report(rows, args.out, args.workdir, target=args.steps)
+      write_report(rows, args.out, args.workdir, training=True, target=args.steps)
       print(open(os.path.join(args.out, "README.md")).read())
       return 0
     rows = run(datasets, models, args.seeds, args.steps, args.workdir, overrides,

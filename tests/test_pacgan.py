@@ -178,3 +178,21 @@ def test_first_step_at_the_published_numbers():
   for rs in logged.values():
     rs[2]["high_quality"] = 0.5
   assert pacgan.first_step_at_published(logged, published) is None
+
+
+def test_stacked_mnist_rows_are_the_published_set_up_and_report_beside_table_2(tmp_path):
+  protocol = pacgan.PROTOCOLS["stacked_mnist"]
+  config = pacgan.model_config("stacked_mnist", "PacGAN2", protocol.budget)
+  assert (config.data.name, config.data.train_points, config.pack, config.num_steps,
+          config.g_steps, config.model.arch, config.eval_every) == (
+      "stacked_mnist", 128000, 2, 100000, 2, "dcgan_tf", 5000)  # 20 points per curve
+  rows = [{"dataset": "stacked_mnist", "model": "GAN", "steps": 100000, "member": f"seed={i}",
+           "modes_covered": m, "kl_to_uniform": kl} for i, (m, kl) in enumerate([(80, 4.4),
+                                                                                 (90, 4.2)])]
+  pacgan.write_report(rows, str(tmp_path / "out"), str(tmp_path / "runs"))
+  report = (tmp_path / "out" / "README.md").read_text()
+  assert "## stacked_mnist (Table 2)" in report
+  assert "| model | updates | seeds | modes (of 1,000) | KL to uniform | recall | coverage |" in report
+  # mean ± standard error: 85 ± 5 modes, KL 4.3 ± 0.1
+  assert "| GAN (ours) | 100,000 | 2 | 85 ± 5 | 4.3 ± 0.1 | — | — | not yet |" in report
+  assert "| GAN (Lin et al. 2018) | 100,000 | 10 | 78.9 ± 6.46 | 4.5 ± 0.127 | — | — | — |" in report

@@ -41,11 +41,12 @@ class StepSettings(NamedTuple):
   latent_dist: str = "uniform"
   pack: int = 1
   simultaneous_updates: bool = False
+  g_steps: int = 1
 
   @classmethod
   def from_config(cls, config: ml_collections.ConfigDict) -> "StepSettings":
     return cls(config.d_steps, config.latent_dim, config.latent_dist, config.pack,
-               config.simultaneous_updates)
+               config.simultaneous_updates, config.g_steps)
 
 
 class Update(NamedTuple):
@@ -126,7 +127,9 @@ class Adversarial(Algorithm):
   """``d_steps`` discriminator updates with ``G(z)`` held constant, then one generator update
   through the just-updated discriminator (Goodfellow et al. 2014, Algorithm 1), or through the
   discriminator as it was before its update (``simultaneous_updates``, as PacGAN's code
-  trains)."""
+  trains). ``g_steps > 1`` repeats the generator's update on the same ``z`` (the DCGAN code of
+  VEEGAN's and PacGAN's Stacked-MNIST runs updates G twice, so that D's loss does not reach
+  zero); the metrics are those of the last."""
 
   def discriminator_loss(self, x_real, out_real, x_fake, out_fake, controller: Controller
                          ) -> tuple[Array, Metrics, ControllerInputs]:
@@ -210,6 +213,18 @@ class Adversarial(Algorithm):
     g_active = self.generator_active(controller)
     g = jax.tree.map(lambda new, old: jnp.where(g_active, new, old),
                      g.apply_gradients(grads=g_grads), state.g)
+    for j in range(1, settings.g_steps):
+      g_before = g
+
+      def g_again(params, g=g):
+        x_fake, stats = apply_train(g, params, g.batch_stats, z, jax.random.fold_in(k_z, j))
+        loss, aux = g_loss_fn(x_fake)
+        return loss, (aux, stats)
+
+      (loss_g, ((g_metrics, g_inputs), g_stats)), g_grads = jax.value_and_grad(
+          g_again, has_aux=True)(g.params)
+      g = jax.tree.map(lambda new, old: jnp.where(g_active, new, old),
+                       g.apply_gradients(grads=g_grads).replace(batch_stats=g_stats), g_before)
     controller, controller_metrics = self.update_controller(controller, d_inputs, g_inputs)
     metrics = {**d_metrics, **g_metrics, **controller_metrics}
     return Update(g, d, controller, metrics, loss_d, loss_g, d_grads, g_grads)
