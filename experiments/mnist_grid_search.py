@@ -7,8 +7,8 @@ Needs MNIST prepared as ArrayRecord once (network access and TensorFlow for the 
   make grid-search CONFIG=experiments/mnist_grid_search.py \\
       ARGS="--config.data.data_dir=/path/to/tensorflow_datasets"
 
-I' is measured with the package's digits classifier on the samples resized to 8x8 (the same
-scorer as on the digits; there is no MNIST classifier in the package yet).
+I' is measured with the package's digits classifier on the samples resized to 8x8: the same
+scorer as on the digits, so that a good setting's threshold means the same on both.
 """
 
 from ebgan_jax.configs import load_config
