@@ -149,15 +149,22 @@ def base_config() -> ml_collections.ConfigDict:
   return c
 
 
+# EBGAN's margin on PacGAN's set-up, per mixture (on the mean squared reconstruction error): the
+# choice of the sweep ``python -m ebgan_jax.pacgan --margin_sweep`` (results/pacgan/margins.md).
+PACGAN_MARGINS = {"ring": 0.1, "grid": 0.1}
+
+
 def pacgan_config(mixture: str, algorithm: str = "gan", pack: int = 1) -> ml_collections.ConfigDict:
   """PacGAN's 2-D protocol (Lin et al. 2018, §5.1; their released code): a 4 x 400 BatchNorm
   ReLU generator without biases on 2-D normal noise, a discriminator of three maxout layers of
   200 units with 5 pieces, Adam 1e-4 with beta1 0.8, batches of 100 packed examples, G and D
   updated simultaneously from the same batch, a fixed training set of 100,000 points, 400
   epochs of 1,000 updates. Evaluated on 2,500 samples from fixed noise, BatchNorm in inference
-  mode, every 10,000 updates (the curves) and at the end."""
+  mode, every 10,000 updates (the curves) and at the end. For EBGAN, the discriminator is the
+  auto-encoder built from the same maxout layers and the margin is ``PACGAN_MARGINS``."""
   c = base_config()
   c.algorithm, c.pack = algorithm, pack
+  c.margin = PACGAN_MARGINS[mixture]  # EBGAN's; the other algorithms do not read it
   c.data.name, c.data.train_points = mixture, 100000
   c.latent_dim, c.latent_dist = 2, "normal"
   c.model.arch = "pacgan"
@@ -193,8 +200,10 @@ def stacked_mnist_config(algorithm: str = "gan", pack: int = 1) -> ml_collection
 
 def toy_config(mixture: str, algorithm: str) -> ml_collections.ConfigDict:
   """The shared settings of the 2-D mixture experiments (``ring`` or ``grid``): MLP networks
-  with a linear generator output, Gaussian noise, fresh samples every step."""
+  with a linear generator output, Gaussian noise, fresh samples every step: a short budget for
+  a quick look and for ``make results`` (the mixtures' experiments are PacGAN's set-up)."""
   c = base_config()
+  c.name = f"toy_{mixture}_mlp"  # an experiment file built on it gets its own name
   c.algorithm = algorithm
   c.data.name = mixture
   c.model.arch = "mlp"

@@ -3,10 +3,11 @@
   python -m ebgan_jax.results [--seeds 3] [--scale 1.0] [--out results]
 
 Trains GAN, EBGAN, EBGAN-PT, BEGAN, MAGAN and the Loss-Sensitive GAN on the ring of 8, the
-grid of 25, digits and stacked digits; every algorithm gets the same networks, steps, batch
-and learning rate per dataset, and the seeds of one (algorithm, dataset) pair train together as
-one vmapped sweep. Writes ``<out>/README.md`` (mean ± std per metric next to the published
-numbers: PacGAN's Table 1 and the Stacked-MNIST figures of VEEGAN and PacGAN),
+grid of 25, digits and stacked digits at a short budget (small MLPs on the mixtures,
+``configs.toy_config``); every algorithm gets the same networks, steps, batch and learning rate
+per dataset, and the seeds of one (algorithm, dataset) pair train together as one vmapped sweep.
+Writes ``<out>/README.md`` (mean ± std per metric; the published numbers stand beside their
+reproductions at the published budgets, ``python -m ebgan_jax.pacgan``),
 ``<out>/results.json`` and ``<out>/results.png``. ``--scale`` multiplies every step budget (0.1
 for a quick look).
 """
@@ -28,35 +29,40 @@ from ebgan_jax.algorithms import REGISTRY, Adversarial
 ALGORITHMS = {title: (name, list(overrides)) for name, cls in REGISTRY.items()
               if issubclass(cls, Adversarial) for title, overrides in cls.table_rows().items()}
 _PRDC = ("precision", "recall", "density", "coverage")
-DATASETS = {  # name: (base experiment, steps, metrics shown)
-    "ring": ("toy_ring_ebgan", 2000, ("modes_covered", "high_quality", "reverse_kl") + _PRDC),
-    "grid": ("toy_grid_ebgan", 4000, ("modes_covered", "high_quality", "reverse_kl") + _PRDC),
+# name: (base, steps, metrics shown); the base is an experiment, or ("toy_config", mixture): the
+# short MLP recipe of ``configs.toy_config`` (the experiments of the mixtures are PacGAN's
+# set-up at 400,000 updates, ``make results PROTOCOL=pacgan``).
+DATASETS = {
+    "ring": (("toy_config", "ring"), 2000, ("modes_covered", "high_quality", "reverse_kl") + _PRDC),
+    "grid": (("toy_config", "grid"), 4000, ("modes_covered", "high_quality", "reverse_kl") + _PRDC),
     "digits": ("digits_ebgan_pt", 4000, ("inception_score", "classes_covered",
                                          "frechet_distance", "ebgan_score") + _PRDC),
     "stacked": ("stacked_digits_ebgan_pt", 4000, ("modes_covered", "kl_to_uniform") + _PRDC),
 }
-PUBLISHED = """Published numbers on the same protocols (Lin et al. 2018; Srivastava et al. 2017; other networks and budgets):
+PUBLISHED = """Stacked digits here are scikit-learn's 8×8 digits, not MNIST, and the digits scores come from
+this package's own classifier: compare them with each other, not with MNIST papers. The
+published numbers of these protocols (PacGAN's Tables 1 and 2) are beside their reproductions in
+[pacgan/README.md](pacgan/README.md)."""
 
-| protocol | model | modes | % high quality / KL |
-|---|---|---|---|
-| ring of 8 (PacGAN Table 1) | GAN | 6.3 | 98.2% |
-| ring of 8 (PacGAN Table 1) | PacGAN4 | 7.8 | 95.9% |
-| grid of 25 (PacGAN Table 1) | GAN | 17.3 | 94.8% |
-| grid of 25 (PacGAN Table 1) | PacGAN4 | 24.8 | 93.6% |
-| Stacked MNIST (VEEGAN) | DCGAN | 99 | KL 3.4 |
-| Stacked MNIST (PacGAN) | PacDCGAN2 | 1000 | KL 0.06 |
 
-Stacked digits here are scikit-learn's 8×8 digits, not MNIST, and the digits scores come from
-this package's own classifier: compare them with each other, not with MNIST papers."""
+def base_config(dataset: str):
+  """The base config of ``dataset``'s rows, locked like a loaded experiment."""
+  from ebgan_jax import configs
+  base = DATASETS[dataset][0]
+  if isinstance(base, tuple):
+    config = configs.toy_config(base[1], "ebgan")
+    config.lock()
+    return config
+  return configs.load_config(base)
 
 
 def row_config(dataset: str, name: str, scale: float = 1.0):
   """The config of one row: the dataset's base experiment (networks, data, batch, learning
   rates), the shared budget, the row's algorithm and only the settings its row names."""
   from ebgan_jax import configs
-  base, steps, _ = DATASETS[dataset]
+  _, steps, _ = DATASETS[dataset]
   algorithm, overrides = ALGORITHMS[name]
-  config = configs.load_config(base)
+  config = base_config(dataset)
   n_steps = max(56, int(steps * scale) // 28 * 28)  # whole MAGAN epochs
   configs.apply_overrides(config, [
       f"algorithm={algorithm}", f"num_steps={n_steps}", f"sample_every={n_steps}",
@@ -125,18 +131,22 @@ def write_report(rows: list[dict], out: str, seeds: int, minutes: float) -> None
   with open(os.path.join(out, "results.json"), "w") as f:
     json.dump(rows, f, indent=1)
   table = summarise(rows)
-  lines = ["# Results: the family on the embedded protocols", "",
+  lines = ["# Results: the family on the embedded protocols, at a short budget", "",
            f"Regenerate with `make results` ({minutes:.0f} minutes on the 2-core CPU machine "
-           f"this was made on). Mean ± std over {seeds} seeds; every model of a dataset had "
-           "the same networks, steps, batch and learning rate (the dataset's `experiments/` "
-           "file, with `algorithm` changed): a comparison of the losses on equal footing, not "
-           "of each paper's recipe. BEGAN and MAGAN train here with EBGAN's networks (no "
+           f"this was made on). **A short budget** (2,000 to 4,000 updates of small MLPs on the "
+           "mixtures): these rows compare the models with each other and are not comparable "
+           "with published numbers; the published set-ups at their own budgets are "
+           "`make results PROTOCOL=pacgan` ([pacgan/README.md](pacgan/README.md)). Mean ± std "
+           f"over {seeds} seeds; every model of a dataset had the same networks, steps, batch "
+           "and learning rate (the base config named in each heading, with `algorithm` "
+           "changed): a comparison of the losses on equal footing, not of each paper's recipe. BEGAN and MAGAN train here with EBGAN's networks (no "
            "bottleneck) and optimizer; their own recipes are `digits_began` (BEGAN's "
            "convolutional auto-encoder, batch 16, the learning-rate halving) and `digits_magan` "
            "(the released code's schedule, a bottleneck auto-encoder, Adamax).", ""]
   for dataset, (base, _, metrics) in DATASETS.items():
     some = next(r for r in rows if r["dataset"] == dataset)
-    lines += [f"## {dataset} (`{base}`, {some['steps']} steps of batch {some['batch']})", "",
+    name = f"configs.toy_config('{base[1]}')" if isinstance(base, tuple) else base
+    lines += [f"## {dataset} (`{name}`, {some['steps']} steps of batch {some['batch']})", "",
               "| model | " + " | ".join(metrics) + " |", "|---" * (len(metrics) + 1) + "|"]
     for name in ALGORITHMS:
       if (dataset, name) in table:

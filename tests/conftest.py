@@ -27,7 +27,7 @@ def tiny(**overrides):
   every 10)."""
   from ebgan_jax import configs
   return configs.with_values(configs.load_config("toy_ring_ebgan"), **{
-      "model.size_g": 32, "model.size_d": 32, "num_steps": 20, "log_every": 10,
+      "model.size_g": 32, "model.size_d": 32, "margin": 0.5, "num_steps": 20, "log_every": 10,
       "checkpoint_every": 10, "sample_every": 1000, "async_checkpoints": False, **overrides})
 
 

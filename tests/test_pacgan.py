@@ -196,3 +196,28 @@ def test_stacked_mnist_rows_are_the_published_set_up_and_report_beside_table_2(t
   # mean ± standard error: 85 ± 5 modes, KL 4.3 ± 0.1
   assert "| GAN (ours) | 100,000 | 2 | 85 ± 5 | 4.3 ± 0.1 | — | — | not yet |" in report
   assert "| GAN (Lin et al. 2018) | 100,000 | 10 | 78.9 ± 6.46 | 4.5 ± 0.127 | — | — | — |" in report
+
+
+def test_the_margin_rule_weighs_coverage_and_quality_together():
+  row = lambda margin, modes, hq: {"margin": margin, "modes_covered": modes, "high_quality": hq}
+  rows = [row("0.1", 8, 0.50), row("0.1", 6, 0.70),   # (1.0 * 0.5 + 0.75 * 0.7) / 2 = 0.5125
+          row("0.3", 8, 0.60), row("0.3", 7, 0.55),   # (0.6 + 0.48125) / 2 = 0.540625
+          row("1.0", 4, 1.00), row("1.0", 4, 1.00)]   # 0.5: full quality, half the modes
+  assert pacgan.choose_margin(rows, 8) == 0.3
+  # a tie goes to the smaller margin
+  assert pacgan.choose_margin([row("0.1", 8, 0.5), row("0.3", 8, 0.5)], 8) == 0.1
+
+
+def test_the_energy_based_experiments_are_the_protocol_with_the_swept_margin():
+  for mixture in ("ring", "grid"):
+    config = configs.load_config(f"toy_{mixture}_ebgan")
+    gan = configs.load_config(f"toy_{mixture}_gan")
+    assert (config.algorithm, config.pt_weight, config.margin) == (
+        "ebgan", 0.1, configs.PACGAN_MARGINS[mixture])
+    assert config.margin in pacgan.MARGIN_SWEEP[mixture]
+    # everything else is PacGAN's set-up, as the GAN experiment has it
+    differ = {k for k, v in configs.flatten(config.to_dict()).items()
+              if configs.flatten(gan.to_dict())[k] != v}
+    assert differ == {"name", "algorithm", "pt_weight"}
+    swept = pacgan.margin_sweep_config(mixture)
+    assert (swept.algorithm, swept.pt_weight, swept.num_steps) == ("ebgan", 0.1, 10000)

@@ -71,8 +71,8 @@ def test_no_row_inherits_another_models_settings():
   from ebgan_jax import configs
   budget = {"algorithm", "num_steps", "sample_every", "checkpoint_every", "log_every",
             "magan.pretrain_steps"}
-  for dataset, (base, _, _) in results.DATASETS.items():
-    before = configs.flatten(configs.load_config(base).to_dict())
+  for dataset in results.DATASETS:
+    before = configs.flatten(results.base_config(dataset).to_dict())
     for name, (algorithm, overrides) in results.ALGORITHMS.items():
       config = results.row_config(dataset, name, scale=0.1)
       after = configs.flatten(config.to_dict())
