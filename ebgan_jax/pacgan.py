@@ -294,7 +294,10 @@ def write_report(rows: list[dict], out: str, workdir: str, training: bool = Fals
            "- ring, grid (Lin et al. 2018, §5.1, Table 1, and their code): generator 4 × 400 "
            "BatchNorm ReLU, discriminator 3 maxout layers of 200 units × 5 pieces, Adam 1e-4 / "
            "β1 0.8, batch 100, simultaneous updates, a fixed training set of 100,000 points; "
-           "2,500 samples from a fixed z, BatchNorm in inference mode.",
+           "2,500 samples from a fixed z, BatchNorm in inference mode. The energy-based rows' "
+           "discriminator is the auto-encoder made of the same maxout layers (two encode, one "
+           "and a linear layer decode), their margin chosen by the sweep in "
+           "[margins.md](margins.md).",
            "- stacked_mnist (Lin et al. 2018, §5.2, Table 2, after VEEGAN): the TensorFlow "
            "DCGAN, z uniform of 100, Adam 2e-4 / β1 0.5, batch 64, the generator updated twice "
            "per step, 128,000 fixed triples of MNIST digits; 26,000 samples, each channel read "
@@ -351,13 +354,14 @@ def write_report(rows: list[dict], out: str, workdir: str, training: bool = Fals
           continue
         steps, stats = curve(logged, metric, scale)
         mean, se = np.array([m for m, _ in stats]), np.array([e for _, e in stats])
-        line, = ax.plot(steps, mean, label=model)
-        ax.fill_between(steps, mean - se, mean + se, alpha=0.2, color=line.get_color())
+        line, = ax.plot(steps, mean, marker="o", markersize=3, label=model)
+        ax.errorbar(steps, mean, yerr=se, fmt="none", capsize=2, color=line.get_color())
         if model in protocol.published:
           ax.axhline(protocol.published[model][[k for k, _, _ in protocol.metrics].index(metric)][0],
                      ls="--", lw=0.8, color=line.get_color())
       ax.set_title(f"{dataset}: {heading} (dashed: Lin et al. 2018)", fontsize=10)
       ax.set_xlabel("update")
+      ax.set_xlim(left=0)
       if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7)
   fig.tight_layout()
