@@ -371,18 +371,21 @@ class DigitsClassifier:
     feats = jnp.tanh(h @ params["w1"] + params["b1"][None])
     return feats @ params["w2"] + params["b2"][None], feats
 
+  side = 8  # images of another size are resized to side x side
+  chunk = 4096  # images per call
+
   def _prepare(self, images: np.ndarray) -> np.ndarray:
     from ebgan_jax import data
     images = np.asarray(images, np.float32)
-    if images.shape[1:3] != (8, 8):
-      images = data.resize_images(images, 8)
+    if images.shape[1:3] != (self.side, self.side):
+      images = data.resize_images(images, self.side)
     return np.clip(images, -1, 1)
 
   def logits_and_features(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     import jax
     fn = jax.jit(self._forward)
     x = self._prepare(images)
-    outs = [fn(self.params, x[i:i + 4096]) for i in range(0, len(x), 4096)]
+    outs = [fn(self.params, x[i:i + self.chunk]) for i in range(0, len(x), self.chunk)]
     return (np.concatenate([np.asarray(o[0]) for o in outs]),
             np.concatenate([np.asarray(o[1]) for o in outs]))
 
@@ -544,17 +547,17 @@ def stacked_mnist_reference(dataset, n: int) -> np.ndarray:
 _MNIST_CLASSIFIER_VERSION = 1
 
 
-class MnistClassifier:
+class MnistClassifier(DigitsClassifier):
   """The CNN that VEEGAN and PacGAN score Stacked MNIST with (Keras' MNIST example): 3x3
   convolutions of 32 and 64 filters (ReLU, valid), 2x2 max-pooling, dropout 0.25, a 128-unit
   ReLU layer (the ``features``), dropout 0.5, 10 logits. Trained here with Adam (the example
   uses Adadelta for 12 epochs; the optimizer only changes how soon it reaches about 99 %).
 
-  Inputs are ``[N, H, W, 1]`` in [-1, 1], resized to 28x28 when they are not.
+  Inputs are ``[N, H, W, 1]`` in [-1, 1], resized to 28x28 when they are not; the reading
+  (resizing, batching, probabilities) is the digits classifier's.
   """
 
-  def __init__(self, params: dict, accuracy: float):
-    self.params, self.accuracy = params, accuracy
+  side, chunk = 28, 1000
 
   @staticmethod
   def init(key) -> dict:
@@ -591,20 +594,6 @@ class MnistClassifier:
     feats = jax.nn.relu(h @ params["d0_w"] + params["d0_b"][None])
     return dropout(feats, 0.5, 1) @ params["d1_w"] + params["d1_b"][None], feats
 
-  def _prepare(self, images: np.ndarray) -> np.ndarray:
-    from ebgan_jax import data
-    images = np.asarray(images, np.float32)
-    if images.shape[1:3] != (28, 28):
-      images = data.resize_images(images, 28)
-    return np.clip(images, -1, 1)
-
-  def logits_and_features(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    import jax
-    fn = jax.jit(self._forward)
-    x = self._prepare(images)
-    outs = [fn(self.params, x[i:i + 1000]) for i in range(0, len(x), 1000)]
-    return (np.concatenate([np.asarray(o[0]) for o in outs]),
-            np.concatenate([np.asarray(o[1]) for o in outs]))
 
 
 def _mnist_split(data_dir: str, split: str) -> tuple[np.ndarray, np.ndarray, bool]:
