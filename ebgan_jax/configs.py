@@ -109,8 +109,9 @@ def base_config() -> ml_collections.ConfigDict:
   c.model.n_layers_d = 2
   c.model.size_d = 256
   c.model.dropout_d = 0.0
-  # model.arch="mlp": units of the auto-encoder's last encoder layer, its code (0: size_d,
-  # no bottleneck). Fewer units than the data has keep it from learning the identity.
+  # The auto-encoder's code (0: no bottleneck): model.arch="mlp", the units of its last encoder
+  # layer; "pacgan", a linear layer of that many units after the maxout encoder. Fewer units
+  # than the data has keep it from learning the identity.
   c.model.bottleneck_d = 0
   c.model.activation_d = "relu"  # model.arch="mlp": the auto-encoder's "relu" or "elu" (BEGAN)
   c.model.features_g = 64

@@ -265,17 +265,25 @@ class MaxoutAutoEncoder(nn.Module):
   first ``n_layers - 1`` maxout layers encode (the last one's output is the code that the
   pulling-away term sees), one maxout layer and a linear layer decode. Same depth and width as
   the logit discriminator, so the two families compare at equal capacity; its only change is
-  the output, the reconstructed input instead of a logit."""
+  the output, the reconstructed input instead of a logit.
+
+  With ``bottleneck > 0`` a linear layer of that many units follows the encoder and is the
+  code: the embedding without non-linearity of BEGAN's auto-encoder (Berthelot et al. 2017,
+  §3.5), narrower than the data, so that the auto-encoder cannot learn the identity and give
+  every point, real or fake, a zero energy (what BEGAN's and MAGAN's controllers need)."""
   out_shape: Shape
   n_layers: int = 3
   size: int = 200
   pieces: int = 5
+  bottleneck: int = 0
 
   @nn.compact
   def __call__(self, x: Array, train: bool = True) -> tuple[Array, Array]:
     h = x.reshape(x.shape[0], -1)
     for _ in range(self.n_layers - 1):
       h = Maxout(self.size, self.pieces)(h)
+    if self.bottleneck:
+      h = nn.Dense(self.bottleneck, kernel_init=_PACGAN_INIT)(h)
     code = h
     h = Maxout(self.size, self.pieces)(code)
     rec = nn.Dense(math.prod(self.out_shape), kernel_init=_PACGAN_INIT)(h)
@@ -907,7 +915,7 @@ def make_models(model_cfg: Any, data_shape: Sequence[int], discriminator: str = 
       return generator, MaxoutDiscriminator(model_cfg.n_layers_d, model_cfg.size_d, pieces)
     if discriminator == "autoencoder":
       return generator, MaxoutAutoEncoder(packed_shape(shape, pack), model_cfg.n_layers_d,
-                                          model_cfg.size_d, pieces)
+                                          model_cfg.size_d, pieces, model_cfg.bottleneck_d)
     raise ValueError(f"model.arch='pacgan' has no {discriminator} network; use model.arch='mlp'.")
   if pack > 1:
     generator, _ = make_models(model_cfg, shape, discriminator, latent_dim)

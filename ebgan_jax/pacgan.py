@@ -50,6 +50,14 @@ MODELS = {  # name: overrides of configs.pacgan_config
     "EBGAN": {"algorithm": "ebgan"},
     "EBGAN-PT": {"algorithm": "ebgan", "pt_weight": 0.1},
     "PacEBGAN2": {"algorithm": "ebgan", "pack": 2},
+    # BEGAN and MAGAN need an auto-encoder that cannot reconstruct every point: their controllers
+    # read its energies. The maxout auto-encoder gets a 1-unit linear code (a curve through the
+    # plane). BEGAN keeps its controller (gamma 0.5, lambda_k 0.001) and halves the learning rates
+    # when a 10,000-update window of M_global does not improve; MAGAN's epoch is the 1,000 updates
+    # that visit the 100,000 training points once, and it pre-trains for 2 of them, as released.
+    "BEGAN": {"algorithm": "began", "model.bottleneck_d": 1, "began.lr_window": 10000},
+    "MAGAN": {"algorithm": "magan", "model.bottleneck_d": 1, "magan.steps_per_epoch": 1000,
+              "magan.pretrain_steps": 2000},
 }
 DEFAULT_MODELS = ("GAN", "PacGAN2", "PacGAN3", "PacGAN4")
 _MIXTURE_METRICS = (("modes_covered", 1, "modes"), ("high_quality", 100, "high quality (%)"),
@@ -297,7 +305,10 @@ def write_report(rows: list[dict], out: str, workdir: str, training: bool = Fals
            "2,500 samples from a fixed z, BatchNorm in inference mode. The energy-based rows' "
            "discriminator is the auto-encoder made of the same maxout layers (two encode, one "
            "and a linear layer decode), their margin chosen by the sweep in "
-           "[margins.md](margins.md).",
+           "[margins.md](margins.md); BEGAN's and MAGAN's add a 1-unit linear code between "
+           "encoder and decoder (their controllers read the energies of an auto-encoder that "
+           "cannot learn the identity), BEGAN halves its learning rates when 10,000 updates of "
+           "M_global do not improve, MAGAN's epoch is 1,000 updates, 2 of them pre-training.",
            "- stacked_mnist (Lin et al. 2018, §5.2, Table 2, after VEEGAN): the TensorFlow "
            "DCGAN, z uniform of 100, Adam 2e-4 / β1 0.5, batch 64, the generator updated twice "
            "per step, 128,000 fixed triples of MNIST digits; 26,000 samples, each channel read "

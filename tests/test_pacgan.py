@@ -221,3 +221,34 @@ def test_the_energy_based_experiments_are_the_protocol_with_the_swept_margin():
     assert differ == {"name", "algorithm", "pt_weight"}
     swept = pacgan.margin_sweep_config(mixture)
     assert (swept.algorithm, swept.pt_weight, swept.num_steps) == ("ebgan", 0.1, 10000)
+
+
+def test_began_and_magan_rows_are_the_protocol_with_a_bottleneck(tmp_path):
+  gan = configs.flatten(pacgan.model_config("ring", "GAN", 400000).to_dict())
+  for model, named in (("BEGAN", {"algorithm", "model.bottleneck_d", "began.lr_window"}),
+                       ("MAGAN", {"algorithm", "model.bottleneck_d", "magan.steps_per_epoch",
+                                  "magan.pretrain_steps"})):
+    config = pacgan.model_config("ring", model, 400000)
+    differ = {k for k, v in configs.flatten(config.to_dict()).items() if gan[k] != v}
+    assert differ == named, model
+    # the maxout auto-encoder with a 1-unit linear code between encoder and decoder
+    _, d = step_lib.build_models(config, (2,))
+    variables = d.init(jax.random.PRNGKey(0), jnp.zeros((3, 2)), train=False)
+    rec, code = d.apply(variables, jnp.ones((3, 2)), train=False)
+    chex.assert_shape((rec, code), ((3, 2), (3, 1)))
+    shapes = jax.tree.map(np.shape, variables["params"])
+    assert [shapes[f"Maxout_{i}"]["Dense_0"]["kernel"] for i in range(3)] == [
+        (2, 1000), (200, 1000), (1, 1000)]
+    assert (shapes["Dense_0"]["kernel"], shapes["Dense_1"]["kernel"]) == ((200, 1), (200, 2))
+  # both train and report through the protocol command (MAGAN's epochs shortened to fit)
+  args = ["--steps", "24", "--seeds", "2", "--datasets", "ring", "--models", "BEGAN,MAGAN",
+          "--out", str(tmp_path / "out"), "--workdir", str(tmp_path / "runs"), "--no_progress",
+          "--config.model.size_g=16", "--config.model.size_d=8", "--config.batch_size=10",
+          "--config.data.train_points=200", "--config.magan.steps_per_epoch=4",
+          "--config.magan.pretrain_steps=8"]
+  assert pacgan.main(args) == 0
+  report = (tmp_path / "out" / "README.md").read_text()
+  assert "| BEGAN (ours) | 24 | 2 |" in report and "| MAGAN (ours) | 24 | 2 |" in report
+  for model in ("BEGAN", "MAGAN"):
+    summary = json.loads((tmp_path / "runs" / "ring" / model / "summary.json").read_text())
+    assert all(np.isfinite(m["high_quality"]) for m in summary["members"])
