@@ -278,18 +278,34 @@ class StackedMnistDataset:
 
 class StackedDigitsDataset:
   """Stacked digits, the Stacked-MNIST protocol on embedded data: three independently drawn
-  digits as the three channels of one 8x8 image, so 1,000 modes. Fresh triples every step,
-  drawn from ``rng(seed, step)``."""
+  digits as the three channels of one 8x8 image (or ``image_size`` square, resized), so 1,000
+  modes.
 
-  def __init__(self, batch_size: int, seed: int):
-    self.images, self.labels = load_digits()
-    self.name, self.shape = "stacked_digits", (8, 8, 3)
+  With ``train_points = N`` the training set is N fixed triples (the same for every seed, as
+  :class:`StackedMnistDataset`'s), walked in a fresh permutation each epoch; with 0, fresh
+  triples every step from ``rng(seed, step)``."""
+
+  def __init__(self, batch_size: int, seed: int, train_points: int = 0, image_size: int = 0):
+    self.images, self.labels = load_digits(image_size)
+    self.name, self.shape = "stacked_digits", self.images.shape[1:3] + (3,)
     self.batch_size, self.seed = batch_size, seed
+    self._fixed = None
+    if train_points:
+      triples = np.random.default_rng(_STACKED_MNIST_STREAM).integers(
+          0, len(self.images), (train_points, 3))
+      self._fixed = IndexedDataset(self.name, lambda idx: self.triples(triples[idx]),
+                                   len(triples), self.shape, batch_size, seed)
+
+  def triples(self, indices: np.ndarray) -> np.ndarray:
+    """``[N, 3]`` digit indices -> stacked images ``[N, S, S, 3]``."""
+    return np.concatenate([self.images[indices[:, c]] for c in range(3)], axis=-1)
 
   def batch(self, step: int, rows: slice = slice(None)) -> np.ndarray:
+    if self._fixed is not None:
+      return self._fixed.batch(step, rows)
     idx = np.random.default_rng([self.seed, step]).integers(0, len(self.images),
                                                               (self.batch_size, 3))[rows]
-    return np.concatenate([self.images[idx[:, c]] for c in range(3)], axis=-1)
+    return self.triples(idx)
 
 
 # The stream of the fixed permutation that splits the digits into training and held-out sets:
@@ -382,7 +398,8 @@ def example_shape(data_cfg: Any) -> tuple[int, ...]:
   """The shape of one example of ``data_cfg``, known without reading the data."""
   size = data_cfg.image_size
   shapes = {"digits": (size or 8, size or 8, 1), "mnist": (size or 28, size or 28, 1),
-            "stacked_digits": (8, 8, 3), "stacked_mnist": (size or 28, size or 28, 3),
+            "stacked_digits": (size or 8, size or 8, 3),
+            "stacked_mnist": (size or 28, size or 28, 3),
             "celeb_a": (size or 64, size or 64, 3), "lsun/bedroom": (size or 64, size or 64, 3),
             "synthetic_celeb_a": (size or 64, size or 64, 3),
             "ring": (2,), "grid": (2,)}
@@ -402,7 +419,8 @@ def make_dataset(data_cfg: Any, *, batch_size: int, seed: int) -> Dataset:
   if name in MIXTURES:
     return MixtureDataset(MIXTURES[name](), batch_size, seed, data_cfg.get("train_points", 0))
   if name == "stacked_digits":
-    return StackedDigitsDataset(batch_size, seed)
+    return StackedDigitsDataset(batch_size, seed, data_cfg.get("train_points", 0),
+                                data_cfg.get("image_size", 0))
   if name == "stacked_mnist":
     return StackedMnistDataset(data_cfg, batch_size, seed)
   if name in TFDS_DATASETS:

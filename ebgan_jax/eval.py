@@ -527,10 +527,18 @@ def stacked_mode_stats(samples: np.ndarray, classifier=None, real: np.ndarray | 
   nz = p > 0
   n = min(STACKED_PRDC_SAMPLES, len(samples))
   if real is None:
-    real = data.StackedDigitsDataset(batch_size=n, seed=_STACKED_REFERENCE_SEED).batch(0)
+    real = stacked_digits_reference(n)
   real_features, _ = _stacked_features(classifier, np.asarray(real[:n], np.float32))
   return {"modes_covered": int(nz.sum()), "kl_to_uniform": float(np.sum(p[nz] * np.log(p[nz] * 1000))),
           **prdc(real_features, features[:n])}
+
+
+def stacked_digits_reference(n: int, image_size: int = 0) -> np.ndarray:
+  """``n`` real stacked digits for :func:`stacked_mode_stats`, the same for every run, at the
+  run's ``image_size`` (0: 8x8)."""
+  from ebgan_jax import data
+  return data.StackedDigitsDataset(batch_size=n, seed=_STACKED_REFERENCE_SEED,
+                                   image_size=image_size).batch(0)
 
 
 def stacked_mnist_reference(dataset, n: int) -> np.ndarray:

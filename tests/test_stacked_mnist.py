@@ -143,3 +143,33 @@ def test_stacked_mnist_gan_trains_and_is_scored_on_mock_data(tmp_path, monkeypat
   assert 1 <= summary["modes_covered"] <= 64 and np.isfinite(summary["kl_to_uniform"])
   # a classifier trained on mock data is never cached
   assert not (tmp_path / "cache").exists() or not list((tmp_path / "cache").rglob("mnist*"))
+
+
+def test_the_embedded_stacked_digits_run_the_same_protocol():
+  config = configs.stacked_digits_config("gan", pack=2)
+  mnist = configs.stacked_mnist_config("gan", pack=2)
+  differ = {k for k, v in configs.flatten(config.to_dict()).items()
+            if configs.flatten(mnist.to_dict())[k] != v}
+  assert differ == {"data.name", "data.image_size"} and config.data.image_size == 28
+  assert data.example_shape(config.data) == (28, 28, 3)
+  cfg = configs.with_values(config, **{"data.train_points": 40}).data
+  ds = data.make_dataset(cfg, batch_size=8, seed=0)
+  other = data.make_dataset(cfg, batch_size=8, seed=1)
+  digits, _ = data.load_digits(28)
+  # every image is three resized digits, and the 40 fixed triples are the same for every seed
+  batch = ds.batch(3)
+  assert batch.shape == (8, 28, 28, 3)
+  flat = digits.reshape(len(digits), -1)
+  for c in range(3):
+    channel = batch[..., c].reshape(8, 1, -1)
+    assert np.all(np.min(np.abs(flat[None] - channel).max(-1), axis=1) == 0)
+  epoch = lambda d: np.sort(np.concatenate([d.batch(s) for s in range(5)]).reshape(40, -1), 0)
+  np.testing.assert_array_equal(epoch(ds), epoch(other))
+  assert not np.array_equal(ds.batch(0), other.batch(0))
+  # the real reference of the scores is at the run's size, the same stacks as at 8x8
+  small, large = evaluation.stacked_digits_reference(6), evaluation.stacked_digits_reference(6, 28)
+  assert small.shape == (6, 8, 8, 3) and large.shape == (6, 28, 28, 3)
+  digits8, _ = data.load_digits()
+  for c in range(3):
+    which = [int(np.flatnonzero((digits8[..., 0] == im).all((1, 2)))[0]) for im in small[..., c]]
+    np.testing.assert_array_equal(large[..., c], digits[which, ..., 0])
