@@ -435,18 +435,21 @@ def _train_digits_classifier() -> DigitsClassifier:
   return DigitsClassifier(params, accuracy)
 
 
-def digits_classifier(cache_dir: str | None = None) -> DigitsClassifier:
-  """The digits classifier: trained on first use (about ten seconds on a CPU), then read from
-  ``cache_dir`` (default ``$XDG_CACHE_HOME/ebgan_jax``)."""
+def _cached_classifier(cls, name: str, cache_dir: str | None, train):
+  """``cls`` read from ``<cache_dir>/<name>.npz`` (default ``$XDG_CACHE_HOME/ebgan_jax``), or
+  ``train()`` -> ``(classifier, cache)`` and, when ``cache``, saved there atomically (a
+  concurrent reader never sees a partial file)."""
   import os
   cache_dir = cache_dir or os.path.join(
       os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "ebgan_jax")
-  path = os.path.join(cache_dir, f"digits_classifier_v{_CLASSIFIER_VERSION}.npz")
+  path = os.path.join(cache_dir, f"{name}.npz")
   if os.path.exists(path):
     with np.load(path) as stored:
-      return DigitsClassifier({k: stored[k] for k in stored.files if k != "accuracy"},
-                              float(stored["accuracy"]))
-  classifier = _train_digits_classifier()
+      return cls({k: stored[k] for k in stored.files if k != "accuracy"},
+                 float(stored["accuracy"]))
+  classifier, cache = train()
+  if not cache:
+    return classifier
   try:
     os.makedirs(cache_dir, exist_ok=True)
     tmp = path + f".{os.getpid()}.npz"
@@ -455,6 +458,13 @@ def digits_classifier(cache_dir: str | None = None) -> DigitsClassifier:
   except OSError:  # a read-only home only costs retraining next time
     pass
   return classifier
+
+
+def digits_classifier(cache_dir: str | None = None) -> DigitsClassifier:
+  """The digits classifier: trained on first use (about ten seconds on a CPU), then read from
+  ``cache_dir`` (default ``$XDG_CACHE_HOME/ebgan_jax``)."""
+  return _cached_classifier(DigitsClassifier, f"digits_classifier_v{_CLASSIFIER_VERSION}",
+                            cache_dir, lambda: (_train_digits_classifier(), True))
 
 
 def digit_scores(samples: np.ndarray, classifier: DigitsClassifier | None = None
@@ -659,17 +669,11 @@ def mnist_classifier(data_dir: str = "", cache_dir: str | None = None,
   """The Stacked-MNIST classifier: trained on first use from MNIST through TFDS (a few minutes
   on a CPU), then read from ``cache_dir`` (default ``$XDG_CACHE_HOME/ebgan_jax``). A classifier
   trained on ``tfds.testing.mock_data`` is never cached."""
-  import os
-  cache_dir = cache_dir or os.path.join(
-      os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "ebgan_jax")
-  path = os.path.join(cache_dir, f"mnist_classifier_v{_MNIST_CLASSIFIER_VERSION}.npz")
-  if os.path.exists(path):
-    with np.load(path) as stored:
-      return MnistClassifier({k: stored[k] for k in stored.files if k != "accuracy"},
-                             float(stored["accuracy"]))
-  classifier, mocked = train_mnist_classifier(data_dir, progress=progress)
-  if mocked:
-    return classifier
+  def train():
+    classifier, mocked = train_mnist_classifier(data_dir, progress=progress)
+    return classifier, not mocked
+  return _cached_classifier(MnistClassifier, f"mnist_classifier_v{_MNIST_CLASSIFIER_VERSION}",
+                            cache_dir, train)
   try:
     os.makedirs(cache_dir, exist_ok=True)
     tmp = path + f".{os.getpid()}.npz"
