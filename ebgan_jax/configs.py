@@ -117,7 +117,10 @@ def base_config() -> ml_collections.ConfigDict:
   c.model.features_g = 64
   c.model.features_d = 32
   c.model.code_size = 64
-  c.model.upsample = "subpixel"  # "subpixel" or "resize": the same function (models.py)
+  # How upsampling layers (nearest x2 + conv, and stride-2 transposed convolutions) are
+  # computed: "subpixel" on the low-resolution input (fast on XLA:CPU), or "resize" in their
+  # plain form; the same function either way (models.py).
+  c.model.upsample = "subpixel"
   c.model.maxout_pieces = 5  # model.arch="pacgan": pieces per maxout unit
   c.model.sbn_sizes = (64, 32, 16)  # model.arch="sbn": binary layers h_1 (bottom) to h_L
   # The Ladder Network of algorithm="ln" / "ebgan_ln": hidden widths and the classes, and the

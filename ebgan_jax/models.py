@@ -58,7 +58,8 @@ def subpixel_kernel(kernel: Array) -> Array:
 
 
 def conv2d(x: Array, kernel: Array, *, stride: int = 1,
-           padding: tuple[tuple[int, int], tuple[int, int]] = ((0, 0), (0, 0))) -> Array:
+           padding: tuple[tuple[int, int], tuple[int, int]] = ((0, 0), (0, 0)),
+           im2col: bool | None = None) -> Array:
   """A 2-D convolution (NHWC, HWIO kernel) in the formulation XLA:CPU runs fastest.
 
   Convolutions with one to four input or output channels run at a small fraction of the
@@ -67,13 +68,16 @@ def conv2d(x: Array, kernel: Array, *, stride: int = 1,
   - few input channels: im2col, a matmul over the ``kh * kw * C`` patch values;
   - few output channels: a per-pixel matmul to ``kh * kw * F`` values, then shifted adds.
 
-  Everything else is ``lax.conv_general_dilated`` on an explicitly padded input.
+  ``im2col=True`` takes the first form whatever the channels: for maps of a few pixels with
+  many channels (the 4x4 and 2x2 maps of a DCGAN), where the library convolution and its
+  gradients ran 10-100 times slower than the matmul. Everything else is
+  ``lax.conv_general_dilated`` on an explicitly padded input.
   """
   kh, kw, c, f = kernel.shape
   b, h, w, _ = x.shape
   (pt, pb), (pl, pr) = padding
   ho, wo = (h + pt + pb - kh) // stride + 1, (w + pl + pr - kw) // stride + 1
-  if c <= 4:
+  if im2col or (im2col is None and c <= 4):
     xp = jnp.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)))
     cols = [xp[:, i:i + stride * (ho - 1) + 1:stride, j:j + stride * (wo - 1) + 1:stride, :]
             for i in range(kh) for j in range(kw)]
@@ -117,23 +121,113 @@ def upsample_conv_resize(x: Array, kernel: Array, bias: Array) -> Array:
   return y + bias.reshape(1, 1, 1, -1)
 
 
-class Conv(nn.Module):
-  """A square convolution with symmetric padding, parameterised like ``nn.Conv`` (``kernel``,
-  ``bias``), computed by :func:`conv2d`."""
+def _conv_transpose_phases(k: int) -> tuple[int, list[int], list[list[int]]]:
+  """For Flax's ``ConvTranspose`` with a ``k``-tap kernel, stride 2 and 'SAME' padding (no
+  kernel flip): output ``2p + a`` is ``sum_t kernel[t] x[p + (a + t - pad) / 2]`` over the taps
+  ``t`` with ``a + t - pad`` even, ``pad = ceil(k / 2)``. Returns the common window ``W`` of
+  input offsets, each phase's first offset, and for each phase ``a`` the tap at each window
+  position (-1: none)."""
+  pad = -(-k // 2)
+  offsets = [{(a + t - pad) // 2: t for t in range(k) if (a + t - pad) % 2 == 0} for a in (0, 1)]
+  first = [min(o) for o in offsets]
+  window = max(max(o) - min(o) + 1 for o in offsets)
+  taps = [[offsets[a].get(first[a] + i, -1) for i in range(window)] for a in (0, 1)]
+  return window, first, taps
+
+
+# Feature maps of at most this many pixels (4x4) are convolved by im2col and a matmul: there
+# XLA:CPU's library convolutions and their gradients ran 10-100 times slower (conv2d).
+_TINY_MAP = 16
+
+
+def conv_transpose_subpixel(x: Array, kernel: Array) -> Array:
+  """Flax's ``nn.ConvTranspose(strides=(2, 2), padding="SAME")`` without its bias, computed on
+  the low-resolution input.
+
+  One stride-1 convolution produces the four output phases (each phase's taps of the kernel,
+  zeros elsewhere in the common window: for 4x4 kernels none, for 5x5 a 3x3 window) and a
+  depth-to-space shuffle interleaves them. The same function as the transposed convolution,
+  which XLA:CPU runs several times slower (measured with `make bench`)."""
+  k, _, c, f = kernel.shape
+  b, h, w, _ = x.shape
+  window, first, taps = _conv_transpose_phases(k)
+  padded = jnp.pad(kernel, ((0, 1), (0, 1), (0, 0), (0, 0)))  # index -1: a zero tap
+  phase = jnp.stack([jnp.stack([padded[jnp.asarray(taps[a])][:, jnp.asarray(taps[bb])]
+                                for bb in (0, 1)], axis=-2) for a in (0, 1)], axis=-3)
+  lo = -min(first)  # [W, W, C, 2 (a), 2 (b), F]
+  span = max(first) - min(first)
+  hi = span + window - 1 - lo
+  y = conv2d(x, phase.reshape(window, window, c, 4 * f), padding=((lo, hi), (lo, hi)),
+             im2col=True if h * w <= _TINY_MAP else None)
+  y = y.reshape(b, h + span, w + span, 2, 2, f)
+  rows = [jnp.stack([y[:, first[a] + lo:first[a] + lo + h, first[bb] + lo:first[bb] + lo + w,
+                       a, bb] for bb in (0, 1)], axis=3) for a in (0, 1)]
+  return jnp.stack(rows, axis=2).reshape(b, 2 * h, 2 * w, f)
+
+
+class ConvTranspose(nn.Module):
+  """A stride-2 'SAME' transposed convolution parameterised exactly like Flax's
+  ``nn.ConvTranspose`` (its parameter names, shapes and initialisers, so checkpoints carry
+  over): ``method="subpixel"`` (default) computes it by :func:`conv_transpose_subpixel`,
+  ``"resize"`` as the transposed convolution that ``nn.ConvTranspose`` runs
+  (``lax.conv_transpose``); the test suite checks that they agree."""
   features: int
-  kernel_size: int = 3
-  stride: int = 1
-  padding: int = 1
+  kernel_size: int = 4
+  use_bias: bool = True
+  kernel_init: Callable = nn.initializers.lecun_normal()
+  method: str = "subpixel"
 
   @nn.compact
   def __call__(self, x: Array) -> Array:
     k = self.kernel_size
-    kernel = self.param("kernel", nn.initializers.lecun_normal(),
-                        (k, k, x.shape[-1], self.features), jnp.float32)
-    bias = self.param("bias", nn.initializers.zeros_init(), (self.features,), jnp.float32)
-    p = self.padding
-    y = conv2d(x, kernel, stride=self.stride, padding=((p, p), (p, p)))
-    return y + bias.reshape(1, 1, 1, self.features)
+    kernel = self.param("kernel", self.kernel_init, (k, k, x.shape[-1], self.features),
+                        jnp.float32)
+    if self.method == "subpixel":
+      y = conv_transpose_subpixel(x, kernel)
+    elif self.method == "resize":
+      y = jax.lax.conv_transpose(x, kernel, (2, 2), "SAME",
+                                 dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    else:
+      raise ValueError(f"ConvTranspose.method must be 'subpixel' or 'resize', got {self.method!r}.")
+    if self.use_bias:
+      y = y + self.param("bias", nn.initializers.zeros_init(), (self.features,),
+                         jnp.float32).reshape(1, 1, 1, -1)
+    return y
+
+
+def same_padding(side: int, k: int, stride: int) -> tuple[int, int]:
+  """'SAME' padding of one spatial axis, as TensorFlow and ``nn.Conv`` place it: output side
+  ``ceil(side / stride)``, the odd pixel of padding after."""
+  total = max((-(-side // stride) - 1) * stride + k - side, 0)
+  return total // 2, total - total // 2
+
+
+class Conv(nn.Module):
+  """A square convolution, parameterised like ``nn.Conv`` (``kernel``, ``bias``), computed by
+  :func:`conv2d`: ``padding`` pixels on every side, or ``"SAME"``."""
+  features: int
+  kernel_size: int = 3
+  stride: int = 1
+  padding: int | str = 1
+  use_bias: bool = True
+  kernel_init: Callable = nn.initializers.lecun_normal()
+
+  @nn.compact
+  def __call__(self, x: Array) -> Array:
+    k = self.kernel_size
+    kernel = self.param("kernel", self.kernel_init, (k, k, x.shape[-1], self.features),
+                        jnp.float32)
+    if self.padding == "SAME":
+      pads = tuple(same_padding(side, k, self.stride) for side in x.shape[1:3])
+    else:
+      pads = ((self.padding, self.padding),) * 2
+    out = [-(-(side + sum(p) - k + 1) // self.stride) for side, p in zip(x.shape[1:3], pads)]
+    y = conv2d(x, kernel, stride=self.stride, padding=pads,
+               im2col=True if out[0] * out[1] <= _TINY_MAP else None)
+    if self.use_bias:
+      y = y + self.param("bias", nn.initializers.zeros_init(), (self.features,),
+                         jnp.float32).reshape(1, 1, 1, self.features)
+    return y
 
 
 class UpsampleConv(nn.Module):
@@ -419,9 +513,11 @@ class BEGANAutoEncoder(nn.Module):
 # ----------------------------------------------------------------------------------------------
 
 class DCGANGenerator(nn.Module):
-  """DCGAN (Radford et al. 2016): project to 4x4x(8f), stride-2 4x4 transposed convs, tanh."""
+  """DCGAN (Radford et al. 2016): project to 4x4x(8f), stride-2 4x4 transposed convs, tanh.
+  ``upsample`` is :class:`ConvTranspose`'s method (the same function either way)."""
   out_shape: Shape
   features: int = 64
+  upsample: str = "subpixel"
 
   @nn.compact
   def __call__(self, z: Array, train: bool = True) -> Array:
@@ -432,9 +528,9 @@ class DCGANGenerator(nn.Module):
     x = nn.relu(_batch_norm(train)(x))
     for i in range(n_up - 1):
       feats //= 2
-      x = nn.ConvTranspose(feats, (4, 4), strides=(2, 2), padding="SAME", use_bias=False)(x)
+      x = ConvTranspose(feats, 4, use_bias=False, method=self.upsample)(x)
       x = nn.relu(_batch_norm(train)(x))
-    x = nn.ConvTranspose(c, (4, 4), strides=(2, 2), padding="SAME")(x)
+    x = ConvTranspose(c, 4, method=self.upsample)(x)
     return jnp.tanh(x)
 
 
@@ -443,6 +539,7 @@ class PaperAutoEncoder(nn.Module):
   decoder (128)4c2s-(64)4c2s-(C)4c2s; the code is the encoder's output."""
   out_shape: Shape
   features: int = 64
+  upsample: str = "subpixel"
 
   @nn.compact
   def __call__(self, x: Array, train: bool = True) -> tuple[Array, Array]:
@@ -453,9 +550,9 @@ class PaperAutoEncoder(nn.Module):
         _batch_norm(train)(nn.Conv(4 * f, (4, 4), strides=2, use_bias=False)(y)), 0.2)
     y = code
     for feats in (2 * f, f):
-      y = nn.ConvTranspose(feats, (4, 4), strides=(2, 2), padding="SAME", use_bias=False)(y)
+      y = ConvTranspose(feats, 4, use_bias=False, method=self.upsample)(y)
       y = nn.relu(_batch_norm(train)(y))
-    y = nn.ConvTranspose(self.out_shape[-1], (4, 4), strides=(2, 2), padding="SAME")(y)
+    y = ConvTranspose(self.out_shape[-1], 4, method=self.upsample)(y)
     return y, code
 
 
@@ -483,11 +580,12 @@ class ConvTransposeTo(nn.Module):
   features: int
   side: int
   use_bias: bool = True
+  upsample: str = "subpixel"
 
   @nn.compact
   def __call__(self, x: Array) -> Array:
-    y = nn.ConvTranspose(self.features, (5, 5), strides=(2, 2), padding="SAME",
-                         use_bias=self.use_bias, kernel_init=_DCGAN_INIT)(x)
+    y = ConvTranspose(self.features, 5, use_bias=self.use_bias, kernel_init=_DCGAN_INIT,
+                      method=self.upsample)(x)
     extra = y.shape[1] - self.side
     if extra not in (0, 1):
       raise ValueError(f"ConvTransposeTo cannot go from side {x.shape[1]} to {self.side}.")
@@ -501,6 +599,7 @@ class TFDCGANGenerator(nn.Module):
   end; sides 2, 4, 7, 14, 28 for 28x28 images."""
   out_shape: Shape
   features: int = 64
+  upsample: str = "subpixel"
 
   @nn.compact
   def __call__(self, z: Array, train: bool = True) -> Array:
@@ -509,8 +608,9 @@ class TFDCGANGenerator(nn.Module):
     x = nn.Dense(sides[4] * sides[4] * 8 * f, kernel_init=_DCGAN_INIT)(z)
     x = nn.relu(_batch_norm(train)(x.reshape(z.shape[0], sides[4], sides[4], 8 * f)))
     for side, feats in zip(sides[3:0:-1], (4 * f, 2 * f, f)):
-      x = nn.relu(_batch_norm(train)(ConvTransposeTo(feats, side, use_bias=False)(x)))
-    return jnp.tanh(ConvTransposeTo(c, h)(x))
+      x = nn.relu(_batch_norm(train)(
+          ConvTransposeTo(feats, side, use_bias=False, upsample=self.upsample)(x)))
+    return jnp.tanh(ConvTransposeTo(c, h, upsample=self.upsample)(x))
 
 
 def _tf_dcgan_encoder(x: Array, features: int, train: bool) -> Array:
@@ -518,8 +618,7 @@ def _tf_dcgan_encoder(x: Array, features: int, train: bool) -> Array:
   all but the first: DCGAN's discriminator without its logit."""
   h = x
   for i, feats in enumerate((features, 2 * features, 4 * features, 8 * features)):
-    h = nn.Conv(feats, (5, 5), strides=2, padding="SAME", use_bias=i == 0,
-                kernel_init=_DCGAN_INIT)(h)
+    h = Conv(feats, 5, stride=2, padding="SAME", use_bias=i == 0, kernel_init=_DCGAN_INIT)(h)
     h = nn.leaky_relu(h if i == 0 else _batch_norm(train)(h), 0.2)
   return h
 
@@ -541,6 +640,7 @@ class TFDCGANAutoEncoder(nn.Module):
   four transposed convolutions, without the tanh, as the decoder."""
   out_shape: Shape
   features: int = 64
+  upsample: str = "subpixel"
 
   @nn.compact
   def __call__(self, x: Array, train: bool = True) -> tuple[Array, Array]:
@@ -549,8 +649,9 @@ class TFDCGANAutoEncoder(nn.Module):
     code = _tf_dcgan_encoder(x, f, train)
     y = code
     for side, feats in zip(sides[3:0:-1], (4 * f, 2 * f, f)):
-      y = nn.relu(_batch_norm(train)(ConvTransposeTo(feats, side, use_bias=False)(y)))
-    return ConvTransposeTo(c, h)(y), code.reshape(x.shape[0], -1)
+      y = nn.relu(_batch_norm(train)(
+          ConvTransposeTo(feats, side, use_bias=False, upsample=self.upsample)(y)))
+    return ConvTransposeTo(c, h, upsample=self.upsample)(y), code.reshape(x.shape[0], -1)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -949,10 +1050,11 @@ def make_models(model_cfg: Any, data_shape: Sequence[int], discriminator: str = 
             SmallConvAutoEncoder(shape, model_cfg.features_d, model_cfg.code_size,
                                  model_cfg.upsample))
   if arch == "dcgan":
-    return DCGANGenerator(shape, model_cfg.features_g), PaperAutoEncoder(shape, model_cfg.features_d)
+    return (DCGANGenerator(shape, model_cfg.features_g, model_cfg.upsample),
+            PaperAutoEncoder(shape, model_cfg.features_d, model_cfg.upsample))
   if arch == "dcgan_tf":
-    return (TFDCGANGenerator(shape, model_cfg.features_g),
-            TFDCGANAutoEncoder(shape, model_cfg.features_d))
+    return (TFDCGANGenerator(shape, model_cfg.features_g, model_cfg.upsample),
+            TFDCGANAutoEncoder(shape, model_cfg.features_d, model_cfg.upsample))
   if arch == "began":
     return (BEGANDecoder(shape, model_cfg.features_g, model_cfg.upsample),
             BEGANAutoEncoder(shape, model_cfg.features_d, model_cfg.code_size, model_cfg.upsample))

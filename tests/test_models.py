@@ -3,6 +3,7 @@
 import math
 
 import chex
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -24,6 +25,62 @@ def test_subpixel_equals_upsample_then_conv():
   f = lambda fn: jax.grad(lambda xx, kk: jnp.sum(jnp.sin(fn(xx, kk, bias))), argnums=(0, 1))(x, kernel)
   for a, b in zip(f(models.upsample_conv_subpixel), f(models.upsample_conv_resize)):
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+def _numpy_conv_transpose(x, kernel):
+  """Stride-2 'SAME' transposed convolution as Flax defines it (the dilated input correlated
+  with the unflipped kernel), written as a scatter: input pixel (i, j) adds
+  ``x[i, j] @ kernel[t, u]`` to output ``(2i - t + p, 2j - u + p)``, ``p = ceil(k / 2)``."""
+  b, h, w, c = x.shape
+  k, _, _, f = kernel.shape
+  p = -(-k // 2)
+  out = np.zeros((b, 2 * h, 2 * w, f))
+  for i in range(h):
+    for j in range(w):
+      for t in range(k):
+        for u in range(k):
+          oi, oj = 2 * i - t + p, 2 * j - u + p
+          if 0 <= oi < 2 * h and 0 <= oj < 2 * w:
+            out[:, oi, oj] += x[:, i, j] @ kernel[t, u]
+  return out
+
+
+@pytest.mark.parametrize("k", [4, 5])
+def test_subpixel_transposed_convolution_is_flax_conv_transpose(k):
+  rng = np.random.default_rng(k)
+  x = rng.normal(size=(2, 3, 4, 5)).astype(np.float32)
+  layer = models.ConvTranspose(6, k)
+  variables = layer.init(jax.random.PRNGKey(0), jnp.asarray(x))
+  flax_layer = nn.ConvTranspose(6, (k, k), strides=(2, 2), padding="SAME")
+  # the same parameters, initialised to the same values, as Flax's own layer
+  chex.assert_trees_all_equal(variables, flax_layer.init(jax.random.PRNGKey(0), jnp.asarray(x)))
+  variables = {"params": {"kernel": jnp.asarray(rng.normal(size=(k, k, 5, 6)), jnp.float32),
+                          "bias": jnp.asarray(rng.normal(size=6), jnp.float32)}}
+  expected = _numpy_conv_transpose(x, np.asarray(variables["params"]["kernel"], np.float64))
+  expected += np.asarray(variables["params"]["bias"])
+  for layer in (models.ConvTranspose(6, k), models.ConvTranspose(6, k, method="resize"),
+                flax_layer):
+    np.testing.assert_allclose(layer.apply(variables, jnp.asarray(x)), expected, rtol=1e-5,
+                               atol=1e-5)
+  # and the gradients of the two methods agree
+  grads = [jax.grad(lambda v, xx: jnp.sum(jnp.sin(models.ConvTranspose(6, k, method=m).apply(
+      v, xx))), argnums=(0, 1))(variables, jnp.asarray(x)) for m in ("subpixel", "resize")]
+  chex.assert_trees_all_close(*grads, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("side", [9, 7, 4, 2])  # 4 and 2: outputs of 4 and 1 pixels (im2col)
+def test_same_padded_strided_conv_is_flax_conv(side):
+  x = jnp.asarray(np.random.default_rng(side).normal(size=(2, side, side, 6)), jnp.float32)
+  flax_layer = nn.Conv(5, (5, 5), strides=2, padding="SAME")
+  variables = flax_layer.init(jax.random.PRNGKey(0), x)
+  layer = models.Conv(5, 5, stride=2, padding="SAME")
+  chex.assert_trees_all_equal(variables, layer.init(jax.random.PRNGKey(0), x))
+  variables = jax.tree.map(lambda v: v + 0.1, variables)  # a nonzero bias
+  np.testing.assert_allclose(layer.apply(variables, x), flax_layer.apply(variables, x),
+                             rtol=1e-5, atol=1e-5)
+  grad = lambda module: jax.grad(lambda v, xx: jnp.sum(jnp.sin(module.apply(v, xx))),
+                                 argnums=(0, 1))(variables, x)
+  chex.assert_trees_all_close(grad(layer), grad(flax_layer), rtol=1e-4, atol=1e-4)
 
 
 def _init_apply(module, x, **kw):
