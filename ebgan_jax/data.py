@@ -225,6 +225,18 @@ def tfds_dataset(name: str, *, split: str, data_dir: str, image_size: int, batch
 _STACKED_MNIST_STREAM = 0x57AC
 
 
+def fixed_triples(stacked, num_images: int, train_points: int) -> IndexedDataset | None:
+  """The training set of ``train_points`` fixed triples of ``stacked`` (a stacked dataset with
+  ``triples``), drawn once from a fixed stream (the same for every seed) and walked in epochs;
+  None for 0 (fresh triples every step)."""
+  if not train_points:
+    return None
+  triples = np.random.default_rng(_STACKED_MNIST_STREAM).integers(
+      0, num_images, (train_points, 3))
+  return IndexedDataset(stacked.name, lambda idx: stacked.triples(triples[idx]), len(triples),
+                        stacked.shape, stacked.batch_size, stacked.seed)
+
+
 class StackedMnistDataset:
   """Stacked MNIST (Srivastava et al. 2017, §5.2; Lin et al. 2018, §5.2): three MNIST digits,
   each drawn from all 70,000 images (train and test splits), as the three channels of one
@@ -244,12 +256,7 @@ class StackedMnistDataset:
     self.mocked = self._parts[0].mocked
     self.name, self.shape = "stacked_mnist", self._parts[0].shape[:2] + (3,)
     self.batch_size, self.seed = batch_size, seed
-    self._fixed = None
-    if data_cfg.train_points:
-      triples = np.random.default_rng(_STACKED_MNIST_STREAM).integers(
-          0, self.num_images, (data_cfg.train_points, 3))
-      self._fixed = IndexedDataset(self.name, lambda idx: self.triples(triples[idx]),
-                                   len(triples), self.shape, batch_size, seed)
+    self._fixed = fixed_triples(self, self.num_images, data_cfg.train_points)
 
   def images(self, indices: np.ndarray) -> np.ndarray:
     """MNIST images ``[N, H, W, 1]`` by index into train followed by test."""
@@ -289,12 +296,7 @@ class StackedDigitsDataset:
     self.images, self.labels = load_digits(image_size)
     self.name, self.shape = "stacked_digits", self.images.shape[1:3] + (3,)
     self.batch_size, self.seed = batch_size, seed
-    self._fixed = None
-    if train_points:
-      triples = np.random.default_rng(_STACKED_MNIST_STREAM).integers(
-          0, len(self.images), (train_points, 3))
-      self._fixed = IndexedDataset(self.name, lambda idx: self.triples(triples[idx]),
-                                   len(triples), self.shape, batch_size, seed)
+    self._fixed = fixed_triples(self, len(self.images), train_points)
 
   def triples(self, indices: np.ndarray) -> np.ndarray:
     """``[N, 3]`` digit indices -> stacked images ``[N, S, S, 3]``."""

@@ -96,11 +96,11 @@ class Evaluator:
           m, progress=self.progress, desc="FID samples")) for m in samples]
     if stacked:
       if self._real_images is None:
-        m = min(n, evaluation.STACKED_PRDC_SAMPLES)
+        count = min(n, evaluation.STACKED_PRDC_SAMPLES)
         self._real_images = (
-            evaluation.stacked_mnist_reference(self.dataset, m)
+            evaluation.stacked_mnist_reference(self.dataset, count)
             if self.protocol == "stacked_mnist"
-            else evaluation.stacked_digits_reference(m, config.data.image_size))
+            else evaluation.stacked_digits_reference(count, config.data.image_size))
       return [evaluation.stacked_mode_stats(m, self.classifier, self._real_images)
               for m in samples]
     return [evaluation.digit_scores(m, self.classifier) for m in samples]
