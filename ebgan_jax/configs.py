@@ -154,7 +154,7 @@ def base_config() -> ml_collections.ConfigDict:
 
 
 # EBGAN's margin on PacGAN's set-up, per mixture (on the mean squared reconstruction error): the
-# choice of the sweep ``python -m ebgan_jax.pacgan --margin_sweep`` (results/pacgan/margins.md).
+# choice of the sweep ``python -m ebgan_jax.pacgan --sweep margin`` (results/pacgan/margins.md).
 PACGAN_MARGINS = {"ring": 0.1, "grid": 0.1}
 
 

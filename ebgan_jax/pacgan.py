@@ -22,10 +22,14 @@ sessions. ``--config.*`` flags apply to every model (for the energy-based rows, 
 table that is still training; it also says at which update each row first came within two
 standard errors of the published one.
 
-``--margin_sweep`` trains the small sweep that sets the energy-based rows' margin on each
-mixture (:data:`MARGIN_SWEEP`: four margins, EBGAN-PT, 10,000 updates, on seeds 100 and 101,
-which no table row uses) and writes ``<out>/margins.md``; the margin is chosen by
-:func:`choose_margin` and is the one ``configs.pacgan_config`` holds (``PACGAN_MARGINS``).
+``--sweep margin`` trains the small sweep that sets the energy-based rows' margin on each
+mixture (:data:`MARGIN_SWEEP`: four margins, EBGAN-PT) and writes ``<out>/margins.md``; the
+margin is the one ``configs.pacgan_config`` holds (``PACGAN_MARGINS``). ``--sweep code`` does
+the same for the width of BEGAN's and MAGAN's code (:data:`CODE_SWEEP`, ``<out>/codes.md``),
+``--sweep penalty`` for the weight of the Loss-Sensitive GAN's gradient penalty
+(:data:`PENALTY_SWEEP`, ``<out>/penalties.md``).
+Both train 10,000 updates on seeds 100 and 101, which no table row uses, and choose by one rule
+(:func:`choose`).
 
 Writes ``<out>/README.md`` (mean ± standard error over seeds next to the published row),
 ``<out>/results.json`` and ``<out>/curves.png`` (the dataset's two headline metrics against
@@ -60,6 +64,9 @@ MODELS = {  # name: overrides of configs.pacgan_config
     "BEGAN": {"algorithm": "began", "model.bottleneck_d": 1, "began.lr_window": 10000},
     "MAGAN": {"algorithm": "magan", "model.bottleneck_d": 1, "magan.steps_per_epoch": 1000,
               "magan.pretrain_steps": 2000},
+    # The Loss-Sensitive GAN's loss L is the energy of the EBGAN rows' auto-encoder; its
+    # Lipschitz control is the one-sided gradient penalty, its weight set by a held-out sweep.
+    "LS-GAN": {"algorithm": "lsgan", "lsgan.gradient_penalty": 1.0},
 }
 DEFAULT_MODELS = ("GAN", "PacGAN2", "PacGAN3", "PacGAN4")
 _MIXTURE_METRICS = (("modes_covered", 1, "modes"), ("high_quality", 100, "high quality (%)"),
@@ -109,81 +116,157 @@ PROTOCOLS = {
 PUBLISHED = {(d, m): row for d, p in PROTOCOLS.items() for m, row in p.published.items()}
 
 
-# The margin sweep of the energy-based rows: EBGAN-PT on PacGAN's set-up, 10,000 updates, on
-# seeds that no table row uses. The energy is the mean squared reconstruction error, so the
-# grid (modes 2 apart) gets margins about ten times the ring's (modes 0.77 apart).
+# The held-out sweeps that set a design value of some rows: 10,000 updates on seeds that no
+# table row uses, each value scored by one rule (:func:`choose`).
+SWEEP_SEEDS = (100, 101)
+SWEEP_STEPS = 10000
+# The margin of the energy-based rows (EBGAN-PT). The energy is the mean squared reconstruction
+# error, so the grid (modes 2 apart) gets margins about ten times the ring's (modes 0.77 apart).
 MARGIN_SWEEP = {"ring": (0.03, 0.1, 0.3, 1.0), "grid": (0.1, 0.3, 1.0, 3.0)}
-MARGIN_SEEDS = (100, 101)
-MARGIN_STEPS = 10000
+# The width of BEGAN's and MAGAN's linear code between encoder and decoder; 0 is no code (the
+# EBGAN rows' auto-encoder, which can learn the identity of 2-D points).
+CODE_SWEEP = {"ring": (1, 2, 4, 0), "grid": (1, 2, 4, 0)}
+# The weight of the Loss-Sensitive GAN's gradient penalty (its Lipschitz control; 0 would be a
+# network without the penalty's state, another program, and the theory needs the control).
+PENALTY_SWEEP = {"ring": (0.1, 1.0, 10.0), "grid": (0.1, 1.0, 10.0)}
 
 
-def margin_sweep_config(dataset: str):
+@dataclasses.dataclass(frozen=True)
+class HeldOutSweep:
+  """One design sweep: ``key`` over ``values[dataset]``, for each of ``models``, on
+  :data:`SWEEP_SEEDS` for :data:`SWEEP_STEPS` updates; the report is ``<out>/<report>``."""
+  key: str
+  values: dict
+  models: tuple
+  report: str
+  title: str
+  preamble: str
+  columns: tuple  # extra ``(result key, heading)`` columns: the controller at work
+
+
+HELD_OUT_SWEEPS = {
+    "margin": HeldOutSweep(
+        "margin", MARGIN_SWEEP, ("EBGAN-PT",), "margins.md",
+        "The margin of the energy-based rows",
+        "EBGAN-PT (PT weight 0.1) on PacGAN's set-up. The energy is the mean squared "
+        "reconstruction error of the 2-D point. (The rule was written down after the ring's "
+        "sweep had been seen, before the grid's had finished.)",
+        (("frac_fake_below_margin", "fakes under the margin"),)),
+    "code": HeldOutSweep(
+        "model.bottleneck_d", CODE_SWEEP, ("BEGAN", "MAGAN"), "codes.md",
+        "The code of BEGAN's and MAGAN's auto-encoder",
+        "The BEGAN and MAGAN rows (their controllers, learning rates and epochs as in the "
+        "table) with a linear code of 1, 2 or 4 units between the maxout encoder and decoder, "
+        "or none (0: the EBGAN rows' auto-encoder). The rule was fixed before this sweep was "
+        "trained. k_t off clip: the fraction of logged updates at which BEGAN's k_t was "
+        "strictly between 0 and 1; fakes under the margin: MAGAN's, averaged over the second "
+        "half of training.",
+        (("k_off_clip", "k_t off clip"), ("late_frac_below_margin", "fakes under the margin"))),
+    "penalty": HeldOutSweep(
+        "lsgan.gradient_penalty", PENALTY_SWEEP, ("LS-GAN",), "penalties.md",
+        "The Lipschitz control of the Loss-Sensitive GAN",
+        "The LS-GAN row (lambda 1, Delta the mean absolute difference of paired real and fake "
+        "points, L the energy of the EBGAN rows' auto-encoder) with the one-sided gradient "
+        "penalty on L at weights 0.1, 1 and 10, one program. The rule was fixed before this "
+        "sweep was trained.", ()),
+}
+
+
+def _sweep_cadence() -> list[str]:
+  every = max(1, SWEEP_STEPS // 5)
+  return [f"eval_every={every}", f"checkpoint_every={every}",
+          f"log_every={max(1, SWEEP_STEPS // 10)}"]
+
+
+def margin_sweep_config(dataset: str, overrides=()):
   """EBGAN-PT on PacGAN's set-up of ``dataset`` at the sweep's budget."""
   from ebgan_jax import configs
   config = configs.load_config(f"toy_{dataset}_gan")
-  configs.apply_overrides(config, [
-      "algorithm=ebgan", "pt_weight=0.1", f"num_steps={MARGIN_STEPS}", "eval_every=2000",
-      "checkpoint_every=2000", "log_every=1000"])
+  configs.apply_overrides(config, ["algorithm=ebgan", "pt_weight=0.1",
+                                   f"num_steps={SWEEP_STEPS}", *_sweep_cadence(), *overrides])
   configs.validate(config)
   return config
 
 
-def choose_margin(rows: list[dict], num_modes: int) -> float:
-  """The margin whose seeds have the highest mean of (modes covered / modes) x high-quality
-  fraction at the sweep's last evaluation: coverage and quality together, neither alone."""
+def held_value(sweep_name: str, dataset: str, model: str):
+  """The value of the swept key that the table's row holds now."""
+  if sweep_name == "margin":
+    from ebgan_jax import configs
+    return configs.PACGAN_MARGINS[dataset]
+  return MODELS[model][HELD_OUT_SWEEPS[sweep_name].key]
+
+
+def _width(value: float) -> float:
+  return float("inf") if value == 0 else value
+
+
+def choose(rows: list[dict], key: str, num_modes: int) -> float:
+  """The value of ``key`` whose seeds have the highest mean of (modes covered / modes) x
+  high-quality fraction at the sweep's last evaluation: coverage and quality together, neither
+  alone. A tie goes to the smaller value (for a code width, the narrower code; 0, no code, is
+  the widest)."""
   import numpy as np
-  by_margin: dict[float, list[float]] = {}
+  by_value: dict[float, list[float]] = {}
   for r in rows:
-    by_margin.setdefault(float(r["margin"]), []).append(
+    by_value.setdefault(float(r[key]), []).append(
         r["modes_covered"] / num_modes * r["high_quality"])
-  return max(by_margin, key=lambda m: (np.mean(by_margin[m]), -m))
+  return max(by_value, key=lambda v: (np.mean(by_value[v]), -_width(v)))
 
 
-def margin_sweep(datasets, workdir: str, out: str, progress: bool = True) -> dict | None:
-  """Trains (or resumes) the margin sweep of each mixture; writes ``<out>/margins.md``.
-  Returns ``{dataset: chosen margin}``, or None when interrupted."""
-  from ebgan_jax import configs, data, sweep
+def held_out_sweep(sweep_name: str, datasets, workdir: str, out: str, overrides=(),
+                   progress: bool = True) -> dict | None:
+  """Trains (or resumes) one of :data:`HELD_OUT_SWEEPS` on each mixture and writes its report.
+  Returns ``{(dataset, model): chosen value}``, or None when interrupted."""
+  from ebgan_jax import data, sweep
   import numpy as np
-  lines = ["# The margin of the energy-based rows", "",
-           "Regenerate with `python -m ebgan_jax.pacgan --margin_sweep` (resumable). EBGAN-PT "
-           f"(PT weight 0.1) on PacGAN's set-up, {MARGIN_STEPS:,} updates, seeds "
-           f"{', '.join(map(str, MARGIN_SEEDS))} (no table row uses them), one vmapped program "
-           "per mixture. The energy is the mean squared reconstruction error of the 2-D point. "
-           "Rule: the margin with the highest mean over its seeds of (modes covered / modes) × "
-           "high-quality fraction at the last evaluation (written down after the ring's sweep "
-           "had been seen, before the grid's had finished). A choice at the end of the swept "
-           "range says the best margin may lie beyond it.", ""]
+  spec_sweep = HELD_OUT_SWEEPS[sweep_name]
+  lines = [f"# {spec_sweep.title}", "",
+           f"Regenerate with `python -m ebgan_jax.pacgan --sweep {sweep_name}` (resumable). "
+           f"{spec_sweep.preamble} {SWEEP_STEPS:,} updates, seeds "
+           f"{', '.join(map(str, SWEEP_SEEDS))} (no table row uses them). Rule: the value with "
+           "the highest mean over its seeds of (modes covered / modes) × high-quality fraction "
+           "at the last evaluation, a tie to the smaller value. A choice at the end of the "
+           "swept range says the best value may lie beyond it.", ""]
   chosen = {}
   for dataset in datasets:
-    config = margin_sweep_config(dataset)
-    spec = {"margin": [str(m) for m in MARGIN_SWEEP[dataset]],
-            "seed": [str(s) for s in MARGIN_SEEDS]}
-    results = sweep.run_sweep(config, spec, os.path.join(workdir, "margins", dataset),
-                              progress=progress)
-    if not results:
-      return None
     modes = len(data.MIXTURES[dataset]().modes)
-    rows = [{**r, **dict(part.split("=") for part in r["member"].split(","))} for r in results]
-    chosen[dataset] = choose_margin(rows, modes)
-    lines += [f"## {dataset} ({modes} modes)", "",
-              "| margin | seed | modes | high quality (%) | reverse KL | fakes under the margin |",
-              "|---|---|---|---|---|---|"]
-    for r in rows:
-      lines.append(f"| {r['margin']} | {r['seed']} | {r['modes_covered']:g} | "
-                   f"{100 * r['high_quality']:.1f} | {r['reverse_kl']:.3f} | "
-                   f"{r['frac_fake_below_margin']:.2f} |")
-    lines += ["", "| margin | mean (modes / modes) × high quality |", "|---|---|"]
-    for m in MARGIN_SWEEP[dataset]:
-      score = np.mean([r["modes_covered"] / modes * r["high_quality"] for r in rows
-                       if float(r["margin"]) == m])
-      mark = " **chosen**" if m == chosen[dataset] else ""
-      lines.append(f"| {m:g} | {score:.3f}{mark} |")
-    held = configs.PACGAN_MARGINS[dataset]
-    lines += ["", f"`configs.pacgan_config` holds margin {held:g} for {dataset}"
-              + ("." if held == chosen[dataset] else
-                 f": **not** the sweep's choice ({chosen[dataset]:g}); update it."), ""]
+    values = spec_sweep.values[dataset]
+    for model in spec_sweep.models:
+      if sweep_name == "margin":
+        config = margin_sweep_config(dataset, overrides)
+        where = os.path.join(workdir, "margins", dataset)
+      else:
+        config = model_config(dataset, model, SWEEP_STEPS, (*_sweep_cadence(), *overrides))
+        where = os.path.join(workdir, f"{sweep_name}s", dataset, model)
+      spec = {spec_sweep.key: [str(v) for v in values], "seed": [str(s) for s in SWEEP_SEEDS]}
+      results = sweep.run_sweep(config, spec, where, progress=progress)
+      if not results:
+        return None
+      rows = [{**r, **dict(part.split("=") for part in r["member"].split(","))}
+              for r in results]
+      best = chosen[dataset, model] = choose(rows, spec_sweep.key, modes)
+      extra = [(k, h) for k, h in spec_sweep.columns if any(k in r for r in rows)]
+      lines += [f"## {dataset} ({modes} modes): {model}", "", f"| {sweep_name} | seed | modes | high quality (%) | reverse KL | "
+                + "".join(f"{h} | " for _, h in extra),
+                "|---" * (5 + len(extra)) + "|"]
+      for r in rows:
+        lines.append(f"| {r[spec_sweep.key]} | {r['seed']} | {r['modes_covered']:g} | "
+                     f"{100 * r['high_quality']:.1f} | {r['reverse_kl']:.3f} | "
+                     + "".join(f"{r[k]:.2f} | " if k in r else "— | " for k, _ in extra))
+      lines += ["", f"| {sweep_name} | mean (modes / modes) × high quality |", "|---|---|"]
+      for v in values:
+        score = np.mean([r["modes_covered"] / modes * r["high_quality"] for r in rows
+                         if float(r[spec_sweep.key]) == v])
+        mark = " **chosen**" if v == best else ""
+        lines.append(f"| {v:g} | {score:.3f}{mark} |")
+      held = held_value(sweep_name, dataset, model)
+      where_held = ("`configs.pacgan_config` holds margin" if sweep_name == "margin" else
+                    f"`pacgan.MODELS[{model!r}]` holds {spec_sweep.key}")
+      lines += ["", f"{where_held} {held:g} for {dataset}"
+                + ("." if held == best else f": **not** the sweep's choice ({best:g}); "
+                   "update it."), ""]
   os.makedirs(out, exist_ok=True)
-  with open(os.path.join(out, "margins.md"), "w") as f:
+  with open(os.path.join(out, spec_sweep.report), "w") as f:
     f.write("\n".join(lines))
   return chosen
 
@@ -407,8 +490,10 @@ def main(argv: list[str] | None = None) -> int:
   parser.add_argument("--no_progress", action="store_true")
   parser.add_argument("--report", action="store_true",
                       help="write the report of the runs as they stand, without training")
-  parser.add_argument("--margin_sweep", action="store_true",
-                      help="train the energy-based rows' margin sweep and write margins.md")
+  parser.add_argument("--sweep", choices=sorted(HELD_OUT_SWEEPS), default=None,
+                      help="train a held-out design sweep (margin: the energy-based rows' "
+                      "margin, margins.md; code: BEGAN's and MAGAN's code width, codes.md; "
+                      "penalty: the LS-GAN's gradient penalty, penalties.md)")
   rest, overrides = split_overrides(argv)
   args = parser.parse_args(rest)
   set_cpu_defaults()
@@ -423,13 +508,19 @@ def main(argv: list[str] | None = None) -> int:
       raise ValueError(f"unknown model or dataset {unknown}; models: {', '.join(MODELS)}; "
                        f"datasets: {', '.join(PROTOCOLS)}." if unknown
                        else "--steps and --seeds must be positive.")
-    if args.margin_sweep:
-      mixtures = [d for d in datasets if d in MARGIN_SWEEP]
-      chosen = margin_sweep(mixtures, args.workdir, args.out, progress=not args.no_progress)
+    name = args.sweep
+    if name:
+      held_out = HELD_OUT_SWEEPS[name]
+      other = [d for d in datasets if d not in held_out.values]
+      if other:
+        raise ValueError(f"--sweep {name} runs on {', '.join(held_out.values)}, not on "
+                         f"{', '.join(other)}; pass e.g. --datasets {','.join(held_out.values)}.")
+      chosen = held_out_sweep(name, datasets, args.workdir, args.out, overrides,
+                              progress=not args.no_progress)
       if chosen is None:
         print("interrupted; rerun the same command to resume.", file=sys.stderr)
         return 3
-      print(open(os.path.join(args.out, "margins.md")).read())
+      print(open(os.path.join(args.out, held_out.report)).read())
       return 0
     if args.report:
       rows = rows_so_far(datasets, models, args.workdir)

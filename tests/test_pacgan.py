@@ -1,6 +1,7 @@
 """PacGAN's set-up: its networks, packing for any discriminator, simultaneous updates, the
 fixed training set."""
 
+import dataclasses
 import json
 
 import chex
@@ -203,9 +204,40 @@ def test_the_margin_rule_weighs_coverage_and_quality_together():
   rows = [row("0.1", 8, 0.50), row("0.1", 6, 0.70),   # (1.0 * 0.5 + 0.75 * 0.7) / 2 = 0.5125
           row("0.3", 8, 0.60), row("0.3", 7, 0.55),   # (0.6 + 0.48125) / 2 = 0.540625
           row("1.0", 4, 1.00), row("1.0", 4, 1.00)]   # 0.5: full quality, half the modes
-  assert pacgan.choose_margin(rows, 8) == 0.3
+  assert pacgan.choose(rows, "margin", 8) == 0.3
   # a tie goes to the smaller margin
-  assert pacgan.choose_margin([row("0.1", 8, 0.5), row("0.3", 8, 0.5)], 8) == 0.1
+  assert pacgan.choose([row("0.1", 8, 0.5), row("0.3", 8, 0.5)], "margin", 8) == 0.1
+  # and to the narrower code, "no code" (0) being the widest
+  code = lambda width, modes, hq: {"code": width, "modes_covered": modes, "high_quality": hq}
+  assert pacgan.choose([code("0", 8, 0.5), code("4", 8, 0.5), code("2", 4, 0.5)], "code", 8) == 4
+
+
+def test_the_code_sweep_trains_held_out_seeds_and_reports_its_choice(tmp_path, monkeypatch):
+  monkeypatch.setattr(pacgan, "SWEEP_STEPS", 20)
+  monkeypatch.setattr(pacgan, "SWEEP_SEEDS", (100,))
+  monkeypatch.setitem(pacgan.HELD_OUT_SWEEPS, "code", dataclasses.replace(
+      pacgan.HELD_OUT_SWEEPS["code"], values={"ring": (1, 0)}, models=("BEGAN",)))
+  args = ["--sweep", "code", "--datasets", "ring,grid", "--out", str(tmp_path / "out"),
+          "--workdir", str(tmp_path / "runs"), "--no_progress", "--config.model.size_g=16",
+          "--config.model.size_d=8", "--config.batch_size=10", "--config.data.train_points=200"]
+  assert pacgan.main(args) == 2  # the grid's values are not swept here: said, nothing trained
+  assert pacgan.main(args[:3] + ["ring"] + args[4:]) == 0
+  report = (tmp_path / "out" / "codes.md").read_text()
+  for model in ("BEGAN",):
+    summary = json.loads((tmp_path / "runs" / "codes" / "ring" / model
+                          / "sweep_results.json").read_text())
+    # each width trained its own program on the held-out seed, with the row's settings
+    assert sorted(r["member"] for r in summary) == [
+        "model.bottleneck_d=0,seed=100", "model.bottleneck_d=1,seed=100"]
+    scores = {r["member"][len("model.bottleneck_d="):][0]: r["modes_covered"] / 8
+              * r["high_quality"] for r in summary}
+    best = max(scores, key=lambda w: (scores[w], -(float("inf") if w == "0" else float(w))))
+    assert f"## ring (8 modes): {model}" in report
+    assert f"| {best} | {scores[best]:.3f} **chosen** |" in report
+    holds = f"`pacgan.MODELS['{model}']` holds model.bottleneck_d 1 for ring"
+    assert holds + ("." if best == "1" else f": **not** the sweep's choice ({best}); update it.") \
+        in report
+  assert "| k_t off clip |" in report and "MAGAN" not in report.split("\n## ")[1]
 
 
 def test_the_energy_based_experiments_are_the_protocol_with_the_swept_margin():
@@ -223,7 +255,7 @@ def test_the_energy_based_experiments_are_the_protocol_with_the_swept_margin():
     assert (swept.algorithm, swept.pt_weight, swept.num_steps) == ("ebgan", 0.1, 10000)
 
 
-def test_began_and_magan_rows_are_the_protocol_with_a_bottleneck(tmp_path):
+def test_began_magan_and_lsgan_rows_are_the_protocol_with_their_named_changes(tmp_path):
   gan = configs.flatten(pacgan.model_config("ring", "GAN", 400000).to_dict())
   for model, named in (("BEGAN", {"algorithm", "model.bottleneck_d", "began.lr_window"}),
                        ("MAGAN", {"algorithm", "model.bottleneck_d", "magan.steps_per_epoch",
@@ -240,15 +272,20 @@ def test_began_and_magan_rows_are_the_protocol_with_a_bottleneck(tmp_path):
     assert [shapes[f"Maxout_{i}"]["Dense_0"]["kernel"] for i in range(3)] == [
         (2, 1000), (200, 1000), (1, 1000)]
     assert (shapes["Dense_0"]["kernel"], shapes["Dense_1"]["kernel"]) == ((200, 1), (200, 2))
+  # the Loss-Sensitive GAN: the EBGAN rows' auto-encoder, its Lipschitz control named
+  config = pacgan.model_config("ring", "LS-GAN", 400000)
+  assert {k for k, v in configs.flatten(config.to_dict()).items() if gan[k] != v} == {
+      "algorithm", "lsgan.gradient_penalty"}
+  assert config.lsgan.gradient_penalty in pacgan.PENALTY_SWEEP["ring"]
   # both train and report through the protocol command (MAGAN's epochs shortened to fit)
-  args = ["--steps", "24", "--seeds", "2", "--datasets", "ring", "--models", "BEGAN,MAGAN",
+  args = ["--steps", "24", "--seeds", "2", "--datasets", "ring", "--models", "BEGAN,MAGAN,LS-GAN",
           "--out", str(tmp_path / "out"), "--workdir", str(tmp_path / "runs"), "--no_progress",
           "--config.model.size_g=16", "--config.model.size_d=8", "--config.batch_size=10",
           "--config.data.train_points=200", "--config.magan.steps_per_epoch=4",
           "--config.magan.pretrain_steps=8"]
   assert pacgan.main(args) == 0
   report = (tmp_path / "out" / "README.md").read_text()
-  assert "| BEGAN (ours) | 24 | 2 |" in report and "| MAGAN (ours) | 24 | 2 |" in report
-  for model in ("BEGAN", "MAGAN"):
+  for model in ("BEGAN", "MAGAN", "LS-GAN"):
+    assert f"| {model} (ours) | 24 | 2 |" in report
     summary = json.loads((tmp_path / "runs" / "ring" / model / "summary.json").read_text())
     assert all(np.isfinite(m["high_quality"]) for m in summary["members"])
