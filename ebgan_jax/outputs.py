@@ -38,7 +38,10 @@ class MetricWriter:
     if self._tb is not None:
       prefix = f"{member}/" if member is not None else ""
       for k, v in metrics.items():
-        self._tb.add_scalar(prefix + k, float(v), int(step))
+        # A metric can be infinite by definition (the reverse KL of a sample that covers no
+        # mode); the JSON line keeps it, TensorBoard's writer would warn at every step.
+        if np.isfinite(float(v)):
+          self._tb.add_scalar(prefix + k, float(v), int(step))
 
   def close(self) -> None:
     if self._tb is not None:

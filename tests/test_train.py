@@ -10,8 +10,8 @@ import numpy as np
 import optax
 import pytest
 
-from ebgan_jax import (configs, data, losses, main, models, state as state_lib, step as step_lib,
-                       train)
+from ebgan_jax import (configs, data, losses, main, models, outputs, state as state_lib,
+                       step as step_lib, train)
 
 
 def tiny_config(**overrides):
@@ -194,3 +194,12 @@ def test_bfloat16_compute_keeps_float32_state_and_follows_the_float32_step():
   for key in ("loss_d", "loss_g", "energy_real", "energy_fake"):
     # bfloat16 keeps 8 bits of mantissa: the same step to about 1 %
     assert float(out["bf16"][key]) == pytest.approx(float(out["f32"][key]), rel=3e-2), key
+
+
+def test_metrics_keep_infinite_values_and_tensorboard_skips_them(tmp_path, caplog):
+  writer = outputs.MetricWriter(str(tmp_path))
+  writer.write(3, {"reverse_kl": float("inf"), "modes_covered": 0.0}, member="seed=0")
+  writer.close()
+  assert "NaN or Inf" not in caplog.text  # tensorboardX logs this for every such scalar
+  (row,) = outputs.read_metrics(str(tmp_path))
+  assert row == {"step": 3, "member": "seed=0", "reverse_kl": float("inf"), "modes_covered": 0.0}
