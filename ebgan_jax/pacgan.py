@@ -56,13 +56,15 @@ MODELS = {  # name: overrides of configs.pacgan_config
     "EBGAN": {"algorithm": "ebgan"},
     "EBGAN-PT": {"algorithm": "ebgan", "pt_weight": 0.1},
     "PacEBGAN2": {"algorithm": "ebgan", "pack": 2},
-    # BEGAN and MAGAN need an auto-encoder that cannot reconstruct every point: their controllers
-    # read its energies. The maxout auto-encoder gets a 1-unit linear code (a curve through the
-    # plane). BEGAN keeps its controller (gamma 0.5, lambda_k 0.001) and halves the learning rates
-    # when a 10,000-update window of M_global does not improve; MAGAN's epoch is the 1,000 updates
-    # that visit the 100,000 training points once, and it pre-trains for 2 of them, as released.
-    "BEGAN": {"algorithm": "began", "model.bottleneck_d": 1, "began.lr_window": 10000},
-    "MAGAN": {"algorithm": "magan", "model.bottleneck_d": 1, "magan.steps_per_epoch": 1000,
+    # BEGAN's and MAGAN's controllers read the energies of the auto-encoder, so its code
+    # matters: the maxout auto-encoder gets a linear code between encoder and decoder, its width
+    # (2 units, as wide as the data) the choice of the held-out sweep ``--sweep code`` among 1,
+    # 2, 4 units and none (results/pacgan/codes.md). BEGAN keeps its controller (gamma 0.5,
+    # lambda_k 0.001) and halves the learning rates when a 10,000-update window of M_global does
+    # not improve; MAGAN's epoch is the 1,000 updates that visit the 100,000 training points
+    # once, and it pre-trains for 2 of them, as released.
+    "BEGAN": {"algorithm": "began", "model.bottleneck_d": 2, "began.lr_window": 10000},
+    "MAGAN": {"algorithm": "magan", "model.bottleneck_d": 2, "magan.steps_per_epoch": 1000,
               "magan.pretrain_steps": 2000},
     # The Loss-Sensitive GAN's loss L is the energy of the EBGAN rows' auto-encoder; its
     # Lipschitz control is the one-sided gradient penalty, its weight set by a held-out sweep.
@@ -246,13 +248,14 @@ def held_out_sweep(sweep_name: str, datasets, workdir: str, out: str, overrides=
               for r in results]
       best = chosen[dataset, model] = choose(rows, spec_sweep.key, modes)
       extra = [(k, h) for k, h in spec_sweep.columns if any(k in r for r in rows)]
-      lines += [f"## {dataset} ({modes} modes): {model}", "", f"| {sweep_name} | seed | modes | high quality (%) | reverse KL | "
-                + "".join(f"{h} | " for _, h in extra),
+      lines += [f"## {dataset} ({modes} modes): {model}", "",
+                f"| {sweep_name} | seed | modes | high quality (%) | reverse KL |"
+                + "".join(f" {h} |" for _, h in extra),
                 "|---" * (5 + len(extra)) + "|"]
       for r in rows:
         lines.append(f"| {r[spec_sweep.key]} | {r['seed']} | {r['modes_covered']:g} | "
-                     f"{100 * r['high_quality']:.1f} | {r['reverse_kl']:.3f} | "
-                     + "".join(f"{r[k]:.2f} | " if k in r else "— | " for k, _ in extra))
+                     f"{100 * r['high_quality']:.1f} | {r['reverse_kl']:.3f} |"
+                     + "".join(f" {r[k]:.2f} |" if k in r else " — |" for k, _ in extra))
       lines += ["", f"| {sweep_name} | mean (modes / modes) × high quality |", "|---|---|"]
       for v in values:
         score = np.mean([r["modes_covered"] / modes * r["high_quality"] for r in rows
@@ -395,10 +398,12 @@ def write_report(rows: list[dict], out: str, workdir: str, training: bool = Fals
            "2,500 samples from a fixed z, BatchNorm in inference mode. The energy-based rows' "
            "discriminator is the auto-encoder made of the same maxout layers (two encode, one "
            "and a linear layer decode), their margin chosen by the sweep in "
-           "[margins.md](margins.md); BEGAN's and MAGAN's add a 1-unit linear code between "
-           "encoder and decoder (their controllers read the energies of an auto-encoder that "
-           "cannot learn the identity), BEGAN halves its learning rates when 10,000 updates of "
-           "M_global do not improve, MAGAN's epoch is 1,000 updates, 2 of them pre-training.",
+           "[margins.md](margins.md); BEGAN's and MAGAN's add a linear code between encoder "
+           "and decoder (their controllers read its energies; its width, 2, chosen by the "
+           "sweep in [codes.md](codes.md)), BEGAN halves its learning rates when 10,000 updates of "
+           "M_global do not improve, MAGAN's epoch is 1,000 updates, 2 of them pre-training; the "
+           "LS-GAN's loss is the auto-encoder's energy with a one-sided gradient penalty "
+           "(its weight chosen in [penalties.md](penalties.md)).",
            "- stacked_mnist (Lin et al. 2018, §5.2, Table 2, after VEEGAN): the TensorFlow "
            "DCGAN, z uniform of 100, Adam 2e-4 / β1 0.5, batch 64, the generator updated twice "
            "per step, 128,000 fixed triples of MNIST digits; 26,000 samples, each channel read "

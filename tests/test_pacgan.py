@@ -234,9 +234,10 @@ def test_the_code_sweep_trains_held_out_seeds_and_reports_its_choice(tmp_path, m
     best = max(scores, key=lambda w: (scores[w], -(float("inf") if w == "0" else float(w))))
     assert f"## ring (8 modes): {model}" in report
     assert f"| {best} | {scores[best]:.3f} **chosen** |" in report
-    holds = f"`pacgan.MODELS['{model}']` holds model.bottleneck_d 1 for ring"
-    assert holds + ("." if best == "1" else f": **not** the sweep's choice ({best}); update it.") \
-        in report
+    held = str(pacgan.MODELS[model]["model.bottleneck_d"])
+    holds = f"`pacgan.MODELS['{model}']` holds model.bottleneck_d {held} for ring"
+    assert holds + ("." if best == held else f": **not** the sweep's choice ({best}); "
+                    "update it.") in report
   assert "| k_t off clip |" in report and "MAGAN" not in report.split("\n## ")[1]
 
 
@@ -263,15 +264,19 @@ def test_began_magan_and_lsgan_rows_are_the_protocol_with_their_named_changes(tm
     config = pacgan.model_config("ring", model, 400000)
     differ = {k for k, v in configs.flatten(config.to_dict()).items() if gan[k] != v}
     assert differ == named, model
-    # the maxout auto-encoder with a 1-unit linear code between encoder and decoder
+    # the maxout auto-encoder with a linear code (the code sweep's width) between encoder and
+    # decoder
+    width = config.model.bottleneck_d
+    assert width in pacgan.CODE_SWEEP["ring"] and width > 0
     _, d = step_lib.build_models(config, (2,))
     variables = d.init(jax.random.PRNGKey(0), jnp.zeros((3, 2)), train=False)
     rec, code = d.apply(variables, jnp.ones((3, 2)), train=False)
-    chex.assert_shape((rec, code), ((3, 2), (3, 1)))
+    chex.assert_shape((rec, code), ((3, 2), (3, width)))
     shapes = jax.tree.map(np.shape, variables["params"])
     assert [shapes[f"Maxout_{i}"]["Dense_0"]["kernel"] for i in range(3)] == [
-        (2, 1000), (200, 1000), (1, 1000)]
-    assert (shapes["Dense_0"]["kernel"], shapes["Dense_1"]["kernel"]) == ((200, 1), (200, 2))
+        (2, 1000), (200, 1000), (width, 1000)]
+    assert (shapes["Dense_0"]["kernel"], shapes["Dense_1"]["kernel"]) == (
+        (200, width), (200, 2))
   # the Loss-Sensitive GAN: the EBGAN rows' auto-encoder, its Lipschitz control named
   config = pacgan.model_config("ring", "LS-GAN", 400000)
   assert {k for k, v in configs.flatten(config.to_dict()).items() if gan[k] != v} == {
