@@ -239,7 +239,7 @@ def held_out_sweep(sweep_name: str, datasets, workdir: str, out: str, overrides=
         where = os.path.join(workdir, "margins", dataset)
       else:
         config = model_config(dataset, model, SWEEP_STEPS, (*_sweep_cadence(), *overrides))
-        where = os.path.join(workdir, f"{sweep_name}s", dataset, model)
+        where = os.path.join(workdir, os.path.splitext(spec_sweep.report)[0], dataset, model)
       spec = {spec_sweep.key: [str(v) for v in values], "seed": [str(s) for s in SWEEP_SEEDS]}
       results = sweep.run_sweep(config, spec, where, progress=progress)
       if not results:
