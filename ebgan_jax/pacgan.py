@@ -68,7 +68,7 @@ MODELS = {  # name: overrides of configs.pacgan_config
               "magan.pretrain_steps": 2000},
     # The Loss-Sensitive GAN's loss L is the energy of the EBGAN rows' auto-encoder; its
     # Lipschitz control is the one-sided gradient penalty, its weight set by a held-out sweep.
-    "LS-GAN": {"algorithm": "lsgan", "lsgan.gradient_penalty": 1.0},
+    "LS-GAN": {"algorithm": "lsgan", "lsgan.gradient_penalty": 0.1},
 }
 DEFAULT_MODELS = ("GAN", "PacGAN2", "PacGAN3", "PacGAN4")
 _MIXTURE_METRICS = (("modes_covered", 1, "modes"), ("high_quality", 100, "high quality (%)"),
@@ -144,6 +144,7 @@ class HeldOutSweep:
   title: str
   preamble: str
   columns: tuple  # extra ``(result key, heading)`` columns: the controller at work
+  rule_fixed: str  # when the rule was written down, against when the sweep was seen
 
 
 HELD_OUT_SWEEPS = {
@@ -151,26 +152,26 @@ HELD_OUT_SWEEPS = {
         "margin", MARGIN_SWEEP, ("EBGAN-PT",), "margins.md",
         "The margin of the energy-based rows",
         "EBGAN-PT (PT weight 0.1) on PacGAN's set-up. The energy is the mean squared "
-        "reconstruction error of the 2-D point. (The rule was written down after the ring's "
-        "sweep had been seen, before the grid's had finished.)",
-        (("frac_fake_below_margin", "fakes under the margin"),)),
+        "reconstruction error of the 2-D point.",
+        (("frac_fake_below_margin", "fakes under the margin"),),
+        "written down after the ring's sweep had been seen, before the grid's had finished"),
     "code": HeldOutSweep(
         "model.bottleneck_d", CODE_SWEEP, ("BEGAN", "MAGAN"), "codes.md",
         "The code of BEGAN's and MAGAN's auto-encoder",
         "The BEGAN and MAGAN rows (their controllers, learning rates and epochs as in the "
         "table) with a linear code of 1, 2 or 4 units between the maxout encoder and decoder, "
-        "or none (0: the EBGAN rows' auto-encoder). The rule was fixed before this sweep was "
-        "trained. k_t off clip: the fraction of logged updates at which BEGAN's k_t was "
+        "or none (0: the EBGAN rows' auto-encoder). k_t off clip: the fraction of logged updates at which BEGAN's k_t was "
         "strictly between 0 and 1; fakes under the margin: MAGAN's, averaged over the second "
         "half of training.",
-        (("k_off_clip", "k_t off clip"), ("late_frac_below_margin", "fakes under the margin"))),
+        (("k_off_clip", "k_t off clip"), ("late_frac_below_margin", "fakes under the margin")),
+        "fixed before the sweep was trained"),
     "penalty": HeldOutSweep(
         "lsgan.gradient_penalty", PENALTY_SWEEP, ("LS-GAN",), "penalties.md",
         "The Lipschitz control of the Loss-Sensitive GAN",
         "The LS-GAN row (lambda 1, Delta the mean absolute difference of paired real and fake "
         "points, L the energy of the EBGAN rows' auto-encoder) with the one-sided gradient "
-        "penalty on L at weights 0.1, 1 and 10, one program. The rule was fixed before this "
-        "sweep was trained.", ()),
+        "penalty on L at weights 0.1, 1 and 10, one program.", (),
+        "fixed before the sweep was trained"),
 }
 
 
@@ -223,12 +224,13 @@ def held_out_sweep(sweep_name: str, datasets, workdir: str, out: str, overrides=
   import numpy as np
   spec_sweep = HELD_OUT_SWEEPS[sweep_name]
   lines = [f"# {spec_sweep.title}", "",
-           f"Regenerate with `python -m ebgan_jax.pacgan --sweep {sweep_name}` (resumable). "
+           f"Regenerate with `python -m ebgan_jax.pacgan --sweep {sweep_name} --datasets "
+           f"{','.join(datasets)}` (resumable). "
            f"{spec_sweep.preamble} {SWEEP_STEPS:,} updates, seeds "
            f"{', '.join(map(str, SWEEP_SEEDS))} (no table row uses them). Rule: the value with "
            "the highest mean over its seeds of (modes covered / modes) × high-quality fraction "
-           "at the last evaluation, a tie to the smaller value. A choice at the end of the "
-           "swept range says the best value may lie beyond it.", ""]
+           f"at the last evaluation, a tie to the smaller value ({spec_sweep.rule_fixed}). A "
+           "choice at the end of the swept range says the best value may lie beyond it.", ""]
   chosen = {}
   for dataset in datasets:
     modes = len(data.MIXTURES[dataset]().modes)
