@@ -27,9 +27,8 @@ mixture (:data:`MARGIN_SWEEP`: four margins, EBGAN-PT) and writes ``<out>/margin
 margin is the one ``configs.pacgan_config`` holds (``PACGAN_MARGINS``). ``--sweep code`` does
 the same for the width of BEGAN's and MAGAN's code (:data:`CODE_SWEEP`, ``<out>/codes.md``),
 ``--sweep penalty`` for the weight of the Loss-Sensitive GAN's gradient penalty
-(:data:`PENALTY_SWEEP`, ``<out>/penalties.md``).
-Both train 10,000 updates on seeds 100 and 101, which no table row uses, and choose by one rule
-(:func:`choose`).
+(:data:`PENALTY_SWEEP`, ``<out>/penalties.md``). Each trains 10,000 updates on seeds 100 and
+101, which no table row uses, and chooses by one rule (:func:`choose`).
 
 Writes ``<out>/README.md`` (mean ± standard error over seeds next to the published row),
 ``<out>/results.json`` and ``<out>/curves.png`` (the dataset's two headline metrics against
@@ -160,9 +159,9 @@ HELD_OUT_SWEEPS = {
         "The code of BEGAN's and MAGAN's auto-encoder",
         "The BEGAN and MAGAN rows (their controllers, learning rates and epochs as in the "
         "table) with a linear code of 1, 2 or 4 units between the maxout encoder and decoder, "
-        "or none (0: the EBGAN rows' auto-encoder). k_t off clip: the fraction of logged updates at which BEGAN's k_t was "
-        "strictly between 0 and 1; fakes under the margin: MAGAN's, averaged over the second "
-        "half of training.",
+        "or none (0: the EBGAN rows' auto-encoder). k_t off clip: the fraction of logged "
+        "updates at which BEGAN's k_t was strictly between 0 and 1; fakes under the margin: "
+        "MAGAN's, averaged over the second half of training.",
         (("k_off_clip", "k_t off clip"), ("late_frac_below_margin", "fakes under the margin")),
         "fixed before the sweep was trained"),
     "penalty": HeldOutSweep(
@@ -191,29 +190,35 @@ def margin_sweep_config(dataset: str, overrides=()):
   return config
 
 
-def held_value(sweep_name: str, dataset: str, model: str):
-  """The value of the swept key that the table's row holds now."""
+def held_value(sweep_name: str, dataset: str, model: str) -> tuple[str, float]:
+  """Where the table's row holds the swept value now (for the report), and the value."""
   if sweep_name == "margin":
     from ebgan_jax import configs
-    return configs.PACGAN_MARGINS[dataset]
-  return MODELS[model][HELD_OUT_SWEEPS[sweep_name].key]
+    return "`configs.pacgan_config` holds margin", configs.PACGAN_MARGINS[dataset]
+  key = HELD_OUT_SWEEPS[sweep_name].key
+  return f"`pacgan.MODELS[{model!r}]` holds {key}", MODELS[model][key]
 
 
 def _width(value: float) -> float:
   return float("inf") if value == 0 else value
 
 
-def choose(rows: list[dict], key: str, num_modes: int) -> float:
-  """The value of ``key`` whose seeds have the highest mean of (modes covered / modes) x
-  high-quality fraction at the sweep's last evaluation: coverage and quality together, neither
-  alone. A tie goes to the smaller value (for a code width, the narrower code; 0, no code, is
-  the widest)."""
+def sweep_scores(rows: list[dict], key: str, num_modes: int) -> dict[float, float]:
+  """Per value of ``key``, the mean over its seeds of (modes covered / modes) x high-quality
+  fraction at the sweep's last evaluation: coverage and quality together, neither alone."""
   import numpy as np
   by_value: dict[float, list[float]] = {}
   for r in rows:
     by_value.setdefault(float(r[key]), []).append(
         r["modes_covered"] / num_modes * r["high_quality"])
-  return max(by_value, key=lambda v: (np.mean(by_value[v]), -_width(v)))
+  return {v: float(np.mean(s)) for v, s in by_value.items()}
+
+
+def choose(rows: list[dict], key: str, num_modes: int) -> float:
+  """The value of ``key`` with the highest :func:`sweep_scores`. A tie goes to the smaller
+  value (for a code width, the narrower code; 0, no code, is the widest)."""
+  scores = sweep_scores(rows, key, num_modes)
+  return max(scores, key=lambda v: (scores[v], -_width(v)))
 
 
 def held_out_sweep(sweep_name: str, datasets, workdir: str, out: str, overrides=(),
@@ -221,7 +226,6 @@ def held_out_sweep(sweep_name: str, datasets, workdir: str, out: str, overrides=
   """Trains (or resumes) one of :data:`HELD_OUT_SWEEPS` on each mixture and writes its report.
   Returns ``{(dataset, model): chosen value}``, or None when interrupted."""
   from ebgan_jax import data, sweep
-  import numpy as np
   spec_sweep = HELD_OUT_SWEEPS[sweep_name]
   lines = [f"# {spec_sweep.title}", "",
            f"Regenerate with `python -m ebgan_jax.pacgan --sweep {sweep_name} --datasets "
@@ -248,6 +252,7 @@ def held_out_sweep(sweep_name: str, datasets, workdir: str, out: str, overrides=
         return None
       rows = [{**r, **dict(part.split("=") for part in r["member"].split(","))}
               for r in results]
+      scores = sweep_scores(rows, spec_sweep.key, modes)
       best = chosen[dataset, model] = choose(rows, spec_sweep.key, modes)
       extra = [(k, h) for k, h in spec_sweep.columns if any(k in r for r in rows)]
       lines += [f"## {dataset} ({modes} modes): {model}", "",
@@ -260,13 +265,9 @@ def held_out_sweep(sweep_name: str, datasets, workdir: str, out: str, overrides=
                      + "".join(f" {r[k]:.2f} |" if k in r else " — |" for k, _ in extra))
       lines += ["", f"| {sweep_name} | mean (modes / modes) × high quality |", "|---|---|"]
       for v in values:
-        score = np.mean([r["modes_covered"] / modes * r["high_quality"] for r in rows
-                         if float(r[spec_sweep.key]) == v])
         mark = " **chosen**" if v == best else ""
-        lines.append(f"| {v:g} | {score:.3f}{mark} |")
-      held = held_value(sweep_name, dataset, model)
-      where_held = ("`configs.pacgan_config` holds margin" if sweep_name == "margin" else
-                    f"`pacgan.MODELS[{model!r}]` holds {spec_sweep.key}")
+        lines.append(f"| {v:g} | {scores[float(v)]:.3f}{mark} |")
+      where_held, held = held_value(sweep_name, dataset, model)
       lines += ["", f"{where_held} {held:g} for {dataset}"
                 + ("." if held == best else f": **not** the sweep's choice ({best:g}); "
                    "update it."), ""]
