@@ -16,11 +16,17 @@ the loader alone for each worker count of ``--workers``; the JSON line then hold
 ``loader_images_per_sec`` by worker count. For a TFDS dataset without the real data, write the
 synthetic one first (``make synthetic-celeba``) and pass
 ``--config.data.name=synthetic_celeb_a``.
+
+``--members N`` times the program a sweep trains N seeds with (``config.seed``, ``+1``, ...;
+the member layout as ``config.member_layout`` says) on the same windows: ``images_per_sec``
+then counts every member's images and ``updates_per_sec`` is each member's updates per second,
+to compare with one run's (``--members 0``, the default) measured in the same window.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import resource
@@ -38,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
   parser.add_argument("--config", default="pytorch_gan_ebgan")
   parser.add_argument("--windows", type=int, default=5)
   parser.add_argument("--steps", type=int, default=20, help="training steps per timed window")
+  parser.add_argument("--members", type=int, default=0,
+                      help="time the sweep's program training this many seeds at once (0: one "
+                           "run's program)")
   parser.add_argument("--checkpoint", action="store_true",
                       help="time saving and restoring the config's state instead")
   parser.add_argument("--end_to_end", action="store_true",
@@ -51,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
   import jax
   import numpy as np
   from ebgan_jax import configs, data, parallel, step as step_lib
+  from ebgan_jax.state import stack_states
 
   config = configs.load_config(args.config)
   configs.apply_overrides(config, overrides)
@@ -61,18 +71,31 @@ def main(argv: list[str] | None = None) -> int:
                      f"steps_per_dispatch={k}.")
   if args.checkpoint:
     return _bench_checkpoint(config, args.windows)
-  dataset = data.make_dataset(config.data, batch_size=config.batch_size * config.d_steps,
-                              seed=config.seed)
+  if args.members < 0 or (args.members and args.end_to_end):
+    raise SystemExit(f"error: --members takes a count of seeds >= 1 (0: one run's program) and "
+                     f"does not combine with --end_to_end, got --members={args.members}.")
+  rows = config.batch_size * config.pack * config.d_steps
+  dataset = data.make_dataset(config.data, batch_size=rows, seed=config.seed)
   generator, discriminator = step_lib.build_models(config, dataset.shape)
   if config.batch_size % jax.device_count():
     raise SystemExit(f"error: batch_size={config.batch_size} does not divide over "
                      f"{jax.device_count()} devices.")
   mesh = parallel.make_mesh()
-  state = parallel.replicate(step_lib.create_state(config, generator, discriminator, dataset.shape),
-                             mesh)
-  step_fn = step_lib.make_parallel_step(config, mesh)
-  batches = jax.device_put(np.stack([dataset.batch(s) for s in range(k)]),
-                           parallel.batch_sharding(mesh, 1))
+  n = args.members or 1
+  if args.members:  # the sweep's program: seeds seed, seed + 1, ... stacked on a member axis
+    seeds = [config.seed + i for i in range(n)]
+    state = stack_states([step_lib.create_state(configs.with_values(copy.deepcopy(config),
+                                                                     seed=s),
+                                                generator, discriminator, dataset.shape)
+                          for s in seeds])
+    host = np.stack([np.stack([data.make_dataset(config.data, batch_size=rows, seed=s).batch(i)
+                               for i in range(k)]) for s in seeds])
+  else:
+    state = step_lib.create_state(config, generator, discriminator, dataset.shape)
+    host = np.stack([dataset.batch(s) for s in range(k)])
+  state = parallel.replicate(state, mesh)
+  step_fn = step_lib.make_parallel_step(config, mesh, members=args.members or None)
+  batches = jax.device_put(host, parallel.batch_sharding(mesh, 2 if args.members else 1))
 
   t0 = time.perf_counter()
   compiled = step_fn.lower(state, batches).compile()
@@ -92,13 +115,13 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.steps // k):
       state, metrics = step_fn(state, batches)
     jax.block_until_ready(metrics)
-    rates.append(args.steps * config.batch_size / (time.perf_counter() - t0))
+    rates.append(args.steps * config.batch_size * n / (time.perf_counter() - t0))
 
   rate = statistics.median(rates)
   extra = {}
   if flops > 0:
     peak = _matmul_peak_gflops()
-    achieved = rate / config.batch_size * flops / 1e9
+    achieved = rate / config.batch_size / n * flops / 1e9
     extra = {"gflop_per_step": round(flops / 1e9, 2), "gflop_per_sec": round(achieved, 1),
              "matmul_peak_gflop_per_sec": round(peak, 1),
              "fraction_of_matmul_peak": round(achieved / peak, 3)}
@@ -116,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
       "config": config.name, "batch_size": config.batch_size, "steps_per_dispatch": k,
       "upsample": config.model.upsample, "images_per_sec": round(statistics.median(rates), 1),
       "images_per_sec_windows": [round(r, 1) for r in rates],
+      "updates_per_sec": round(rate / config.batch_size / n, 2),
+      **({"members": n, "member_layout": step_lib.member_layout(config)} if args.members else {}),
       "compile_s": round(compile_s, 2),
       "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
       "device": f"{jax.device_count()} x {jax.devices()[0].device_kind}",

@@ -118,3 +118,20 @@ def test_energy_scale_multiplies_the_energy():
   scaled = algorithms.EBGAN(energy_norm="l2", energy_scale=3.5).energy(x, (x_rec, None))
   np.testing.assert_allclose(plain, np.sqrt(((x_rec - x) ** 2).reshape(5, -1).sum(1)), rtol=1e-6)
   np.testing.assert_allclose(scaled, 3.5 * np.asarray(plain), rtol=1e-6)
+
+
+def test_bench_times_the_sweep_program_of_packed_seeds(capsys):
+  """``make bench --members N``: the program that trains N seeds at once, on packed batches
+  (batch x pack rows per update); each member's update rate is the program's over N."""
+  import json
+  from ebgan_jax import bench
+  small = ["--config.model.size_g=8", "--config.model.size_d=8", "--config.model.n_layers_g=1",
+           "--config.model.n_layers_d=1", "--config.batch_size=4", "--config.pack=2",
+           "--config.data.train_points=64"]
+  assert bench.main(["--config", "toy_ring_gan", "--members", "2", "--windows", "1",
+                     "--steps", "2", *small]) == 0
+  line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+  assert line["members"] == 2 and line["member_layout"] in ("vmap", "unrolled")
+  assert line["updates_per_sec"] == pytest.approx(line["images_per_sec"] / 4 / 2, rel=1e-2)
+  with pytest.raises(SystemExit, match="--members takes a count of seeds >= 1"):
+    bench.main(["--config", "toy_ring_gan", "--members", "-1", *small])
