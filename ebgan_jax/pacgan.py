@@ -331,6 +331,26 @@ def curves(workdir: str) -> dict[str, list[dict]]:
   return out
 
 
+def hours_per_100k(workdir: str) -> float | None:
+  """The wall time the run's program (every seed at once) takes for 100,000 updates: the median
+  over its logged windows, each window's time as the training loop measured it (training,
+  evaluation and checkpoints between two logs). None before the first log."""
+  import numpy as np
+  from ebgan_jax import outputs
+  path = os.path.join(workdir, "config.json")
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    config = json.load(f)
+  logged = [r for r in outputs.read_metrics(workdir) if "images_per_sec" in r]
+  members = len({r.get("member") for r in logged})
+  rates = [r["images_per_sec"] for r in {r["step"]: r for r in logged}.values()]
+  if not rates:
+    return None
+  per_update = config["batch_size"] * config["pack"] * members  # images the rate counts
+  return float(1e5 * per_update / np.median(rates) / 3600)
+
+
 def rows_so_far(datasets, models, workdir: str) -> list[dict]:
   """The rows of the runs as they stand: a finished sweep's final scores, else each member's
   last evaluation (for a report of a table still training)."""
@@ -428,7 +448,7 @@ def write_report(rows: list[dict], out: str, workdir: str, training: bool = Fals
     mine = [r for r in rows if r["dataset"] == dataset]
     lines += [f"## {dataset} ({protocol.source})", "",
               "| model | updates | seeds | " + " | ".join(h for _, _, h in metrics)
-              + " | at published |", "|---" * (len(metrics) + 4) + "|"]
+              + " | at published | hours per 100k updates |", "|---" * (len(metrics) + 5) + "|"]
     for model in models:
       got = [r for r in mine if r["model"] == model]
       if not got:
@@ -447,13 +467,18 @@ def write_report(rows: list[dict], out: str, workdir: str, training: bool = Fals
                                        protocol.metrics)
         reached = f"{step:,}" if step is not None else "not yet"
       updates = min(r["steps"] for r in got)
+      hours = hours_per_100k(os.path.join(workdir, dataset, model))
       lines.append(f"| {model} (ours) | {updates:,} | {len(got)} | " + " | ".join(cells)
-                   + f" | {reached} |")
+                   + f" | {reached} | {'—' if hours is None else f'{hours:.2g}'} |")
       if pub is not None:
         lines.append(f"| {model} (Lin et al. 2018) | {protocol.budget:,} | 10 | "
                      + " | ".join([f"{m:g} ± {se:g}" for m, se in pub]
-                                  + ["—"] * (len(metrics) - len(pub) + 1)) + " |")
-    lines.append("")
+                                  + ["—"] * (len(metrics) - len(pub) + 2)) + " |")
+    lines += ["", "Hours per 100k updates: the wall time of the row's program (all its seeds "
+              "at once) on this machine, the median of its logged windows (training, "
+              "evaluation and checkpoints), measured while other jobs may have shared the "
+              "machine; `make bench ARGS=\"--config toy_ring_gan --members 10\"` times the step "
+              "alone against one seed's.", ""]
   lines += ["![curves](curves.png)", ""]
   with open(os.path.join(out, "README.md"), "w") as f:
     f.write("\n".join(lines))

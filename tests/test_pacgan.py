@@ -144,6 +144,9 @@ def test_the_protocol_command_reports_beside_table_1_and_resumes(tmp_path, capsy
   report = (tmp_path / "out" / "README.md").read_text()
   assert "| GAN (Lin et al. 2018) | 400,000 | 10 | 6.3 ± 0.5 | 98.2 ± 0.2 | 0.45 ± 0.09 |" in report
   assert "| PacGAN2 (ours) | 40 | 2 |" in report and (tmp_path / "out" / "curves.png").exists()
+  hours = pacgan.hours_per_100k(str(tmp_path / "runs" / "ring" / "PacGAN2"))
+  row = next(line for line in report.splitlines() if line.startswith("| PacGAN2 (ours)"))
+  assert hours > 0 and row.endswith(f" | {hours:.2g} |")  # the cost column
   rows = json.loads((tmp_path / "out" / "results.json").read_text())
   assert [(r["model"], r["member"]) for r in rows] == [
       ("GAN", "seed=0"), ("GAN", "seed=1"), ("PacGAN2", "seed=0"), ("PacGAN2", "seed=1")]
@@ -294,3 +297,16 @@ def test_began_magan_and_lsgan_rows_are_the_protocol_with_their_named_changes(tm
     assert f"| {model} (ours) | 24 | 2 |" in report
     summary = json.loads((tmp_path / "runs" / "ring" / model / "summary.json").read_text())
     assert all(np.isfinite(m["high_quality"]) for m in summary["members"])
+
+
+def test_hours_per_100k_updates_is_the_median_logged_window(tmp_path):
+  """The report's cost column: rate = images/s of all seeds (batch x pack each), so 100,000
+  updates take 1e5 x batch x pack x seeds / rate seconds; the median over the logged windows."""
+  assert pacgan.hours_per_100k(str(tmp_path)) is None  # nothing trained
+  (tmp_path / "config.json").write_text(json.dumps({"batch_size": 100, "pack": 2}))
+  rows = [{"step": step, "member": f"seed={i}", "images_per_sec": rate, "loss_d": 1.0}
+          for step, rate in ((1000, 4000.0), (2000, 1000.0), (3000, 2000.0)) for i in range(2)]
+  rows.append({"step": 3000, "member": "seed=0", "modes_covered": 8.0})  # an evaluation row
+  (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+  seconds = 1e5 * 100 * 2 * 2 / np.median([4000.0, 1000.0, 2000.0])
+  assert pacgan.hours_per_100k(str(tmp_path)) == pytest.approx(seconds / 3600)
