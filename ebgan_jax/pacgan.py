@@ -322,13 +322,23 @@ def _mean_se(values) -> tuple[float, float]:
 
 
 def curves(workdir: str) -> dict[str, list[dict]]:
-  """Per member, the evaluation rows logged during training (the step and the metrics)."""
+  """Per member, its evaluations in step order (the step and the metrics): those logged during
+  training and, for a run that reached its end, the final one of its ``summary.json`` (the
+  loop logs only the evaluations before the last step)."""
   from ebgan_jax import outputs
   out: dict[str, list[dict]] = {}
   for row in outputs.read_metrics(workdir):
     if "modes_covered" in row:
       out.setdefault(row.get("member"), []).append(row)
-  return out
+  path = os.path.join(workdir, "summary.json")
+  if os.path.exists(path):
+    with open(path) as f:
+      summary = json.load(f)
+    for final in summary.get("members", []):
+      logged = out.setdefault(final["member"], [])
+      if "modes_covered" in final and all(r["step"] != summary["steps"] for r in logged):
+        logged.append({"step": summary["steps"], **final})
+  return {member: sorted(rows, key=lambda r: r["step"]) for member, rows in out.items()}
 
 
 def hours_per_100k(workdir: str) -> float | None:
@@ -352,20 +362,14 @@ def hours_per_100k(workdir: str) -> float | None:
 
 
 def rows_so_far(datasets, models, workdir: str) -> list[dict]:
-  """The rows of the runs as they stand: a finished sweep's final scores, else each member's
-  last evaluation (for a report of a table still training)."""
+  """The rows of the runs as they stand: each member's last evaluation (a finished run's final
+  scores; for a run trained on past an earlier end, its evaluations since), for a report of a
+  table still training."""
   rows = []
   for dataset in datasets:
     for model in models:
-      where = os.path.join(workdir, dataset, model)
-      if os.path.exists(os.path.join(where, "summary.json")):  # finished: its final scores
-        with open(os.path.join(where, "summary.json")) as f:
-          summary = json.load(f)
-        rows += [{"dataset": dataset, "model": model, "steps": summary["steps"], **m}
-                 for m in summary["members"]]
-        continue
-      for member, logged in curves(where).items():
-        last = max(logged, key=lambda r: r["step"])
+      for member, logged in curves(os.path.join(workdir, dataset, model)).items():
+        last = logged[-1]
         rows.append({"dataset": dataset, "model": model, "steps": last["step"],
                      "member": member, **{k: v for k, v in last.items()
                                           if k not in ("step", "member")}})

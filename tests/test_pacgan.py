@@ -151,7 +151,10 @@ def test_the_protocol_command_reports_beside_table_1_and_resumes(tmp_path, capsy
   assert [(r["model"], r["member"]) for r in rows] == [
       ("GAN", "seed=0"), ("GAN", "seed=1"), ("PacGAN2", "seed=0"), ("PacGAN2", "seed=1")]
   logged = pacgan.curves(str(tmp_path / "runs" / "ring" / "GAN"))
-  assert sorted(logged) == ["seed=0", "seed=1"] and len(logged["seed=0"]) == 19  # every 2 steps
+  # every 2 steps, and the final evaluation (the summary's) at 40
+  assert sorted(logged) == ["seed=0", "seed=1"] and [r["step"] for r in logged["seed=0"]] == \
+      list(range(2, 42, 2))
+  assert logged["seed=0"][-1]["high_quality"] == rows[0]["high_quality"]
   # Rerunning resumes: nothing is trained again and the rows are the same.
   capsys.readouterr()
   assert pacgan.main(args) == 0
@@ -163,6 +166,14 @@ def test_the_protocol_command_reports_beside_table_1_and_resumes(tmp_path, capsy
   report = (tmp_path / "out" / "README.md").read_text()
   assert "**Still training** (target 400,000 updates)" in report
   assert "| GAN (ours) | 40 | 2 |" in report
+  # A finished run trained on and stopped: its evaluations since its end are the row, not the
+  # summary of the earlier end.
+  later = {"step": 50, "member": "seed=1", "modes_covered": 3.0, "high_quality": 0.25}
+  with open(tmp_path / "runs" / "ring" / "GAN" / "metrics.jsonl", "a") as f:
+    f.write(json.dumps(later) + "\n")
+  now = {r["member"]: r for r in pacgan.rows_so_far(["ring"], ["GAN"], str(tmp_path / "runs"))}
+  assert (now["seed=0"]["steps"], now["seed=1"]["steps"]) == (40, 50)
+  assert now["seed=1"]["modes_covered"] == 3.0
   assert pacgan.main(["--report", "--workdir", str(tmp_path / "none"),
                       "--out", str(tmp_path / "o2")]) == 2
 
