@@ -30,7 +30,8 @@ the same for the width of BEGAN's and MAGAN's code (:data:`CODE_SWEEP`, ``<out>/
 (:data:`PENALTY_SWEEP`, ``<out>/penalties.md``). Each trains 10,000 updates on seeds 100 and
 101, which no table row uses, and chooses by one rule (:func:`choose`).
 
-Writes ``<out>/README.md`` (mean ± standard error over seeds next to the published row),
+Writes ``<out>/README.md`` (every row trained in the workdir, whichever rows the command
+named: mean ± standard error over seeds next to the published row),
 ``<out>/results.json`` and ``<out>/curves.png`` (the dataset's two headline metrics against
 the training step, mean ± s.e., the published value dashed).
 """
@@ -580,7 +581,14 @@ def main(argv: list[str] | None = None) -> int:
   if len(rows) < len(datasets) * len(models) * args.seeds:
     print("interrupted; rerun the same command to resume.", file=sys.stderr)
     return 3
-  write_report(rows, args.out, args.workdir)
+  # The report covers every row trained in the workdir, not only the ones this command named,
+  # so training one more row does not drop the others from the table.
+  trained = [(d, m) for d in PROTOCOLS for m in MODELS
+             if os.path.isdir(os.path.join(args.workdir, d, m))]
+  everything = rows_so_far(list(dict.fromkeys(d for d, _ in trained)),
+                           list(dict.fromkeys(m for _, m in trained)), args.workdir)
+  write_report(everything, args.out, args.workdir, training=any(
+      r["steps"] < PROTOCOLS[r["dataset"]].budget for r in everything))
   print(open(os.path.join(args.out, "README.md")).read())
   return 0
 

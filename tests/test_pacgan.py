@@ -155,11 +155,14 @@ def test_the_protocol_command_reports_beside_table_1_and_resumes(tmp_path, capsy
   assert sorted(logged) == ["seed=0", "seed=1"] and [r["step"] for r in logged["seed=0"]] == \
       list(range(2, 42, 2))
   assert logged["seed=0"][-1]["high_quality"] == rows[0]["high_quality"]
-  # Rerunning resumes: nothing is trained again and the rows are the same.
+  # Rerunning resumes: nothing is trained again and the rows are the same; a command naming
+  # one row still reports every row trained in the workdir.
   capsys.readouterr()
-  assert pacgan.main(args) == 0
-  assert json.loads((tmp_path / "out" / "results.json").read_text())[0]["high_quality"] == \
-      rows[0]["high_quality"]
+  assert pacgan.main([a if a != "GAN,PacGAN2" else "GAN" for a in args]) == 0
+  again = json.loads((tmp_path / "out" / "results.json").read_text())
+  assert again[0]["high_quality"] == rows[0]["high_quality"]
+  assert [r["model"] for r in again] == ["GAN", "GAN", "PacGAN2", "PacGAN2"]
+  assert "| PacGAN2 (ours) | 40 | 2 |" in (tmp_path / "out" / "README.md").read_text()
   assert pacgan.main(args[:-1] + ["--models", "GAN,Nope"]) == 2
   # The report of a table still training: each seed's last evaluation, against the target.
   assert pacgan.main(args[:-1] + ["--report", "--steps", "400000"]) == 0
