@@ -335,9 +335,9 @@ def curves(workdir: str) -> dict[str, list[dict]]:
   if os.path.exists(path):
     with open(path) as f:
       summary = json.load(f)
-    for final in summary.get("members", []):
+    for final in (m for m in summary.get("members", []) if "modes_covered" in m):
       logged = out.setdefault(final["member"], [])
-      if "modes_covered" in final and all(r["step"] != summary["steps"] for r in logged):
+      if all(r["step"] != summary["steps"] for r in logged):
         logged.append({"step": summary["steps"], **final})
   return {member: sorted(rows, key=lambda r: r["step"]) for member, rows in out.items()}
 
@@ -479,12 +479,12 @@ def write_report(rows: list[dict], out: str, workdir: str, training: bool = Fals
         lines.append(f"| {model} (Lin et al. 2018) | {protocol.budget:,} | 10 | "
                      + " | ".join([f"{m:g} ± {se:g}" for m, se in pub]
                                   + ["—"] * (len(metrics) - len(pub) + 2)) + " |")
-    lines += ["", "Hours per 100k updates: the wall time of the row's program (all its seeds "
-              "at once) on this machine, the median of its logged windows (training, "
-              "evaluation and checkpoints), measured while other jobs may have shared the "
-              "machine; `make bench ARGS=\"--config toy_ring_gan --members 10\"` times the step "
-              "alone against one seed's.", ""]
-  lines += ["![curves](curves.png)", ""]
+    lines.append("")
+  lines += ["Hours per 100k updates: the wall time of the row's program (all its seeds at once) "
+            "on this machine, the median of its logged windows (training, evaluation and "
+            "checkpoints), measured while other jobs may have shared the machine; `make bench "
+            "ARGS=\"--config toy_ring_gan --members 10\"` times the step alone against one "
+            "seed's.", "", "![curves](curves.png)", ""]
   with open(os.path.join(out, "README.md"), "w") as f:
     f.write("\n".join(lines))
 
