@@ -88,8 +88,9 @@ def main(argv: list[str] | None = None) -> int:
                                                                      seed=s),
                                                 generator, discriminator, dataset.shape)
                           for s in seeds])
-    host = np.stack([np.stack([data.make_dataset(config.data, batch_size=rows, seed=s).batch(i)
-                               for i in range(k)]) for s in seeds])
+    streams = [dataset] + [data.make_dataset(config.data, batch_size=rows, seed=s)
+                           for s in seeds[1:]]  # one data stream per seed, as in training
+    host = np.stack([np.stack([stream.batch(i) for i in range(k)]) for stream in streams])
   else:
     state = step_lib.create_state(config, generator, discriminator, dataset.shape)
     host = np.stack([dataset.batch(s) for s in range(k)])
