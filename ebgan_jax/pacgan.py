@@ -498,7 +498,9 @@ def write_report(rows: list[dict], out: str, workdir: str, training: bool = Fals
           continue
         steps, stats = curve(logged, metric, scale)
         mean, se = np.array([m for m, _ in stats]), np.array([e for _, e in stats])
-        line, = ax.plot(steps, mean, marker="o", markersize=3, label=model)
+        # One colour per model in every panel (matplotlib's ten-colour cycle, one per row kind).
+        line, = ax.plot(steps, mean, marker="o", markersize=3, label=model,
+                        color=f"C{list(MODELS).index(model) % 10}")
         ax.errorbar(steps, mean, yerr=se, fmt="none", capsize=2, color=line.get_color())
         if model in protocol.published:
           ax.axhline(protocol.published[model][[k for k, _, _ in protocol.metrics].index(metric)][0],
