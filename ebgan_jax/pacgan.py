@@ -584,11 +584,9 @@ def main(argv: list[str] | None = None) -> int:
     print("interrupted; rerun the same command to resume.", file=sys.stderr)
     return 3
   # The report covers every row trained in the workdir, not only the ones this command named,
-  # so training one more row does not drop the others from the table.
-  trained = [(d, m) for d in PROTOCOLS for m in MODELS
-             if os.path.isdir(os.path.join(args.workdir, d, m))]
-  everything = rows_so_far(list(dict.fromkeys(d for d, _ in trained)),
-                           list(dict.fromkeys(m for _, m in trained)), args.workdir)
+  # so training one more row does not drop the others from the table (a row never trained
+  # has no evaluations and adds nothing).
+  everything = rows_so_far(list(PROTOCOLS), list(MODELS), args.workdir)
   write_report(everything, args.out, args.workdir, training=any(
       r["steps"] < PROTOCOLS[r["dataset"]].budget for r in everything))
   print(open(os.path.join(args.out, "README.md")).read())
