@@ -217,6 +217,8 @@ def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
       pictures.write_samples(os.path.join(workdir, "samples_final.png"), config, "final",
                              sampler, energy_fn, state, dataset, labels, is_writer)
       scores = evaluator.evaluate(generate)
+      if is_writer:
+        _log_final_evaluation(workdir, step, scores, labels)
     scores = scores or [{} for _ in members]
     per_member = []
     for i, (m, row, score) in enumerate(zip(members, last_logged, scores)):
@@ -239,6 +241,23 @@ def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
   if is_writer and not labels:
     print("summary: " + json.dumps(summary), flush=True)
   return summary
+
+
+def _log_final_evaluation(workdir: str, step: int, scores: list[dict], labels) -> None:
+  """Appends the final evaluation to ``metrics.jsonl`` beside the ones logged during training,
+  so that a run trained on past its end (whose ``summary.json`` is then rewritten) keeps it in
+  its curves. A finished run started again evaluates the same state: its rows are not written
+  twice."""
+  logged = {(r.get("member"), r["step"]) for r in outputs.read_metrics(workdir)
+            if "images_per_sec" not in r}  # the evaluations' rows, not the training logs'
+  writer = outputs.MetricWriter(workdir)
+  try:
+    for i, score in enumerate(scores):
+      member = labels[i] if labels else None
+      if score and (member, step) not in logged:
+        writer.write(step, score, member=member)
+  finally:
+    writer.close()
 
 
 def _stop_requested(signals: "_StopSignals", at_log_step: bool) -> int | None:

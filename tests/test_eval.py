@@ -182,7 +182,9 @@ def test_runs_are_evaluated_and_make_eval_agrees(tmp_path, capsys):
           "recall", "density", "coverage", "precision_recall_k", "density_coverage_k"} <= set(summary)
   logged = [r for r in (json.loads(l) for l in open(tmp_path / "metrics.jsonl"))
             if "frechet_distance" in r]
-  assert [r["step"] for r in logged] == [10]  # every eval_every steps; the end is in summary
+  # every eval_every steps, and the final evaluation (the summary's) beside the last step
+  assert [r["step"] for r in logged] == [10, 20]
+  assert logged[-1]["frechet_distance"] == summary["frechet_distance"]
   assert evaluate.main(["--workdir", str(tmp_path)]) == 0
   row = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
   assert row["step"] == 20 and row["classes_covered"] == summary["classes_covered"]

@@ -156,7 +156,9 @@ def test_tfds_run_measures_fid_kid_with_weights_and_skips_without(tmp_path, weig
     assert summary["fid_samples"] == 6 and np.isfinite(summary["fid"]) and summary["fid"] > 0
     assert np.isfinite(summary["kid_x1000"])
     logged = [r for r in outputs.read_metrics(str(run)) if "fid" in r]
-    assert [r["step"] for r in logged] == [1] and np.isfinite(logged[0]["fid"])
+    # one evaluation during training, the final one beside it
+    assert [r["step"] for r in logged] == [1, 2] and np.isfinite(logged[0]["fid"])
+    assert logged[1]["fid"] == summary["fid"]
     # make eval: the weights given on the command line, or none (a one-line notice).
     assert evaluate.main(["--workdir", str(run), "--inception_weights", weights_file]) == 0
     with_weights = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

@@ -142,7 +142,10 @@ def test_command_line_end_to_end(tmp_path, capsys):
   assert {"config.json", "metrics.jsonl", "summary.json", "loss_curves.png",
           "samples_000002.png", "samples_final.png", "tensorboard"} <= files
   rows = [json.loads(l) for l in open(workdir / "metrics.jsonl")]
-  assert [r["step"] for r in rows] == [2, 4]
+  # the training logs at 2 and 4, and the final evaluation beside the last (the summary's)
+  assert [(r["step"], "images_per_sec" in r) for r in rows] == [(2, True), (4, True), (4, False)]
+  summary = json.load(open(workdir / "summary.json"))
+  assert all(summary[k] == v for k, v in rows[-1].items() if k != "step")
   assert json.load(open(workdir / "config.json"))["num_steps"] == 4
   assert "summary:" in capsys.readouterr().out
 
