@@ -20,7 +20,8 @@ sessions. ``--config.*`` flags apply to every model (for the energy-based rows, 
 
 ``--report`` writes the report of the runs as they stand (each seed's last evaluation), for a
 table that is still training; it also says at which update each row first came within two
-standard errors of the published one.
+standard errors of the published one. It covers every row, whichever ``--datasets`` and
+``--models`` name.
 
 ``--sweep margin`` trains the small sweep that sets the energy-based rows' margin on each
 mixture (:data:`MARGIN_SWEEP`: four margins, EBGAN-PT) and writes ``<out>/margins.md``; the
@@ -30,10 +31,13 @@ the same for the width of BEGAN's and MAGAN's code (:data:`CODE_SWEEP`, ``<out>/
 (:data:`PENALTY_SWEEP`, ``<out>/penalties.md``). Each trains 10,000 updates on seeds 100 and
 101, which no table row uses, and chooses by one rule (:func:`choose`).
 
-Writes ``<out>/README.md`` (every row trained in the workdir, whichever rows the command
-named: mean ± standard error over seeds next to the published row),
-``<out>/results.json`` and ``<out>/curves.png`` (the dataset's two headline metrics against
-the training step, mean ± s.e., the published value dashed).
+Writes ``<out>/README.md`` (every row of the report and every row trained in the workdir,
+whichever rows the command named: mean ± standard error over seeds next to the published row),
+``<out>/results.json`` (each seed's last evaluation), ``<out>/curves.json`` (each seed's
+evaluations and each row's cost: what the next report starts from, so that the table survives
+a fresh workdir, and a row is replaced only by a run of it trained further) and
+``<out>/curves.png`` (the dataset's two headline metrics against the training step, mean ±
+s.e., the published value dashed).
 """
 
 from __future__ import annotations
@@ -362,19 +366,63 @@ def hours_per_100k(workdir: str) -> float | None:
   return float(1e5 * per_update / np.median(rates) / 3600)
 
 
-def rows_so_far(datasets, models, workdir: str) -> list[dict]:
-  """The rows of the runs as they stand: each member's last evaluation (a finished run's final
-  scores; for a run trained on past an earlier end, its evaluations since), for a report of a
-  table still training."""
-  rows = []
-  for dataset in datasets:
-    for model in models:
-      for member, logged in curves(os.path.join(workdir, dataset, model)).items():
-        last = logged[-1]
-        rows.append({"dataset": dataset, "model": model, "steps": last["step"],
-                     "member": member, **{k: v for k, v in last.items()
-                                          if k not in ("step", "member")}})
-  return rows
+CURVES_FILE = "curves.json"
+
+
+def record(workdir: str) -> dict | None:
+  """One row as the report keeps it: per member its evaluations in step order (the step and
+  every score, with the numbers of samples and neighbours they were measured with) and the
+  row's hours per 100,000 updates; None before the run's first evaluation."""
+  logged = curves(workdir)
+  if not logged:
+    return None
+  members = {member: [{"step": r["step"], **{k: v for k, v in r.items()
+                                             if k not in ("step", "member")}} for r in rows]
+             for member, rows in logged.items()}
+  return {"members": members, "hours_per_100k": hours_per_100k(workdir)}
+
+
+def updates(row: dict) -> int:
+  """The update every member of a recorded row has reached."""
+  return min(evals[-1]["step"] for evals in row["members"].values())
+
+
+def collect(workdir: str, out: str) -> dict[tuple[str, str], dict]:
+  """Every row of the report: the rows recorded in ``<out>/curves.json`` (the report as it
+  stands, which may have been trained on another machine) and the runs in ``workdir``. Where
+  both hold a row the one trained further is kept (the run's on a tie), so that neither a new
+  workdir nor a run started again from scratch drops a row the report already has."""
+  table = {}
+  path = os.path.join(out, CURVES_FILE)
+  if os.path.exists(path):
+    with open(path) as f:
+      for key, row in json.load(f).items():
+        dataset, model = key.split("/")
+        table[dataset, model] = row
+  for dataset in PROTOCOLS:
+    for model in MODELS:
+      row = record(os.path.join(workdir, dataset, model))
+      if row is None:
+        continue
+      kept = table.get((dataset, model))
+      if kept is not None and updates(kept) > updates(row):
+        print(f"note: {dataset} {model}: the report's row ({updates(kept):,} updates) is kept; "
+              f"the run in {workdir} ({updates(row):,}) replaces it once it has trained "
+              "further.", file=sys.stderr)
+        continue
+      table[dataset, model] = row
+  order = [(d, m) for d in PROTOCOLS for m in MODELS]
+  return {key: table[key] for key in sorted(table, key=order.index)}
+
+
+def rows_so_far(table: dict[tuple[str, str], dict]) -> list[dict]:
+  """The rows of the report as they stand: each member's last evaluation (a finished run's
+  final scores; for a run trained on past an earlier end, its evaluations since), for a report
+  of a table still training."""
+  return [{"dataset": dataset, "model": model, "steps": evals[-1]["step"], "member": member,
+           **{k: v for k, v in evals[-1].items() if k != "step"}}
+          for (dataset, model), row in table.items()
+          for member, evals in row["members"].items()]
 
 
 def curve(logged: dict[str, list[dict]], metric: str, scale: float = 1.0
@@ -402,18 +450,24 @@ def first_step_at_published(logged: dict[str, list[dict]], published,
   return None
 
 
-def write_report(rows: list[dict], out: str, workdir: str, training: bool = False,
+def write_report(table: dict[tuple[str, str], dict], out: str, training: bool = False,
                  target: int | None = None) -> None:
-  """``README.md``, ``results.json`` and ``curves.png`` in ``out``. ``training`` marks a report
-  of runs still training towards ``target`` updates (None: each dataset's published budget)."""
+  """``README.md``, ``results.json`` (each member's last evaluation), ``curves.json`` (the
+  rows as :func:`collect` reads them back) and ``curves.png`` in ``out``, from ``{(dataset,
+  model): row}`` (:func:`record`). ``training`` marks a report of runs still training towards
+  ``target`` updates (None: each dataset's published budget)."""
   import matplotlib
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
   import numpy as np
 
+  rows = rows_so_far(table)
   os.makedirs(out, exist_ok=True)
   with open(os.path.join(out, "results.json"), "w") as f:
     json.dump(rows, f, indent=1)
+  with open(os.path.join(out, CURVES_FILE), "w") as f:
+    json.dump({f"{d}/{m}": row for (d, m), row in table.items()}, f, indent=None)
+    f.write("\n")
   datasets = list(dict.fromkeys(r["dataset"] for r in rows))
   models = list(dict.fromkeys(r["model"] for r in rows))
   lines = ["# PacGAN's protocols, reproduced", "",
@@ -468,11 +522,11 @@ def write_report(rows: list[dict], out: str, workdir: str, training: bool = Fals
       pub = protocol.published.get(model)
       reached = "—"
       if pub is not None:
-        step = first_step_at_published(curves(os.path.join(workdir, dataset, model)), pub,
+        step = first_step_at_published(table[dataset, model]["members"], pub,
                                        protocol.metrics)
         reached = f"{step:,}" if step is not None else "not yet"
       updates = min(r["steps"] for r in got)
-      hours = hours_per_100k(os.path.join(workdir, dataset, model))
+      hours = table[dataset, model]["hours_per_100k"]
       lines.append(f"| {model} (ours) | {updates:,} | {len(got)} | " + " | ".join(cells)
                    + f" | {reached} | {'—' if hours is None else f'{hours:.2g}'} |")
       if pub is not None:
@@ -493,9 +547,9 @@ def write_report(rows: list[dict], out: str, workdir: str, training: bool = Fals
     protocol = PROTOCOLS[dataset]
     for ax, (metric, scale, heading) in zip(row_axes, protocol.metrics[:2]):
       for model in models:
-        logged = curves(os.path.join(workdir, dataset, model))
-        if not logged:
+        if (dataset, model) not in table:
           continue
+        logged = table[dataset, model]["members"]
         steps, stats = curve(logged, metric, scale)
         mean, se = np.array([m for m, _ in stats]), np.array([e for _, e in stats])
         # One colour per model in every panel (matplotlib's ten-colour cycle, one per row kind).
@@ -563,10 +617,11 @@ def main(argv: list[str] | None = None) -> int:
       print(open(os.path.join(args.out, held_out.report)).read())
       return 0
     if args.report:
-      rows = rows_so_far(datasets, models, args.workdir)
-      if not rows:
-        raise ValueError(f"nothing trained yet in {args.workdir}; run without --report first.")
-      write_report(rows, args.out, args.workdir, training=True, target=args.steps)
+      table = collect(args.workdir, args.out)
+      if not table:
+        raise ValueError(f"nothing trained yet in {args.workdir} and no report in {args.out}; "
+                         "run without --report first.")
+      write_report(table, args.out, training=True, target=args.steps)
       print(open(os.path.join(args.out, "README.md")).read())
       return 0
     rows = run(datasets, models, args.seeds, args.steps, args.workdir, overrides,
@@ -583,12 +638,11 @@ def main(argv: list[str] | None = None) -> int:
   if len(rows) < len(datasets) * len(models) * args.seeds:
     print("interrupted; rerun the same command to resume.", file=sys.stderr)
     return 3
-  # The report covers every row trained in the workdir, not only the ones this command named,
-  # so training one more row does not drop the others from the table (a row never trained
-  # has no evaluations and adds nothing).
-  everything = rows_so_far(list(PROTOCOLS), list(MODELS), args.workdir)
-  write_report(everything, args.out, args.workdir, training=any(
-      r["steps"] < PROTOCOLS[r["dataset"]].budget for r in everything))
+  # The report covers every row it already has and every row trained in the workdir, not only
+  # the ones this command named, so training one more row does not drop the others.
+  table = collect(args.workdir, args.out)
+  write_report(table, args.out, training=any(
+      updates(row) < PROTOCOLS[dataset].budget for (dataset, _), row in table.items()))
   print(open(os.path.join(args.out, "README.md")).read())
   return 0
 

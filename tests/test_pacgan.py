@@ -10,8 +10,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ebgan_jax import (configs, data, losses, main, models, pacgan, state as state_lib,
-                       step as step_lib, trained)
+from ebgan_jax import (configs, data, losses, main, models, outputs, pacgan,
+                       state as state_lib, step as step_lib, trained)
 
 
 def test_pacgan_networks_match_the_released_code():
@@ -151,10 +151,13 @@ def test_the_protocol_command_reports_beside_table_1_and_resumes(tmp_path, capsy
   assert [(r["model"], r["member"]) for r in rows] == [
       ("GAN", "seed=0"), ("GAN", "seed=1"), ("PacGAN2", "seed=0"), ("PacGAN2", "seed=1")]
   logged = pacgan.curves(str(tmp_path / "runs" / "ring" / "GAN"))
-  # every 2 steps, and the final evaluation (the summary's) at 40
+  # every 2 steps, and the final evaluation at 40, logged once beside the others
   assert sorted(logged) == ["seed=0", "seed=1"] and [r["step"] for r in logged["seed=0"]] == \
       list(range(2, 42, 2))
   assert logged["seed=0"][-1]["high_quality"] == rows[0]["high_quality"]
+  final = [r for r in outputs.read_metrics(str(tmp_path / "runs" / "ring" / "GAN"))
+           if r["step"] == 40 and "high_quality" in r]
+  assert sorted(r["member"] for r in final) == ["seed=0", "seed=1"]
   # Rerunning resumes: nothing is trained again and the rows are the same; a command naming
   # one row still reports every row trained in the workdir.
   capsys.readouterr()
@@ -163,6 +166,9 @@ def test_the_protocol_command_reports_beside_table_1_and_resumes(tmp_path, capsy
   assert again[0]["high_quality"] == rows[0]["high_quality"]
   assert [r["model"] for r in again] == ["GAN", "GAN", "PacGAN2", "PacGAN2"]
   assert "| PacGAN2 (ours) | 40 | 2 |" in (tmp_path / "out" / "README.md").read_text()
+  # ... and the finished run started again logged its final evaluation once
+  assert len([r for r in outputs.read_metrics(str(tmp_path / "runs" / "ring" / "GAN"))
+              if r["step"] == 40 and "high_quality" in r]) == 2
   assert pacgan.main(args[:-1] + ["--models", "GAN,Nope"]) == 2
   # The report of a table still training: each seed's last evaluation, against the target.
   assert pacgan.main(args[:-1] + ["--report", "--steps", "400000"]) == 0
@@ -174,11 +180,27 @@ def test_the_protocol_command_reports_beside_table_1_and_resumes(tmp_path, capsy
   later = {"step": 50, "member": "seed=1", "modes_covered": 3.0, "high_quality": 0.25}
   with open(tmp_path / "runs" / "ring" / "GAN" / "metrics.jsonl", "a") as f:
     f.write(json.dumps(later) + "\n")
-  now = {r["member"]: r for r in pacgan.rows_so_far(["ring"], ["GAN"], str(tmp_path / "runs"))}
+  table = pacgan.collect(str(tmp_path / "runs"), str(tmp_path / "out"))
+  now = {r["member"]: r for r in pacgan.rows_so_far(table) if r["model"] == "GAN"}
   assert (now["seed=0"]["steps"], now["seed=1"]["steps"]) == (40, 50)
   assert now["seed=1"]["modes_covered"] == 3.0
   assert pacgan.main(["--report", "--workdir", str(tmp_path / "none"),
                       "--out", str(tmp_path / "o2")]) == 2
+  # The report is its own record: from a fresh workdir it is written again the same, and a run
+  # started again from scratch replaces a row only once it has trained further.
+  before = (tmp_path / "out" / "README.md").read_text()
+  assert pacgan.main(["--report", "--steps", "400000", "--workdir", str(tmp_path / "none"),
+                      "--out", str(tmp_path / "out")]) == 0
+  assert (tmp_path / "out" / "README.md").read_text() == before
+  fresh = [a if a not in ("40", str(tmp_path / "runs")) else
+           {"40": "20", str(tmp_path / "runs"): str(tmp_path / "again")}[a] for a in args]
+  fresh = [a if a != "GAN,PacGAN2" else "PacGAN2" for a in fresh]
+  assert pacgan.main(fresh) == 0
+  assert "the report's row (40 updates) is kept" in capsys.readouterr().err
+  assert "| PacGAN2 (ours) | 40 | 2 |" in (tmp_path / "out" / "README.md").read_text()
+  assert pacgan.main([a if a != "20" else "60" for a in fresh]) == 0
+  report = (tmp_path / "out" / "README.md").read_text()
+  assert "| PacGAN2 (ours) | 60 | 2 |" in report and "| GAN (ours) | 40 | 2 |" in report
 
 
 def test_first_step_at_the_published_numbers():
@@ -207,12 +229,18 @@ def test_stacked_mnist_rows_are_the_published_set_up_and_report_beside_table_2(t
   rows = [{"dataset": "stacked_mnist", "model": "GAN", "steps": 100000, "member": f"seed={i}",
            "modes_covered": m, "kl_to_uniform": kl} for i, (m, kl) in enumerate([(80, 4.4),
                                                                                  (90, 4.2)])]
-  pacgan.write_report(rows, str(tmp_path / "out"), str(tmp_path / "runs"))
+  table = {("stacked_mnist", "GAN"): {"hours_per_100k": None, "members": {
+      r["member"]: [{"step": r["steps"], "modes_covered": r["modes_covered"],
+                     "kl_to_uniform": r["kl_to_uniform"]}] for r in rows}}}
+  pacgan.write_report(table, str(tmp_path / "out"))
+  assert json.loads((tmp_path / "out" / "results.json").read_text()) == rows
   report = (tmp_path / "out" / "README.md").read_text()
   assert "## stacked_mnist (Table 2)" in report
   assert "| model | updates | seeds | modes (of 1,000) | KL to uniform | recall | coverage |" in report
-  # mean ± standard error: 85 ± 5 modes, KL 4.3 ± 0.1
-  assert "| GAN (ours) | 100,000 | 2 | 85 ± 5 | 4.3 ± 0.1 | — | — | not yet |" in report
+  # mean ± standard error: 85 ± 5 modes, KL 4.3 ± 0.1; both within two standard errors of the
+  # published row (|85 - 78.9| <= 2 hypot(5, 6.46), |4.3 - 4.5| <= 2 hypot(0.1, 0.127)) at the
+  # row's only evaluation
+  assert "| GAN (ours) | 100,000 | 2 | 85 ± 5 | 4.3 ± 0.1 | — | — | 100,000 |" in report
   assert "| GAN (Lin et al. 2018) | 100,000 | 10 | 78.9 ± 6.46 | 4.5 ± 0.127 | — | — | — |" in report
 
 
