@@ -396,9 +396,14 @@ def collect(workdir: str, out: str) -> dict[tuple[str, str], dict]:
   path = os.path.join(out, CURVES_FILE)
   if os.path.exists(path):
     with open(path) as f:
-      for key, row in json.load(f).items():
-        dataset, model = key.split("/")
-        table[dataset, model] = row
+      try:
+        recorded = json.load(f)
+      except json.JSONDecodeError as e:
+        raise ValueError(f"{path} is not valid JSON ({e}); restore it (git checkout {path}) "
+                         "or move it away to report the workdir alone.") from None
+    for key, row in recorded.items():
+      dataset, model = key.split("/")
+      table[dataset, model] = row
   for dataset in PROTOCOLS:
     for model in MODELS:
       row = record(os.path.join(workdir, dataset, model))
@@ -525,9 +530,9 @@ def write_report(table: dict[tuple[str, str], dict], out: str, training: bool = 
         step = first_step_at_published(table[dataset, model]["members"], pub,
                                        protocol.metrics)
         reached = f"{step:,}" if step is not None else "not yet"
-      updates = min(r["steps"] for r in got)
+      reached_by_all = min(r["steps"] for r in got)
       hours = table[dataset, model]["hours_per_100k"]
-      lines.append(f"| {model} (ours) | {updates:,} | {len(got)} | " + " | ".join(cells)
+      lines.append(f"| {model} (ours) | {reached_by_all:,} | {len(got)} | " + " | ".join(cells)
                    + f" | {reached} | {'—' if hours is None else f'{hours:.2g}'} |")
       if pub is not None:
         lines.append(f"| {model} (Lin et al. 2018) | {protocol.budget:,} | 10 | "

@@ -186,6 +186,12 @@ def test_the_protocol_command_reports_beside_table_1_and_resumes(tmp_path, capsy
   assert now["seed=1"]["modes_covered"] == 3.0
   assert pacgan.main(["--report", "--workdir", str(tmp_path / "none"),
                       "--out", str(tmp_path / "o2")]) == 2
+  (tmp_path / "o2").mkdir()
+  (tmp_path / "o2" / "curves.json").write_text('{"ring/GAN": ')
+  capsys.readouterr()
+  assert pacgan.main(["--report", "--workdir", str(tmp_path / "none"),
+                      "--out", str(tmp_path / "o2")]) == 2
+  assert "curves.json is not valid JSON" in capsys.readouterr().err
   # The report is its own record: from a fresh workdir it is written again the same, and a run
   # started again from scratch replaces a row only once it has trained further.
   before = (tmp_path / "out" / "README.md").read_text()
