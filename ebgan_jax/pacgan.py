@@ -327,9 +327,9 @@ def _mean_se(values) -> tuple[float, float]:
 
 
 def curves(workdir: str) -> dict[str, list[dict]]:
-  """Per member, its evaluations in step order (the step and the metrics): those logged during
-  training and, for a run that reached its end, the final one of its ``summary.json`` (the
-  loop logs only the evaluations before the last step)."""
+  """Per member, its evaluations in step order (the step and the metrics): those logged in
+  ``metrics.jsonl`` and, for a run that reached its end, the final one of its ``summary.json``
+  where the log lacks it (runs trained before the loop logged its final evaluation)."""
   from ebgan_jax import outputs
   out: dict[str, list[dict]] = {}
   for row in outputs.read_metrics(workdir):
@@ -530,9 +530,9 @@ def write_report(table: dict[tuple[str, str], dict], out: str, training: bool = 
         step = first_step_at_published(table[dataset, model]["members"], pub,
                                        protocol.metrics)
         reached = f"{step:,}" if step is not None else "not yet"
-      reached_by_all = min(r["steps"] for r in got)
       hours = table[dataset, model]["hours_per_100k"]
-      lines.append(f"| {model} (ours) | {reached_by_all:,} | {len(got)} | " + " | ".join(cells)
+      lines.append(f"| {model} (ours) | {updates(table[dataset, model]):,} | {len(got)} | "
+                   + " | ".join(cells)
                    + f" | {reached} | {'—' if hours is None else f'{hours:.2g}'} |")
       if pub is not None:
         lines.append(f"| {model} (Lin et al. 2018) | {protocol.budget:,} | 10 | "
