@@ -28,8 +28,8 @@ eval: install
 PROTOCOL ?= embedded
 results: install
 	@case "$(PROTOCOL)" in \
-	  embedded) $(PY) -m ebgan_jax.results $(ARGS) ;; \
-	  pacgan) $(PY) -m ebgan_jax.pacgan $(ARGS) ;; \
+	  embedded) $(PY) -m ebgan_jax.studies.family $(ARGS) ;; \
+	  pacgan) $(PY) -m ebgan_jax.studies.pacgan $(ARGS) ;; \
 	  *) echo "error: PROTOCOL must be embedded or pacgan, got '$(PROTOCOL)'." >&2; exit 2 ;; \
 	esac
 
@@ -37,29 +37,31 @@ results: install
 # sweeps another experiment.
 SWEEP ?= margin=1,2,4,6,8,12,16,32
 SWEEP_EXP := $(if $(filter command line environment,$(origin EXP)),$(EXP),digits_margin_sweep)
+# make sweep writes under WORKDIR when it is given, like every other target.
+SWEEP_WORKDIR := $(if $(filter command line environment,$(origin WORKDIR)),$(WORKDIR),runs/$(SWEEP_EXP)_sweep)
 likelihood: install
-	$(PY) -m ebgan_jax.likelihood $(ARGS)
+	$(PY) -m ebgan_jax.studies.likelihood $(ARGS)
 
 semi-supervised: install
-	$(PY) -m ebgan_jax.semisupervised $(ARGS)
+	$(PY) -m ebgan_jax.studies.semisupervised $(ARGS)
 
 sweep: install
-	$(PY) -m ebgan_jax.sweep --config experiments/$(SWEEP_EXP).py --workdir runs/$(SWEEP_EXP)_sweep --sweep "$(SWEEP)" $(ARGS)
+	$(PY) -m ebgan_jax.sweep --config experiments/$(SWEEP_EXP).py --workdir $(SWEEP_WORKDIR) --sweep "$(SWEEP)" $(ARGS)
 
 # The EBGAN paper's grid search (Table 1): SUBSET=N network settings (default: 64 on a CPU, the
 # whole grid on an accelerator), SUBSET=all for the paper's 512 EBGAN and 6,144 GAN settings.
 SUBSET ?=
 CONFIG ?= experiments/digits_grid_search.py
 grid-search: install
-	$(PY) -m ebgan_jax.grid_search --config $(CONFIG) $(if $(SUBSET),--subset $(SUBSET)) $(ARGS)
+	$(PY) -m ebgan_jax.studies.grid_search --config $(CONFIG) $(if $(SUBSET),--subset $(SUBSET)) $(ARGS)
 
 # GAN Proposition 1 and EBGAN Theorems 1-2 on toys (results/theory).
 theory: install
-	$(PY) -m ebgan_jax.theory $(ARGS)
+	$(PY) -m ebgan_jax.studies.theory $(ARGS)
 
 # CelebA-shaped JPEGs as a TFDS dataset (synthetic_celeb_a), to measure the input pipeline.
 synthetic-celeba: install
-	$(PY) -m ebgan_jax.synthetic $(ARGS)
+	$(PY) -m ebgan_jax.data.synthetic_celeba $(ARGS)
 
 N ?= 64
 sample: install
@@ -74,7 +76,7 @@ test-slow: install
 	$(PY) -m pytest -m slow $(PYTEST_ARGS)
 
 bench: install
-	$(PY) -m ebgan_jax.bench $(ARGS)
+	$(PY) -m ebgan_jax.tools.bench $(ARGS)
 
 bench-sweep: install
 	$(PY) -m ebgan_jax.sweep --config experiments/$(SWEEP_EXP).py --bench --sweep "$(SWEEP)" --config.num_steps=500 --config.sample_every=100000 --config.checkpoint_every=100000 $(ARGS)

@@ -6,11 +6,11 @@ The losses are pure functions that compose with any Flax or optax code (``docs/l
   energy = ebgan_jax.reconstruction_energy(x, x_rec)            # [B]
   loss_d = ebgan_jax.ebgan_discriminator_loss(e_real, e_fake, margin=10.0).mean()
 
-The rest lives in submodules: ``ebgan_jax.algorithms`` (one module per algorithm, a registry
-by name), ``ebgan_jax.train`` (the runner), ``ebgan_jax.step`` (the jitted step),
-``ebgan_jax.models``, ``ebgan_jax.data``, ``ebgan_jax.sweep``, ``ebgan_jax.eval`` and
-``ebgan_jax.inception`` (FID/KID), ``ebgan_jax.sampling`` (inverse-CDF, rejection and
-importance sampling); ``ebgan_jax.load(workdir)`` restores a trained run.
+The rest lives in sub-packages, each with a registry by name (``docs/architecture.md``):
+``ebgan_jax.algorithms``, ``ebgan_jax.models``, ``ebgan_jax.data`` and ``ebgan_jax.evaluators``;
+the runner is ``ebgan_jax.train`` around the jitted step of ``ebgan_jax.step``; the commands are
+``ebgan_jax.main``, ``ebgan_jax.sweep``, ``ebgan_jax.evaluate`` and ``ebgan_jax.sample``; the
+paper studies live in ``ebgan_jax.studies``. ``ebgan_jax.load(workdir)`` restores a trained run.
 """
 
 from ebgan_jax.losses import (

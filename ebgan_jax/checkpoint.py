@@ -27,6 +27,8 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
+from ebgan_jax import rundir
+
 
 def shape_signature(state: Any) -> dict[str, list[int]]:
   """``{tree path: shape}`` of every array in ``state``."""
@@ -102,7 +104,7 @@ class Checkpointer:
 
   def __init__(self, workdir: str, *, keep: int = 3, async_save: bool = True,
                read_only: bool = False):
-    self.directory = os.path.abspath(os.path.join(workdir, "checkpoints"))
+    self.directory = os.path.abspath(rundir.path(workdir, rundir.CHECKPOINTS))
     self.workdir = workdir
     self.read_only = read_only
     self._async = async_save and not read_only
@@ -261,7 +263,7 @@ class Checkpointer:
       warnings.warn(f"checkpoint {step} in {self.directory} cannot be read ({reason}); "
                     "reading the previous one (nothing was moved).", stacklevel=3)
       return
-    target = os.path.join(self.workdir, "corrupt_checkpoints", str(step))
+    target = os.path.join(self.workdir, rundir.CORRUPT_CHECKPOINTS, str(step))
     warnings.warn(f"checkpoint {step} in {self.directory} cannot be read ({reason}); "
                   f"moved to {target}, trying the previous one.", stacklevel=3)
     self._manager.close()

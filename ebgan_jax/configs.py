@@ -79,7 +79,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.optimizer.b2 = 0.999
 
   c.data = ml_collections.ConfigDict()
-  c.data.name = "digits"  # "digits", "ring", "grid", "mnist", "celeb_a", "lsun/bedroom"
+  c.data.name = "digits"  # a name in ebgan_jax.data.DATASETS
   c.data.image_size = 0  # 0: the dataset's own size
   c.data.data_dir = ""  # TFDS data_dir; "" uses TFDS_DATA_DIR or ~/tensorflow_datasets
   c.data.split = "train"
@@ -92,7 +92,7 @@ def base_config() -> ml_collections.ConfigDict:
   # fixed subset, the same for every seed and model); for TFDS datasets, a split ("test").
   c.data.holdout = 0
   c.data.eval_split = ""
-  # The input pipeline (ebgan_jax/loader.py); neither changes what a batch holds. TFDS datasets
+  # The input pipeline (ebgan_jax/data/loader.py); neither changes what a batch holds. TFDS datasets
   # are read by this many worker processes (-1: half the host's cores, 0: the training thread);
   # the next ``prefetch`` dispatches are read and put on the devices while the step runs.
   c.data.workers = -1
@@ -119,7 +119,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.model.code_size = 64
   # How upsampling layers (nearest x2 + conv, and stride-2 transposed convolutions) are
   # computed: "subpixel" on the low-resolution input (fast on XLA:CPU), or "resize" in their
-  # plain form; the same function either way (models.py).
+  # plain form; the same function either way (models/layers.py).
   c.model.upsample = "subpixel"
   c.model.maxout_pieces = 5  # model.arch="pacgan": pieces per maxout unit
   c.model.sbn_sizes = (64, 32, 16)  # model.arch="sbn": binary layers h_1 (bottom) to h_L
@@ -138,7 +138,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.on_nonfinite = "stop"
   c.max_consecutive_skips = 200
 
-  # Evaluation metrics (ebgan_jax.eval) every eval_every steps (0: only at the end), on
+  # Evaluation metrics (ebgan_jax.evaluators) every eval_every steps (0: only at the end), on
   # eval_samples samples; the 2-D mixtures use 2,500 and stacked digits 26,000 (the protocols).
   c.eval_every = 0
   c.eval_samples = 2000
@@ -154,7 +154,7 @@ def base_config() -> ml_collections.ConfigDict:
 
 
 # EBGAN's margin on PacGAN's set-up, per mixture (on the mean squared reconstruction error): the
-# choice of the sweep ``python -m ebgan_jax.pacgan --sweep margin`` (results/pacgan/margins.md).
+# choice of the sweep ``python -m ebgan_jax.studies.pacgan --sweep margin`` (results/pacgan/margins.md).
 PACGAN_MARGINS = {"ring": 0.1, "grid": 0.1}
 
 
@@ -444,7 +444,8 @@ _FINITE = ("optimizer.b1", "optimizer.b2", "energy_scale")
 
 def validate(config: ml_collections.ConfigDict) -> None:
   """One-line ``ValueError`` for values that cannot be trained with, saying how to fix them."""
-  from ebgan_jax.data import TFDS_DATASETS
+  from ebgan_jax import data
+  dataset = data.spec(config.data.name)  # an unknown name is a one-line error here
   for key in state_keys() + _FINITE:  # NaN passes every comparison below unnoticed
     value = get_key(config, key)
     if value is not None and not math.isfinite(value):
@@ -472,7 +473,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
   for key, allowed in choices.items():
     if config[key] not in allowed:
       raise ValueError(f"config.{key} must be one of {', '.join(allowed)}; got {config[key]!r}.")
-  from ebgan_jax.inception import resolve_weights
+  from ebgan_jax.evaluators.inception import resolve_weights
   weights = resolve_weights(config.get("inception_weights"))
   if weights and not os.path.isfile(os.path.expanduser(weights)):
     raise ValueError(f"Inception weights file {weights} does not exist; pass the path of "
@@ -488,14 +489,14 @@ def validate(config: ml_collections.ConfigDict) -> None:
     raise ValueError(f"config.model.activation_d must be 'relu' or 'elu', got "
                      f"{config.model.activation_d!r}.")
   if config.data.holdout and config.data.name != "digits":
-    fix = ("its test split: --config.data.eval_split=test" if config.data.name in TFDS_DATASETS
+    fix = ("its test split: --config.data.eval_split=test" if dataset.tfds
            else "no held-out set")
     raise ValueError(f"config.data.holdout holds out digits; use --config.data.holdout=0 for "
                      f"{config.data.name!r} ({fix}).")
   if config.data.name == "digits" and config.data.holdout > 1797 - config.batch_size:
     raise ValueError(f"config.data.holdout={config.data.holdout} leaves fewer than "
                      f"config.batch_size={config.batch_size} of the 1,797 digits to train on.")
-  if config.data.eval_split and config.data.name not in TFDS_DATASETS:
+  if config.data.eval_split and not dataset.tfds:
     raise ValueError(f"config.data.eval_split names a TFDS split; for {config.data.name!r} use "
                      "--config.data.holdout=N (digits) or leave it empty.")
   REGISTRY[config.algorithm].validate(config)

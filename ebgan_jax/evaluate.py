@@ -1,5 +1,5 @@
 """``make eval WORKDIR=<dir>``: the evaluation metrics of a trained run, from its latest
-checkpoint, by its dataset's protocol (``ebgan_jax.eval``):
+checkpoint, by its dataset's protocol (``ebgan_jax.evaluators``):
 
 - 2-D mixtures: modes covered, % high quality, reverse KL (PacGAN, 2,500 samples);
 - digits: the EBGAN paper's I', the Inception-style score, classes covered and the Fréchet
@@ -23,12 +23,12 @@ import json
 import os
 import sys
 
-from ebgan_jax.main import set_cpu_defaults
+from ebgan_jax import cli
 
 
 def evaluate_run(workdir: str, inception_weights: str | None = None) -> list[dict]:
-  from ebgan_jax import algorithms, data, trained
-  from ebgan_jax.evaluator import Evaluator
+  from ebgan_jax import algorithms, data, rundir, trained
+  from ebgan_jax.evaluators import Evaluator
   from ebgan_jax.state import member
 
   run = trained.load(workdir)
@@ -57,10 +57,10 @@ def evaluate_run(workdir: str, inception_weights: str | None = None) -> list[dic
     state = member(run.state, i) if run.members else run.state
     rows.append({"member": label, "step": run.step, **r,
                  **algorithm.evaluate(config, networks, state, dataset)})
-  if evaluator is not None and evaluator.protocol in ("digits", "stacked_digits", "stacked_mnist"):
+  if evaluator is not None and evaluator.uses_classifier:
     for row in rows:
       row["classifier_accuracy"] = evaluator.classifier.accuracy
-  with open(os.path.join(workdir, "eval.json"), "w") as f:
+  with open(rundir.path(workdir, rundir.EVAL), "w") as f:
     json.dump(rows, f, indent=2)
   return rows
 
@@ -72,15 +72,12 @@ def main(argv: list[str] | None = None) -> int:
   parser.add_argument("--inception_weights", default=None,
                       help="pytorch-fid's pt_inception-2015-12-05-6726825d.pth or its .npz")
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-  set_cpu_defaults()
-  try:
-    rows = evaluate_run(args.workdir, args.inception_weights)
-  except ValueError as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 2
-  for row in rows:
-    print(json.dumps(row))
-  return 0
+  cli.set_cpu_defaults()
+
+  def body() -> None:
+    for row in evaluate_run(args.workdir, args.inception_weights):
+      print(json.dumps(row))
+  return cli.run(body)
 
 
 if __name__ == "__main__":

@@ -7,21 +7,11 @@ The training logic lives in :mod:`ebgan_jax.train`, importable from notebooks an
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
+from ebgan_jax import cli
+from ebgan_jax.cli import set_cpu_defaults  # noqa: F401 - the name users of main held
 from ebgan_jax.configs import split_overrides
-
-
-def set_cpu_defaults() -> None:
-  """XLA:CPU runs this project's convolutions 25-60% faster with the YNN fusions off
-  (measured with `make bench` on 2 cores). Applied only when the user has not set that flag (nor EBGAN_JAX_XLA_DEFAULTS=0);
-  must run before jax loads."""
-  if os.environ.get("EBGAN_JAX_XLA_DEFAULTS", "1") == "0":
-    return
-  flags = os.environ.get("XLA_FLAGS", "")
-  if "xla_cpu_experimental_ynn_fusion_type" not in flags:
-    os.environ["XLA_FLAGS"] = (flags + " --xla_cpu_experimental_ynn_fusion_type=").strip()
 
 
 def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
@@ -44,30 +34,19 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
 
 def main(argv: list[str] | None = None) -> int:
   args, overrides = parse_args(sys.argv[1:] if argv is None else argv)
-  set_cpu_defaults()
+  cli.set_cpu_defaults()
   from ebgan_jax import configs, parallel, train  # after the XLA flags are set
   if args.distributed or args.coordinator_address:
     parallel.initialize(args.coordinator_address, args.num_processes, args.process_id)
-  try:
+
+  def body() -> int:
     config = configs.load_config(args.config)
     configs.apply_overrides(config, overrides)
     configs.validate(config)
-  except ValueError as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 2
-  workdir = args.workdir or configs.default_workdir(config)
-  try:
+    workdir = args.workdir or configs.default_workdir(config)
     summary = train.train_and_evaluate(config, workdir, progress=not args.no_progress)
-  except ValueError as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 2
-  except train.TrainingStopped as e:
-    print(f"stopped: {e}", file=sys.stderr)
-    return 1
-  except train.DiskFull as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 1
-  return 3 if summary.get("interrupted") else 0
+    return cli.EXIT_INTERRUPTED if summary.get("interrupted") else cli.EXIT_OK
+  return cli.run(body)
 
 
 if __name__ == "__main__":

@@ -90,6 +90,18 @@ def sample_latent(key: Array, n: int, dim: int, dist: str) -> Array:
   return jax.random.uniform(key, (n, dim), minval=-1.0, maxval=1.0)
 
 
+# The 2-D mixtures are drawn and evaluated on the same 2,500 samples from fixed noise
+# (PacGAN's evaluation, Lin et al. 2018, §5.1).
+MIXTURE_SAMPLES = 2500
+
+
+def sample_noise(config: ml_collections.ConfigDict, n: int) -> Array:
+  """The fixed noise of the sample pictures (and of the mixtures' evaluation), the same at every
+  step of a run."""
+  key = jax.random.fold_in(jax.random.PRNGKey(config.seed), SAMPLE_STREAM)
+  return sample_latent(key, n, config.latent_dim, config.latent_dist)
+
+
 def _cast(tree, dtype):
   return jax.tree.map(lambda a: a.astype(dtype) if jnp.issubdtype(a.dtype, jnp.floating) else a,
                       tree)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import glob
 import itertools
 import json
 import os
@@ -26,8 +25,8 @@ import tempfile
 import time
 from typing import Sequence
 
+from ebgan_jax import cli, rundir
 from ebgan_jax.configs import split_overrides, state_keys
-from ebgan_jax.main import set_cpu_defaults
 
 # Shorthands that set several keys at once.
 ALIASES = {"lr": ("optimizer.lr_g", "optimizer.lr_d"), "optimizer.lr": ("optimizer.lr_g", "optimizer.lr_d")}
@@ -102,13 +101,13 @@ def run_sweep_timed(config, spec: dict[str, list[str]], workdir: str, progress: 
   """:func:`run_sweep`, and the wall time that training the sweep to its end took, summed over
   the calls that trained (kept in ``<workdir>/wall_time.json``): rerunning a finished sweep
   evaluates it again but adds nothing."""
-  path = os.path.join(workdir, "wall_time.json")
+  path = rundir.path(workdir, rundir.WALL_TIME)
   spent = 0.0
   if os.path.exists(path):
     with open(path) as f:
       spent = float(json.load(f)["seconds"])
   summaries = []
-  for name in glob.glob(os.path.join(workdir, "**", "summary.json"), recursive=True):
+  for name in rundir.summaries_under(workdir):
     with open(name) as f:
       summaries.append(json.load(f))
   finished = bool(summaries) and all(s.get("steps", 0) >= config.num_steps
@@ -130,8 +129,7 @@ def second_half_stats(workdir: str, num_steps: int) -> dict[str, dict[str, float
   For BEGAN, over the whole run: the fraction of logged steps at which ``k_t`` was off its
   clip bounds 0 and 1 (``k_off_clip``: the controller at work, not pinned)."""
   import numpy as np
-  from ebgan_jax import outputs
-  logged = [r for r in outputs.read_metrics(workdir) if "images_per_sec" in r]
+  logged = [r for r in rundir.read_metrics(workdir) if "images_per_sec" in r]
   rows = [r for r in logged if r["step"] > num_steps // 2]
   stats = {}
   for member in dict.fromkeys(r.get("member") for r in rows):
@@ -158,7 +156,7 @@ _TABLE_KEYS = ("loss_d", "loss_g", "energy_real", "energy_fake", "pt", "frac_fak
 
 def write_tables(workdir: str, results: list[dict]) -> None:
   os.makedirs(workdir, exist_ok=True)
-  with open(os.path.join(workdir, "sweep_results.json"), "w") as f:
+  with open(rundir.path(workdir, rundir.SWEEP_RESULTS + ".json"), "w") as f:
     json.dump(results, f, indent=2)
   keys = [k for k in _TABLE_KEYS if results and k in results[0]]
   lines = ["| member | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
@@ -171,7 +169,7 @@ def write_tables(workdir: str, results: list[dict]) -> None:
               "under the margin, late_loss_d_cv the coefficient of variation of loss_d."]
   if results and "precision_recall_k" in results[0]:
     lines += ["", prdc_note(results[0])]
-  with open(os.path.join(workdir, "sweep_results.md"), "w") as f:
+  with open(rundir.path(workdir, rundir.SWEEP_RESULTS + ".md"), "w") as f:
     f.write("\n".join(lines) + "\n")
   print("\n".join(lines), flush=True)
 
@@ -211,28 +209,21 @@ def main(argv: list[str] | None = None) -> int:
   parser.add_argument("--bench", action="store_true", help="time against sequential runs")
   rest, overrides = split_overrides(argv)
   args = parser.parse_args(rest)
-  set_cpu_defaults()
-  from ebgan_jax import configs, train
-  try:
+  cli.set_cpu_defaults()
+  from ebgan_jax import configs
+
+  def body() -> int:
     config = configs.load_config(args.config)
     configs.apply_overrides(config, overrides)
     configs.validate(config)
     spec = parse_sweep(args.sweep)
     if args.bench:
       print(json.dumps(bench(config, spec)))
-      return 0
+      return cli.EXIT_OK
     run_sweep(config, spec, args.workdir or os.path.join("runs", f"{config.name}_sweep"),
               progress=not args.no_progress)
-  except ValueError as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 2
-  except train.TrainingStopped as e:
-    print(f"stopped: {e}", file=sys.stderr)
-    return 1
-  except train.DiskFull as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 1
-  return 0
+    return cli.EXIT_OK
+  return cli.run(body)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 It loads the data, builds the members' states, resumes from the latest checkpoint, runs the
 jitted data-parallel step (:mod:`ebgan_jax.step`), logs metrics, draws pictures
-(:mod:`ebgan_jax.pictures`), evaluates by the dataset's protocol (:mod:`ebgan_jax.evaluator`)
+(:mod:`ebgan_jax.pictures`), evaluates by the dataset's protocol (:mod:`ebgan_jax.evaluators`)
 and checkpoints, for a single run (a population of one) and a sweep alike.
 """
 
@@ -14,6 +14,7 @@ import fcntl
 import json
 import os
 import signal
+import sys
 import threading
 import time
 import warnings
@@ -25,9 +26,10 @@ import numpy as np
 from jax.experimental import multihost_utils
 from tqdm import tqdm
 
-from ebgan_jax import (algorithms, checkpoint, configs, data, loader, outputs, parallel, pictures,
+from ebgan_jax import (algorithms, checkpoint, configs, data, parallel, pictures, rundir,
                        step as step_lib, trained)
-from ebgan_jax.evaluator import Evaluator
+from ebgan_jax.data import loader
+from ebgan_jax.evaluators import Evaluator
 from ebgan_jax.state import GANState, member, stack_states
 from ebgan_jax.step import GUARDED
 
@@ -112,8 +114,8 @@ def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
           "config": settings}
   if is_writer:
     # What the run runs with: on resume, the values it started with but for the schedule.
-    _write_json_atomically(os.path.join(workdir, "config.json"), settings)
-    outputs.truncate_metrics(workdir, after_step=start)
+    rundir.write_json_atomically(rundir.path(workdir, rundir.CONFIG), settings)
+    rundir.truncate_metrics(workdir, after_step=start)
 
   # ----------------------------------------------------------------------------------------------
   # The compiled programs: the step, the sampler and the energy landscape, over the members.
@@ -125,7 +127,7 @@ def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
   sampler = pictures.make_sampler(generator, algorithm, n)
   energy_fn = pictures.make_energy_fn(discriminator, algorithm, n, config.pack)
   generate = lambda z: sampler(state.g.params, state.g.batch_stats, z)
-  writer = outputs.MetricWriter(workdir) if is_writer else None
+  writer = rundir.MetricWriter(workdir) if is_writer else None
 
   # The local batches of a dispatch, [members, steps_per_dispatch, rows, ...], read ahead by
   # data.workers processes and put on the devices data.prefetch dispatches ahead.
@@ -153,11 +155,15 @@ def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
   t_start = t_window = time.perf_counter()
   images_window, interrupted, reported = 0, None, set()
   # Until this process logs, the summary's training metrics are the last ones logged before.
-  last_logged = outputs.last_training_rows(workdir, labels, start)
+  last_logged = rundir.last_training_rows(workdir, labels, start)
   skips_seen = [int(v) for v in np.atleast_1d(jax.device_get(state.guard["skipped"]))]
   check_guard = lambda: _check_guard(state, config, ckpt, labels, reported, skips_seen)
-  bar = tqdm(total=config.num_steps, initial=start, disable=not (progress and is_writer),
-             unit="step", dynamic_ncols=True)
+  # A terminal gets a progress bar; a log file, CI or a notebook's captured stream gets one
+  # plain line per logging interval instead of thousands of carriage-return redraws.
+  show = progress and is_writer
+  interactive = show and sys.stderr.isatty()
+  bar = tqdm(total=config.num_steps, initial=start, disable=not interactive, unit="step",
+             dynamic_ncols=True)
   step = start
   try:
     with _StopSignals() as signals, feed:
@@ -176,13 +182,17 @@ def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
           last_logged = [{**{name: float(np.asarray(v)[i]) for name, v in fetched.items()},
                           "images_per_sec": rate} for i in range(n)]
           write(step, last_logged)
-          bar.set_postfix({**{m: f"{last_logged[0][m]:.3g}" for m in algorithm.progress_metrics},
-                           "img_s": f"{rate:.0f}"})
+          shown = {**{m: f"{last_logged[0][m]:.3g}" for m in algorithm.progress_metrics},
+                   "img_s": f"{rate:.0f}"}
+          bar.set_postfix(shown)
+          if show and not interactive:
+            print(f"step {step}/{config.num_steps}: "
+                  + ", ".join(f"{k} {v}" for k, v in shown.items()), flush=True)
         if at(config.checkpoint_every) or step >= config.num_steps:
           check_guard()
           ckpt.save(step, to_disk(state), meta)
         if evaluator and at(config.sample_every) and step < config.num_steps:
-          pictures.write_samples(os.path.join(workdir, f"samples_{step:06d}.png"), config,
+          pictures.write_samples(rundir.samples(workdir, step), config,
                                  f"{step:06d}", sampler, energy_fn, state, dataset, labels,
                                  is_writer)
         if evaluator and config.eval_every and at(config.eval_every) and step < config.num_steps:
@@ -214,7 +224,7 @@ def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
   try:
     scores = []
     if evaluator:
-      pictures.write_samples(os.path.join(workdir, "samples_final.png"), config, "final",
+      pictures.write_samples(rundir.samples(workdir), config, "final",
                              sampler, energy_fn, state, dataset, labels, is_writer)
       scores = evaluator.evaluate(generate)
       if is_writer:
@@ -231,10 +241,11 @@ def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
     else:
       summary.update(per_member[0])
     if is_writer:
-      logged = outputs.read_metrics(workdir)
+      logged = rundir.read_metrics(workdir)
       if logged:
-        outputs.save_loss_curves(os.path.join(workdir, "loss_curves.png"), logged, config.name)
-      _write_json_atomically(os.path.join(workdir, "summary.json"), summary)
+        pictures.save_loss_curves(rundir.path(workdir, rundir.LOSS_CURVES), logged,
+                                  config.name)
+      rundir.write_json_atomically(rundir.path(workdir, rundir.SUMMARY), summary)
   except Exception as e:  # noqa: BLE001 - only a full disk is handled; the rest re-raised
     _raise_if_disk_full(e, workdir, ckpt)
     raise
@@ -248,9 +259,9 @@ def _log_final_evaluation(workdir: str, step: int, scores: list[dict], labels) -
   so that a run trained on past its end (whose ``summary.json`` is then rewritten) keeps it in
   its curves. A finished run started again evaluates the same state: its rows are not written
   twice."""
-  logged = {(r.get("member"), r["step"]) for r in outputs.read_metrics(workdir)
+  logged = {(r.get("member"), r["step"]) for r in rundir.read_metrics(workdir)
             if "images_per_sec" not in r}  # the evaluations' rows, not the training logs'
-  writer = outputs.MetricWriter(workdir)
+  writer = rundir.MetricWriter(workdir)
   try:
     for i, score in enumerate(scores):
       member = labels[i] if labels else None
@@ -284,7 +295,7 @@ class WorkdirLock:
 
   def __init__(self, workdir: str):
     self.workdir = workdir
-    self.path = os.path.join(workdir, ".lock")
+    self.path = rundir.path(workdir, rundir.LOCK)
     self._fd: int | None = None
 
   def __enter__(self) -> "WorkdirLock":
@@ -402,12 +413,13 @@ class _StopSignals:
 
 
 def _config_before(workdir: str, meta: dict) -> dict:
-  """The config a run was started with: from its checkpoint's record, else its config.json."""
+  """The config a run was started with: from its checkpoint's record, else the run's config
+  file."""
   if "config" in meta:
     return meta["config"]
-  before = trained.read_config_json(workdir)
+  before = rundir.read_config(workdir)
   if before is None:
-    raise ValueError(f"{os.path.join(workdir, 'config.json')} is missing or not valid JSON, and "
+    raise ValueError(f"{rundir.path(workdir, rundir.CONFIG)} is missing or not valid JSON, and "
                      "the checkpoint predates the config record; restore the file or use a new "
                      "--workdir.")
   return before
@@ -459,21 +471,8 @@ def _raise_if_disk_full(error: BaseException, workdir: str, ckpt: checkpoint.Che
                  f"device); {kept} once space is freed.") from None
 
 
-def _write_json_atomically(path: str, value: Any) -> None:
-  """A JSON file that is either the old one or the new one, never half of each."""
-  tmp = f"{path}.tmp{os.getpid()}"
-  try:
-    with open(tmp, "w") as f:
-      json.dump(value, f, indent=2)
-    os.replace(tmp, path)
-  finally:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-
-
 def _warn_on_outputs_without_checkpoint(workdir: str) -> None:
-  earlier = [name for name in ("metrics.jsonl", "summary.json", "samples_final.png")
-             if os.path.exists(os.path.join(workdir, name))]
+  earlier = [name for name in rundir.OUTPUTS if os.path.exists(rundir.path(workdir, name))]
   if earlier:
     warnings.warn(f"{workdir} holds outputs of an earlier run ({', '.join(earlier)}) but no "
                   "checkpoint to resume from; training starts at step 0 and replaces them (use "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 
 import flax.linen as nn
@@ -11,7 +10,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from ebgan_jax import algorithms, checkpoint, configs
+from ebgan_jax import algorithms, checkpoint, configs, rundir
 from ebgan_jax.pictures import make_sampler
 from ebgan_jax.state import GANState, ModelState, sample_latent, stack_states
 from ebgan_jax.step import build_models, create_state
@@ -50,15 +49,6 @@ def networks(state: GANState) -> dict[str, ModelState]:
   return {"g": state.g, "d": state.d}
 
 
-def read_config_json(workdir: str) -> dict | None:
-  """``<workdir>/config.json`` as a dict; None when it is missing or cannot be parsed."""
-  try:
-    with open(os.path.join(workdir, "config.json")) as f:
-      return json.load(f)
-  except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
-    return None
-
-
 def load(workdir: str) -> TrainedRun:
   """Restores the newest finished checkpoint of the run in ``workdir``.
 
@@ -69,16 +59,16 @@ def load(workdir: str) -> TrainedRun:
   try:
     latest = ckpt.latest_meta()
     if latest is None:
-      if not os.path.exists(os.path.join(workdir, "config.json")):
-        raise ValueError(f"{workdir!r} holds no run (no config.json); pass the --workdir of a "
-                         "training run.")
+      if not os.path.exists(rundir.path(workdir, rundir.CONFIG)):
+        raise ValueError(f"{workdir!r} holds no run (no {rundir.CONFIG}); pass the --workdir of "
+                         "a training run.")
       raise ValueError(f"{workdir!r} holds no checkpoint yet; train first (make train).")
     _, meta = latest
     # config.json first (a user may edit its evaluation settings), the checkpoint's own
     # record when the file is missing or damaged.
-    settings = read_config_json(workdir) or meta.get("config")
+    settings = rundir.read_config(workdir) or meta.get("config")
     if settings is None:
-      raise ValueError(f"{os.path.join(workdir, 'config.json')} is missing or not valid JSON and "
+      raise ValueError(f"{rundir.path(workdir, rundir.CONFIG)} is missing or not valid JSON and "
                        "the checkpoint predates the config record; restore the file.")
     config = configs.from_saved(settings)
     data_shape = tuple(meta["data_shape"])

@@ -4,7 +4,7 @@ embedded 8x8 digits: the base setting that ``make grid-search`` changes, one gri
   make grid-search                           # 64 settings per family on a CPU, all on an accelerator
   make grid-search SUBSET=all                # the paper's 512 EBGAN and 6,144 GAN settings
 
-The grid (``ebgan_jax.grid_search.GRID``) sets the networks' depths and widths, the
+The grid (``ebgan_jax.studies.grid_search.GRID``) sets the networks' depths and widths, the
 discriminator's dropout and, for the GAN baselines, each network's optimizer and the learning
 rate; everything else is this file: margin 10 on the paper's l2 energy, scaled by
 sqrt(784 / 64) = 3.5 so that the margin means on 8x8 digits what it meant on 28x28 MNIST (as in

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ebgan_jax import configs, data, losses, models, outputs, train
+from ebgan_jax import configs, data, losses, models, rundir, train
 from ebgan_jax.algorithms import bihm
 
 from conftest import assert_resume_is_bitwise
@@ -175,7 +175,7 @@ def test_digits_bihm_learns_and_resumes_bitwise(tmp_path):
       "async_checkpoints": False, "bihm.eval_samples": 100, "bihm.partition_samples": 500,
       "bihm.partition_inner_samples": 20, "bihm.eval_examples": 100, "eval_samples": 100})
   summary = train.train_and_evaluate(config, str(tmp_path / "full"), progress=False)
-  first = outputs.read_metrics(str(tmp_path / "full"))[0]["log_p_tilde"]
+  first = rundir.read_metrics(str(tmp_path / "full"))[0]["log_p_tilde"]
   # 64 fair coins: -44.4 nats; independent pixels fitted to the training digits: -24.2 on
   # the held-out ones.
   assert summary["log_p_tilde"] > first + 2 and summary["log_likelihood"] > -30

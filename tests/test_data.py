@@ -5,6 +5,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from ebgan_jax import configs, data
+from ebgan_jax.data import tfds_images
 
 
 def test_digits_are_real_and_scaled():
@@ -68,7 +69,7 @@ def test_lsun_bedrooms_are_centre_cropped_and_resized_to_64(tmp_path):
   assert batch.shape == (4, 64, 64, 3) and batch.min() >= -1.0 and batch.max() <= 1.0
   # the crop is the central square: a 4x6 image keeps its columns 1 to 4
   image = np.arange(4 * 6 * 3, dtype=np.uint8).reshape(4, 6, 3)
-  np.testing.assert_array_equal(data._centre_crop(4)(image), image[:, 1:5])
+  np.testing.assert_array_equal(tfds_images._centre_crop(4)(image), image[:, 1:5])
 
 
 @pytest.mark.parametrize("name", ["mnist", "lsun/bedroom"])

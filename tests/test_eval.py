@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from ebgan_jax import data, eval as evaluation
+from ebgan_jax import data, evaluators as evaluation
 
 
 def test_samples_on_every_mode_cover_all():
@@ -44,7 +44,7 @@ def prdc_reference(real, fake, pr_k, dc_k):
 
 @pytest.mark.parametrize("pr_k,dc_k,rows", [(3, 5, 1024), (1, 2, 7), (4, 4, 16)])
 def test_prdc_matches_the_definitions(monkeypatch, pr_k, dc_k, rows):
-  monkeypatch.setattr(evaluation, "_PRDC_ROWS", rows)  # several blocks, a padded last one
+  monkeypatch.setattr("ebgan_jax.evaluators.neighbours._PRDC_ROWS", rows)  # several blocks, a padded last one
   rng = np.random.default_rng(pr_k)
   real, fake = rng.normal(size=(61, 4)), rng.normal(0.4, 1.3, size=(45, 4))
   got = evaluation.prdc(real, fake, pr_k=pr_k, dc_k=dc_k)

@@ -10,8 +10,7 @@ import optax
 import pytest
 import tensorflow_datasets as tfds
 
-from ebgan_jax import (algorithms, configs, data, eval as evaluation, losses, main, models,
-                       outputs, step as step_lib, train, trained)
+from ebgan_jax import (algorithms, configs, data, evaluators as evaluation, losses, main, models, rundir, step as step_lib, train, trained)
 
 
 def test_gan_discriminator_approaches_the_optimum_on_1d_gaussians():
@@ -65,7 +64,7 @@ def test_magan_margin_only_decreases_and_is_checkpointed(tmp_path):
   config = small("digits_magan", num_steps=28 * 8, log_every=28, checkpoint_every=28,
                  **{"magan.pretrain_steps": 56})
   train.train_and_evaluate(config, str(tmp_path), progress=False)
-  rows = [r for r in outputs.read_metrics(str(tmp_path)) if "images_per_sec" in r]
+  rows = [r for r in rundir.read_metrics(str(tmp_path)) if "images_per_sec" in r]
   # pre-training to step 56, the measuring epoch to 84, then adaptation
   margins = [r["margin"] for r in rows if r["step"] >= 84]
   assert margins[0] != config.margin  # set from the mean real energy of the measuring epoch
@@ -98,7 +97,7 @@ def test_magan_measures_its_margin_over_an_epoch_without_training(tmp_path):
   chex.assert_trees_all_equal(jax.tree.leaves(a.d), jax.tree.leaves(b.d))
   chex.assert_trees_all_equal(jax.tree.leaves(a.g), jax.tree.leaves(b.g))
   # and the margin is now the mean real energy of that epoch (the auto-encoder's level)
-  rows = [r for r in outputs.read_metrics(str(tmp_path / "b")) if "images_per_sec" in r]
+  rows = [r for r in rundir.read_metrics(str(tmp_path / "b")) if "images_per_sec" in r]
   energies = [r["energy_real"] for r in rows if 56 < r["step"] <= 84]
   assert float(b.controller["margin"]) == pytest.approx(np.mean(energies), rel=0.2)
   assert float(a.controller["margin"]) == config.margin
@@ -108,7 +107,7 @@ def test_vae_bound_improves_and_importance_weighting_tightens_it(tmp_path):
   config = small("digits_vae", num_steps=600, log_every=50, **{"vae.eval_importance_samples": 64,
                                                                "vae.eval_examples": 64})
   summary = train.train_and_evaluate(config, str(tmp_path), progress=False)
-  rows = [r for r in outputs.read_metrics(str(tmp_path)) if "images_per_sec" in r]
+  rows = [r for r in rundir.read_metrics(str(tmp_path)) if "images_per_sec" in r]
   assert rows[-1]["elbo"] > rows[0]["elbo"] + 5  # nats
   run = trained.load(str(tmp_path))
   algorithm = algorithms.make_algorithm(config)

@@ -8,7 +8,8 @@ import numpy as np
 import optax
 import pytest
 
-from ebgan_jax import configs, grid_search, step as step_lib
+from ebgan_jax import configs, step as step_lib
+from ebgan_jax.studies import grid_search
 
 TINY_GRID = {"model.n_layers_g": (2,), "model.size_g": (16,), "model.n_layers_d": (2,),
              "model.size_d": (8, 16), "model.dropout_d": (0.0,)}

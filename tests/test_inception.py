@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from ebgan_jax import evaluate, inception, main, outputs
+from ebgan_jax import evaluate, main, rundir
+from ebgan_jax.evaluators import inception
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 
@@ -155,7 +156,7 @@ def test_tfds_run_measures_fid_kid_with_weights_and_skips_without(tmp_path, weig
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1].split(": ", 1)[1])
     assert summary["fid_samples"] == 6 and np.isfinite(summary["fid"]) and summary["fid"] > 0
     assert np.isfinite(summary["kid_x1000"])
-    logged = [r for r in outputs.read_metrics(str(run)) if "fid" in r]
+    logged = [r for r in rundir.read_metrics(str(run)) if "fid" in r]
     # one evaluation during training, the final one beside it
     assert [r["step"] for r in logged] == [1, 2] and np.isfinite(logged[0]["fid"])
     assert logged[1]["fid"] == summary["fid"]

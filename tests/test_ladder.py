@@ -5,7 +5,7 @@ import jax
 import numpy as np
 import pytest
 
-from ebgan_jax import configs, data, evaluate, models, outputs, train, trained
+from ebgan_jax import configs, data, evaluate, models, rundir, train, trained
 from ebgan_jax.algorithms import ladder
 
 from conftest import assert_resume_is_bitwise
@@ -111,7 +111,7 @@ def test_ebgan_ln_margin_decays_to_zero_and_resumes_bitwise(tmp_path):
   train.train_and_evaluate(config, str(tmp_path / "full"), progress=False)
   run = trained.load(str(tmp_path / "full"))
   assert float(run.state.controller["margin"]) == 0.0
-  rows = [r for r in outputs.read_metrics(str(tmp_path / "full")) if "images_per_sec" in r]
+  rows = [r for r in rundir.read_metrics(str(tmp_path / "full")) if "images_per_sec" in r]
   # The margin logged at step s is the one used at step s: 8 (1 - (s - 1) / 40).
   np.testing.assert_allclose([r["margin"] for r in rows], [8 * (1 - (s - 1) / 40)
                                                            for s in (10, 20, 30, 40)], rtol=1e-6)

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ebgan_jax import likelihood
+from ebgan_jax.studies import likelihood
 
 
 @pytest.fixture

@@ -7,7 +7,9 @@ import threading
 import numpy as np
 import pytest
 
-from ebgan_jax import configs, data, loader, synthetic, train, trained
+from ebgan_jax import configs, data, train, trained
+from ebgan_jax.data import loader
+from ebgan_jax.data import synthetic_celeba as synthetic
 
 from conftest import assert_resume_is_bitwise
 
@@ -121,7 +123,7 @@ def test_bad_worker_count_is_one_line():
 
 def test_bench_end_to_end_reports_the_loader(celeba_like, capsys):
   import json
-  from ebgan_jax import bench
+  from ebgan_jax.tools import bench
   assert bench.main(["--config", "digits_ebgan_pt", "--end_to_end", "--windows", "1",
                      "--steps", "2", "--workers", "1", "--config.batch_size=8",
                      "--config.model.size_g=16", "--config.model.size_d=16",

@@ -10,8 +10,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ebgan_jax import (configs, data, losses, main, models, outputs, pacgan,
-                       state as state_lib, step as step_lib, trained)
+from ebgan_jax import (configs, data, losses, main, models, rundir, state as state_lib, step as step_lib, trained)
+from ebgan_jax.studies import pacgan
 
 
 def test_pacgan_networks_match_the_released_code():
@@ -155,7 +155,7 @@ def test_the_protocol_command_reports_beside_table_1_and_resumes(tmp_path, capsy
   assert sorted(logged) == ["seed=0", "seed=1"] and [r["step"] for r in logged["seed=0"]] == \
       list(range(2, 42, 2))
   assert logged["seed=0"][-1]["high_quality"] == rows[0]["high_quality"]
-  final = [r for r in outputs.read_metrics(str(tmp_path / "runs" / "ring" / "GAN"))
+  final = [r for r in rundir.read_metrics(str(tmp_path / "runs" / "ring" / "GAN"))
            if r["step"] == 40 and "high_quality" in r]
   assert sorted(r["member"] for r in final) == ["seed=0", "seed=1"]
   # Rerunning resumes: nothing is trained again and the rows are the same; a command naming
@@ -167,7 +167,7 @@ def test_the_protocol_command_reports_beside_table_1_and_resumes(tmp_path, capsy
   assert [r["model"] for r in again] == ["GAN", "GAN", "PacGAN2", "PacGAN2"]
   assert "| PacGAN2 (ours) | 40 | 2 |" in (tmp_path / "out" / "README.md").read_text()
   # ... and the finished run started again logged its final evaluation once
-  assert len([r for r in outputs.read_metrics(str(tmp_path / "runs" / "ring" / "GAN"))
+  assert len([r for r in rundir.read_metrics(str(tmp_path / "runs" / "ring" / "GAN"))
               if r["step"] == 40 and "high_quality" in r]) == 2
   assert pacgan.main(args[:-1] + ["--models", "GAN,Nope"]) == 2
   # The report of a table still training: each seed's last evaluation, against the target.

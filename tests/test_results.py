@@ -2,7 +2,7 @@
 
 import pytest
 
-from ebgan_jax import results
+from ebgan_jax.studies import family as results
 
 
 def fake_rows():

@@ -18,8 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ebgan_jax import (algorithms, checkpoint, configs, evaluate, losses, main, outputs, sample,
-                       sweep, train, trained)
+from ebgan_jax import (algorithms, checkpoint, configs, evaluate, losses, main, rundir, sample, sweep, train, trained)
 
 from conftest import copy_of, tiny
 
@@ -184,7 +183,7 @@ def test_a_cut_off_metrics_line_is_dropped_on_resume(finished_run, tmp_path):
     f.write('{"step": 30, "loss_d": 0.4')  # killed mid-write
   with pytest.warns(UserWarning, match=r"metrics.jsonl: dropped a cut-off last line"):
     train.train_and_evaluate(tiny(num_steps=30), str(workdir), progress=False)
-  rows = outputs.read_metrics(str(workdir))
+  rows = rundir.read_metrics(str(workdir))
   assert [r["step"] for r in rows if "images_per_sec" in r] == [10, 20, 30]
   # the final evaluations of the first end and of this one; nothing of the cut-off line
   assert [r["step"] for r in rows if "modes_covered" in r] == [20, 30]
@@ -303,7 +302,7 @@ def test_a_full_disk_is_one_line_naming_what_was_saved(finished_run, tmp_path, m
   def full(self, step, metrics, member=None):
     raise OSError(errno.ENOSPC, "No space left on device", str(workdir / "metrics.jsonl"))
 
-  monkeypatch.setattr(outputs.MetricWriter, "write", full)
+  monkeypatch.setattr(rundir.MetricWriter, "write", full)
   code = main.main(["--config", "toy_ring_ebgan", "--workdir", str(workdir),
                     "--config.num_steps=40", "--config.log_every=10",
                     "--config.checkpoint_every=10", "--config.sample_every=1000",

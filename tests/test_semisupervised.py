@@ -2,7 +2,7 @@
 
 import json
 
-from ebgan_jax import semisupervised
+from ebgan_jax.studies import semisupervised
 
 
 def test_the_table_holds_both_models_beside_the_paper(tmp_path, capsys):

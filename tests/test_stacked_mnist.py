@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from ebgan_jax import configs, data, eval as evaluation, evaluator, main, models
+from ebgan_jax import configs, data, evaluators as evaluation, main, models
+from ebgan_jax.evaluators import protocols
 
 
 def stacked_cfg(tmp_path, train_points=40):
@@ -131,7 +132,7 @@ def test_stacked_modes_and_kl_count_the_three_channels():
 
 def test_stacked_mnist_gan_trains_and_is_scored_on_mock_data(tmp_path, monkeypatch):
   monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-  monkeypatch.setattr(evaluator, "STACKED_SAMPLES", 64)
+  monkeypatch.setattr(protocols, "STACKED_SAMPLES", 64)
   args = ["--config", "stacked_mnist_gan", "--workdir", str(tmp_path / "run"), "--no_progress",
           "--config.num_steps=2", "--config.log_every=1", "--config.sample_every=1000",
           "--config.batch_size=4", "--config.pack=2", "--config.data.train_points=16",

@@ -125,7 +125,7 @@ def test_bench_times_the_sweep_program_of_packed_seeds(capsys):
   """``make bench --members N``: the program that trains N seeds at once, on packed batches
   (batch x pack rows per update); each member's update rate is the program's over N."""
   import json
-  from ebgan_jax import bench
+  from ebgan_jax.tools import bench
   small = ["--config.model.size_g=8", "--config.model.size_d=8", "--config.model.n_layers_g=1",
            "--config.model.n_layers_d=1", "--config.batch_size=4", "--config.pack=2",
            "--config.data.train_points=64"]

@@ -4,7 +4,8 @@ TensorFlow, read back by the runner's TFDS path like CelebA."""
 import numpy as np
 import pytest
 
-from ebgan_jax import configs, data, synthetic
+from ebgan_jax import configs, data
+from ebgan_jax.data import synthetic_celeba as synthetic
 
 
 def test_written_read_back_and_cropped_like_celeba(tmp_path):
@@ -32,5 +33,5 @@ def test_written_read_back_and_cropped_like_celeba(tmp_path):
 def test_not_written_says_how(tmp_path):
   cfg = configs.base_config().data
   cfg.name, cfg.data_dir = "synthetic_celeb_a", str(tmp_path)
-  with pytest.raises(ValueError, match="write it with: python -m ebgan_jax.synthetic"):
+  with pytest.raises(ValueError, match="write it with: python -m ebgan_jax.data.synthetic_celeba"):
     data.make_dataset(cfg, batch_size=4, seed=0)

@@ -7,7 +7,7 @@ import jax
 import numpy as np
 import pytest
 
-from ebgan_jax import theory
+from ebgan_jax.studies import theory
 
 
 def test_optimal_discriminator_and_the_value_at_it():

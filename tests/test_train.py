@@ -10,8 +10,7 @@ import numpy as np
 import optax
 import pytest
 
-from ebgan_jax import (configs, data, losses, main, models, outputs, state as state_lib,
-                       step as step_lib, train)
+from ebgan_jax import (configs, data, losses, main, models, rundir, state as state_lib, step as step_lib, train)
 
 
 def tiny_config(**overrides):
@@ -200,9 +199,9 @@ def test_bfloat16_compute_keeps_float32_state_and_follows_the_float32_step():
 
 
 def test_metrics_keep_infinite_values_and_tensorboard_skips_them(tmp_path, caplog):
-  writer = outputs.MetricWriter(str(tmp_path))
+  writer = rundir.MetricWriter(str(tmp_path))
   writer.write(3, {"reverse_kl": float("inf"), "modes_covered": 0.0}, member="seed=0")
   writer.close()
   assert "NaN or Inf" not in caplog.text  # tensorboardX logs this for every such scalar
-  (row,) = outputs.read_metrics(str(tmp_path))
+  (row,) = rundir.read_metrics(str(tmp_path))
   assert row == {"step": 3, "member": "seed=0", "reverse_kl": float("inf"), "modes_covered": 0.0}

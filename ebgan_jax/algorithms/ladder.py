@@ -72,8 +72,10 @@ class LadderNet(Algorithm):
     if config.model.ladder_sizes[-1] != 10:
       raise ValueError("the Ladder Network classifies 10 digits: model.ladder_sizes must end "
                        f"with 10, got {tuple(config.model.ladder_sizes)}.")
-    if config.data.name not in ("digits", "mnist"):
-      raise ValueError(f"semi-supervised runs need labels: data.name 'digits' or 'mnist', got "
+    from ebgan_jax import data
+    if data.spec(config.data.name).labels is None:
+      labelled = " or ".join(repr(n) for n, s in data.DATASETS.items() if s.labels is not None)
+      raise ValueError(f"semi-supervised runs need labels: data.name {labelled}, got "
                        f"{config.data.name!r}.")
     if ln.margin < 0 or ln.margin_decay_steps < 0:
       raise ValueError("config.ln.margin and config.ln.margin_decay_steps must be >= 0.")

@@ -105,8 +105,8 @@ class VAE(Algorithm):
   def importance_log_likelihood(self, networks, state, images, *, num_samples: int, key,
                                 sample_chunk: int = 500) -> dict[str, float]:
     """The importance-weighted log-likelihood and the ELBO of ``images`` (data in [-1, 1]) with
-    ``num_samples`` samples each (:func:`ebgan_jax.eval.vae_log_likelihood`)."""
-    from ebgan_jax import eval as evaluation
+    ``num_samples`` samples each (:func:`ebgan_jax.evaluators.vae_log_likelihood`)."""
+    from ebgan_jax import evaluators as evaluation
     generator, encoder = networks
     g_vars = {"params": state.g.params, "batch_stats": state.g.batch_stats}
     d_vars = {"params": state.d.params, "batch_stats": state.d.batch_stats}

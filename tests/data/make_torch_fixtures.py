@@ -9,7 +9,7 @@ the files this writes). Run from the repository root:
   its formats (contiguous, transposed, offset and half-precision tensors, a parameter, an
   integer counter), and ``torch_expected.npz`` with the same arrays from ``.numpy()``.
 - ``inception_reference.npz``: pytorch-fid's ``InceptionV3`` (FID network, pool features,
-  its own resize and normalisation) run with ``ebgan_jax.inception.random_state_dict(0)`` on
+  its own resize and normalisation) run with ``ebgan_jax.evaluators.inception.random_state_dict(0)`` on
   a few 8-bit images; and ``F.interpolate`` (bilinear, align_corners=False) up and down.
 """
 

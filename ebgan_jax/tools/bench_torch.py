@@ -1,9 +1,9 @@
 """The PyTorch reference of ``make bench``: PyTorch-GAN's EBGAN networks and training step
 (``implementations/ebgan/ebgan.py``: 32x32x1, latent 62, Adam 2e-4, betas (0.5, 0.999),
-batch 64), timed like :mod:`ebgan_jax.bench`, as one JSON line.
+batch 64), timed like :mod:`ebgan_jax.tools.bench`, as one JSON line.
 
   pip install torch      # not a dependency of ebgan_jax; any CPU build
-  python -m ebgan_jax.bench_torch [--compile] [--windows 5] [--steps 20]
+  python -m ebgan_jax.tools.bench_torch [--compile] [--windows 5] [--steps 20]
 
 Run it in the same window as ``make bench`` and compare the ratio, never absolute figures from
 different days. Same networks as ``experiments/pytorch_gan_ebgan.py``: one discriminator update
@@ -49,7 +49,7 @@ def _networks(torch, latent: int = 62, size: int = 32, channels: int = 1):
 
 
 def main(argv: list[str] | None = None) -> int:
-  parser = argparse.ArgumentParser(prog="python -m ebgan_jax.bench_torch")
+  parser = argparse.ArgumentParser(prog="python -m ebgan_jax.tools.bench_torch")
   parser.add_argument("--compile", action="store_true")
   parser.add_argument("--windows", type=int, default=5)
   parser.add_argument("--steps", type=int, default=20)

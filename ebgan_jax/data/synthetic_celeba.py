@@ -1,7 +1,7 @@
 """``make synthetic-celeba``: a synthetic dataset with CelebA's shapes and encoding, for
 measuring the input pipeline without the real data.
 
-  python -m ebgan_jax.synthetic [--data_dir ~/tensorflow_datasets] [--examples 20000]
+  python -m ebgan_jax.data.synthetic_celeba [--data_dir ~/tensorflow_datasets] [--examples 20000]
 
 Writes the TFDS dataset ``synthetic_celeb_a`` (split ``train``) as ArrayRecord with TFDS's own
 builder machinery, no network: 218x178 RGB JPEG images like CelebA's aligned faces, so that
@@ -93,7 +93,7 @@ def write(data_dir: str, examples: int, seed: int = 0) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-  parser = argparse.ArgumentParser(prog="python -m ebgan_jax.synthetic", description=__doc__,
+  parser = argparse.ArgumentParser(prog="python -m ebgan_jax.data.synthetic_celeba", description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--data_dir", default=os.environ.get("TFDS_DATA_DIR")
                       or os.path.expanduser("~/tensorflow_datasets"))

@@ -1,7 +1,7 @@
 """``make results PROTOCOL=pacgan``: PacGAN's protocols at their own budgets, next to its
 Tables 1 and 2 (Lin et al. 2018).
 
-  python -m ebgan_jax.pacgan [--steps N] [--seeds 10]
+  python -m ebgan_jax.studies.pacgan [--steps N] [--seeds 10]
       [--datasets ring,grid[,stacked_mnist,stacked_digits]]
       [--models GAN,PacGAN2,PacGAN3,PacGAN4] [--out results/pacgan] [--workdir runs/pacgan]
       [--report] [--config.<key>=<value> ...]
@@ -50,7 +50,7 @@ import sys
 import time
 
 from ebgan_jax.configs import split_overrides
-from ebgan_jax.main import set_cpu_defaults
+from ebgan_jax import cli
 
 MODELS = {  # name: overrides of configs.pacgan_config
     "GAN": {"algorithm": "gan"},
@@ -233,7 +233,7 @@ def held_out_sweep(sweep_name: str, datasets, workdir: str, out: str, overrides=
   from ebgan_jax import data, sweep
   spec_sweep = HELD_OUT_SWEEPS[sweep_name]
   lines = [f"# {spec_sweep.title}", "",
-           f"Regenerate with `python -m ebgan_jax.pacgan --sweep {sweep_name} --datasets "
+           f"Regenerate with `python -m ebgan_jax.studies.pacgan --sweep {sweep_name} --datasets "
            f"{','.join(datasets)}` (resumable). "
            f"{spec_sweep.preamble} {SWEEP_STEPS:,} updates, seeds "
            f"{', '.join(map(str, SWEEP_SEEDS))} (no table row uses them). Rule: the value with "
@@ -242,7 +242,7 @@ def held_out_sweep(sweep_name: str, datasets, workdir: str, out: str, overrides=
            "choice at the end of the swept range says the best value may lie beyond it.", ""]
   chosen = {}
   for dataset in datasets:
-    modes = len(data.MIXTURES[dataset]().modes)
+    modes = len(data.spec(dataset).mixture().modes)
     values = spec_sweep.values[dataset]
     for model in spec_sweep.models:
       if sweep_name == "margin":
@@ -330,12 +330,12 @@ def curves(workdir: str) -> dict[str, list[dict]]:
   """Per member, its evaluations in step order (the step and the metrics): those logged in
   ``metrics.jsonl`` and, for a run that reached its end, the final one of its ``summary.json``
   where the log lacks it (runs trained before the loop logged its final evaluation)."""
-  from ebgan_jax import outputs
+  from ebgan_jax import rundir
   out: dict[str, list[dict]] = {}
-  for row in outputs.read_metrics(workdir):
+  for row in rundir.read_metrics(workdir):
     if "modes_covered" in row:
       out.setdefault(row.get("member"), []).append(row)
-  path = os.path.join(workdir, "summary.json")
+  path = rundir.path(workdir, rundir.SUMMARY)
   if os.path.exists(path):
     with open(path) as f:
       summary = json.load(f)
@@ -351,13 +351,13 @@ def hours_per_100k(workdir: str) -> float | None:
   over its logged windows, each window's time as the training loop measured it (training,
   evaluation and checkpoints between two logs). None before the first log."""
   import numpy as np
-  from ebgan_jax import outputs
-  path = os.path.join(workdir, "config.json")
+  from ebgan_jax import rundir
+  path = rundir.path(workdir, rundir.CONFIG)
   if not os.path.exists(path):
     return None
   with open(path) as f:
     config = json.load(f)
-  logged = [r for r in outputs.read_metrics(workdir) if "images_per_sec" in r]
+  logged = [r for r in rundir.read_metrics(workdir) if "images_per_sec" in r]
   members = len({r.get("member") for r in logged})
   rates = [r["images_per_sec"] for r in {r["step"]: r for r in logged}.values()]
   if not rates:
@@ -576,7 +576,7 @@ def write_report(table: dict[tuple[str, str], dict], out: str, training: bool = 
 
 def main(argv: list[str] | None = None) -> int:
   argv = sys.argv[1:] if argv is None else argv
-  parser = argparse.ArgumentParser(prog="python -m ebgan_jax.pacgan", description=__doc__,
+  parser = argparse.ArgumentParser(prog="python -m ebgan_jax.studies.pacgan", description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--steps", type=int, default=None,
                       help="updates per run (default: each dataset's published budget)")
@@ -595,54 +595,46 @@ def main(argv: list[str] | None = None) -> int:
                       "penalty: the LS-GAN's gradient penalty, penalties.md)")
   rest, overrides = split_overrides(argv)
   args = parser.parse_args(rest)
-  set_cpu_defaults()
-  from ebgan_jax import train
+  cli.set_cpu_defaults()
   datasets = [d for d in args.datasets.split(",") if d]
   models = [m for m in args.models.split(",") if m]
-  try:
-    unknown = [m for m in models if m not in MODELS] + [d for d in datasets
-                                                        if d not in PROTOCOLS]
-    bad_steps = args.steps is not None and args.steps <= 0
-    if unknown or bad_steps or args.seeds <= 0:
-      raise ValueError(f"unknown model or dataset {unknown}; models: {', '.join(MODELS)}; "
-                       f"datasets: {', '.join(PROTOCOLS)}." if unknown
-                       else "--steps and --seeds must be positive.")
-    name = args.sweep
-    if name:
-      held_out = HELD_OUT_SWEEPS[name]
-      other = [d for d in datasets if d not in held_out.values]
-      if other:
-        raise ValueError(f"--sweep {name} runs on {', '.join(held_out.values)}, not on "
-                         f"{', '.join(other)}; pass e.g. --datasets {','.join(held_out.values)}.")
-      chosen = held_out_sweep(name, datasets, args.workdir, args.out, overrides,
-                              progress=not args.no_progress)
-      if chosen is None:
-        print("interrupted; rerun the same command to resume.", file=sys.stderr)
-        return 3
-      print(open(os.path.join(args.out, held_out.report)).read())
-      return 0
-    if args.report:
-      table = collect(args.workdir, args.out)
-      if not table:
-        raise ValueError(f"nothing trained yet in {args.workdir} and no report in {args.out}; "
-                         "run without --report first.")
-      write_report(table, args.out, training=True, target=args.steps)
-      print(open(os.path.join(args.out, "README.md")).read())
-      return 0
-    rows = run(datasets, models, args.seeds, args.steps, args.workdir, overrides,
-               progress=not args.no_progress)
-  except ValueError as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 2
-  except train.TrainingStopped as e:
-    print(f"stopped: {e}", file=sys.stderr)
-    return 1
-  except train.DiskFull as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 1
+  return cli.run(lambda: _main(args, datasets, models, overrides))
+
+
+def _main(args, datasets: list[str], models: list[str], overrides) -> int:
+  unknown = [m for m in models if m not in MODELS] + [d for d in datasets if d not in PROTOCOLS]
+  bad_steps = args.steps is not None and args.steps <= 0
+  if unknown or bad_steps or args.seeds <= 0:
+    raise ValueError(f"unknown model or dataset {unknown}; models: {', '.join(MODELS)}; "
+                     f"datasets: {', '.join(PROTOCOLS)}." if unknown
+                     else "--steps and --seeds must be positive.")
+  name = args.sweep
+  if name:
+    held_out = HELD_OUT_SWEEPS[name]
+    other = [d for d in datasets if d not in held_out.values]
+    if other:
+      raise ValueError(f"--sweep {name} runs on {', '.join(held_out.values)}, not on "
+                       f"{', '.join(other)}; pass e.g. --datasets {','.join(held_out.values)}.")
+    chosen = held_out_sweep(name, datasets, args.workdir, args.out, overrides,
+                            progress=not args.no_progress)
+    if chosen is None:
+      print("interrupted; rerun the same command to resume.", file=sys.stderr)
+      return cli.EXIT_INTERRUPTED
+    print(open(os.path.join(args.out, held_out.report)).read())
+    return cli.EXIT_OK
+  if args.report:
+    table = collect(args.workdir, args.out)
+    if not table:
+      raise ValueError(f"nothing trained yet in {args.workdir} and no report in {args.out}; "
+                       "run without --report first.")
+    write_report(table, args.out, training=True, target=args.steps)
+    print(open(os.path.join(args.out, "README.md")).read())
+    return cli.EXIT_OK
+  rows = run(datasets, models, args.seeds, args.steps, args.workdir, overrides,
+             progress=not args.no_progress)
   if len(rows) < len(datasets) * len(models) * args.seeds:
     print("interrupted; rerun the same command to resume.", file=sys.stderr)
-    return 3
+    return cli.EXIT_INTERRUPTED
   # The report covers every row it already has and every row trained in the workdir, not only
   # the ones this command named, so training one more row does not drop the others.
   table = collect(args.workdir, args.out)

@@ -1,13 +1,13 @@
 """``make results``: the family on the embedded protocols, same budget, several seeds.
 
-  python -m ebgan_jax.results [--seeds 3] [--scale 1.0] [--out results]
+  python -m ebgan_jax.studies.family [--seeds 3] [--scale 1.0] [--out results]
 
 Trains GAN, EBGAN, EBGAN-PT, BEGAN, MAGAN and the Loss-Sensitive GAN on the ring of 8, the
 grid of 25, digits and stacked digits at a short budget (small MLPs on the mixtures,
 ``configs.toy_config``); every algorithm gets the same networks, steps, batch and learning rate
 per dataset, and the seeds of one (algorithm, dataset) pair train together as one vmapped sweep.
 Writes ``<out>/README.md`` (mean ± std per metric; the published numbers stand beside their
-reproductions at the published budgets, ``python -m ebgan_jax.pacgan``),
+reproductions at the published budgets, ``python -m ebgan_jax.studies.pacgan``),
 ``<out>/results.json`` and ``<out>/results.png``. ``--scale`` multiplies every step budget (0.1
 for a quick look).
 """
@@ -20,7 +20,7 @@ import os
 import sys
 import time
 
-from ebgan_jax.main import set_cpu_defaults
+from ebgan_jax.cli import set_cpu_defaults
 from ebgan_jax.sweep import prdc_note
 
 from ebgan_jax.algorithms import REGISTRY, Adversarial
@@ -181,7 +181,7 @@ def write_report(rows: list[dict], out: str, seeds: int, minutes: float) -> None
 
 
 def main(argv: list[str] | None = None) -> int:
-  parser = argparse.ArgumentParser(prog="python -m ebgan_jax.results", description=__doc__,
+  parser = argparse.ArgumentParser(prog="python -m ebgan_jax.studies.family", description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--seeds", type=int, default=3)
   parser.add_argument("--scale", type=float, default=1.0, help="multiplies every step budget")

@@ -1,6 +1,6 @@
 """``make bench``: training throughput of one config's jitted step, as one JSON line.
 
-  python -m ebgan_jax.bench [--config pytorch_gan_ebgan] [--windows 5] [--steps 20]
+  python -m ebgan_jax.tools.bench [--config pytorch_gan_ebgan] [--windows 5] [--steps 20]
                             [--config.steps_per_dispatch=10] [--config.model.upsample=resize]
 
 Images per second is the median over timed windows after compilation; each window runs
@@ -10,7 +10,7 @@ rate of the floating-point operations XLA counts in the compiled step, and
 ``fraction_of_matmul_peak`` its ratio to a 2048x2048 float32 matmul on the same device.
 
 ``--end_to_end`` also times the same windows fed by the run's input pipeline
-(:mod:`ebgan_jax.loader`: worker processes, prefetch, device put, as ``make train`` reads), and
+(:mod:`ebgan_jax.data.loader`: worker processes, prefetch, device put, as ``make train`` reads), and
 the loader alone for each worker count of ``--workers``; the JSON line then holds
 ``end_to_end_images_per_sec``, its ratio to the step-only figure and
 ``loader_images_per_sec`` by worker count. For a TFDS dataset without the real data, write the
@@ -35,12 +35,12 @@ import sys
 import time
 
 from ebgan_jax.configs import split_overrides
-from ebgan_jax.main import set_cpu_defaults
+from ebgan_jax.cli import set_cpu_defaults
 
 
 def main(argv: list[str] | None = None) -> int:
   argv = sys.argv[1:] if argv is None else argv
-  parser = argparse.ArgumentParser(prog="python -m ebgan_jax.bench")
+  parser = argparse.ArgumentParser(prog="python -m ebgan_jax.tools.bench")
   parser.add_argument("--config", default="pytorch_gan_ebgan")
   parser.add_argument("--windows", type=int, default=5)
   parser.add_argument("--steps", type=int, default=20, help="training steps per timed window")
@@ -171,7 +171,8 @@ def _bench_end_to_end(config, dataset, mesh, step_fn, state, windows: int, steps
   """Images/s of training fed by the input pipeline (median over windows, the first dispatch
   — worker start-up — untimed), and of the loader alone by worker count."""
   import jax
-  from ebgan_jax import loader, parallel
+  from ebgan_jax import parallel
+  from ebgan_jax.data import loader
 
   k, batch = config.steps_per_dispatch, config.batch_size
   rows = parallel.process_slice(batch * config.d_steps)

@@ -1,6 +1,6 @@
 """``make theory``: the theory of GAN and EBGAN as experiments on toys one can plot.
 
-  python -m ebgan_jax.theory [--out results/theory] [--seed 0] [--quick]
+  python -m ebgan_jax.studies.theory [--out results/theory] [--seed 0] [--quick]
 
 1. **GAN, Proposition 1** (Goodfellow et al. 2014, §4.1): for a fixed generator the optimal
    discriminator is ``D*(x) = p_data(x) / (p_data(x) + p_g(x))`` and the value at it is
@@ -32,7 +32,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ebgan_jax.main import set_cpu_defaults
+from ebgan_jax.cli import set_cpu_defaults
 
 
 # ----------------------------------------------------------------------------------------------
@@ -460,7 +460,7 @@ def write_report(results: dict, out: str, quick: bool) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
   argv = sys.argv[1:] if argv is None else argv
-  parser = argparse.ArgumentParser(prog="python -m ebgan_jax.theory", description=__doc__,
+  parser = argparse.ArgumentParser(prog="python -m ebgan_jax.studies.theory", description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--out", default="results/theory")
   parser.add_argument("--seed", type=int, default=0)

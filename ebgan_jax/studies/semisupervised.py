@@ -1,6 +1,6 @@
 """``make semi-supervised``: the LN baseline and EBGAN-LN beside the EBGAN paper's Table 2.
 
-  python -m ebgan_jax.semisupervised [--seeds 5] [--labels N ...] [--dataset digits]
+  python -m ebgan_jax.studies.semisupervised [--seeds 5] [--labels N ...] [--dataset digits]
                                      [--out results/semisupervised]
 
 For each number of labels (digits: 50 and 100; MNIST: the paper's 100, 200 and 1,000), trains ``<dataset>_ln`` and ``<dataset>_ebgan_ln``, the seeds of
@@ -18,7 +18,7 @@ import sys
 
 import numpy as np
 
-from ebgan_jax.main import set_cpu_defaults
+from ebgan_jax.cli import set_cpu_defaults
 
 MODELS = {"LN (bottom-layer cost)": "ln", "EBGAN-LN": "ebgan_ln"}
 # Zhao, Mathieu & LeCun 2017, Table 2: permutation-invariant MNIST, 15 seeds, test error %.

@@ -38,7 +38,7 @@ def num_workers(data_cfg: Any, dataset: Any = None) -> int:
   """The worker processes a run of ``data_cfg`` reads with: 0 for the in-memory datasets and
   for a ``dataset`` that only this process can read (a TFDS source under
   ``tfds.testing.mock_data``)."""
-  if data_cfg.name not in data.READ_FROM_FILES or getattr(dataset, "mocked", False):
+  if not data.spec(data_cfg.name).reads_files or getattr(dataset, "mocked", False):
     return 0
   workers = data_cfg.get("workers", 0)
   return default_workers() if workers < 0 else workers

@@ -15,7 +15,7 @@ this module is the same network in Flax, parameter for parameter:
 The weights are not shipped and cannot be downloaded by this package. Get
 ``pt_inception-2015-12-05-6726825d.pth`` from the ``fid_weights`` release of pytorch-fid's
 GitHub repository and give its path (``--inception_weights``); it is read without PyTorch, and
-``python -m ebgan_jax.inception convert SRC.pth DST.npz`` turns it into a plain ``.npz`` once.
+``python -m ebgan_jax.evaluators.inception convert SRC.pth DST.npz`` turns it into a plain ``.npz`` once.
 """
 
 from __future__ import annotations
@@ -521,11 +521,11 @@ def resolve_weights(path: str | None) -> str | None:
 
 
 # ----------------------------------------------------------------------------------------------
-# python -m ebgan_jax.inception convert SRC DST
+# python -m ebgan_jax.evaluators.inception convert SRC DST
 # ----------------------------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:
-  parser = argparse.ArgumentParser(prog="python -m ebgan_jax.inception", description=__doc__,
+  parser = argparse.ArgumentParser(prog="python -m ebgan_jax.evaluators.inception", description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   sub = parser.add_subparsers(dest="command", required=True)
   convert = sub.add_parser("convert", help="check pytorch-fid's .pth and write it as .npz")

@@ -1,7 +1,7 @@
 """``make grid-search``: the EBGAN paper's grid search (Zhao, Mathieu & LeCun 2017, §4.1,
 Table 1, Figs 2–5), GAN against EBGAN and EBGAN-PT over the same networks.
 
-  python -m ebgan_jax.grid_search [--config experiments/digits_grid_search.py]
+  python -m ebgan_jax.studies.grid_search [--config experiments/digits_grid_search.py]
       [--subset 64 | --subset all] [--families GAN,EBGAN,EBGAN-PT]
       [--workdir runs/grid_search] [--out results/grid_search] [--config.<key>=<value> ...]
 
@@ -18,7 +18,7 @@ summary and 64 samples; its checkpoints are deleted unless ``--keep_checkpoints`
 rerunning the same command resumes the search where it stopped.
 
 The score is the paper's ``I' = E_x KL(p(y) || p(y|x))`` from the package's digits classifier
-(``ebgan_jax.eval.digit_scores``; higher is better). A setting is *good* when its I' is at least
+(``ebgan_jax.evaluators.digit_scores``; higher is better). A setting is *good* when its I' is at least
 :data:`GOOD_SCORE` (three quarters of the real digits' 13.3 under the same classifier, fixed
 before any setting was trained) and none of its updates was skipped as non-finite.
 
@@ -43,7 +43,7 @@ import time
 import numpy as np
 
 from ebgan_jax.configs import split_overrides
-from ebgan_jax.main import set_cpu_defaults
+from ebgan_jax.cli import set_cpu_defaults
 
 # The paper's Table 1. Dropout "true" is a rate of 0.5 (the paper gives no rate).
 GRID = {
@@ -127,8 +127,8 @@ def _finished(group_dir: str, num_steps: int) -> dict | None:
 
 def _train_group(group, group_dir: str, keep_checkpoints: bool) -> dict | None:
   """Trains one program's settings (or resumes them) and scores them; None if interrupted."""
-  from ebgan_jax import eval as evaluation
-  from ebgan_jax import train, trained
+  from ebgan_jax import evaluators as evaluation
+  from ebgan_jax import rundir, train, trained
   labels = [name for name, _ in group]
   t0 = time.perf_counter()
   summary = train.train_and_evaluate(group[0][1], group_dir, progress=False,
@@ -148,7 +148,7 @@ def _train_group(group, group_dir: str, keep_checkpoints: bool) -> dict | None:
   with open(os.path.join(group_dir, "grid_search.json"), "w") as f:
     json.dump(done, f)
   if not keep_checkpoints:
-    shutil.rmtree(os.path.join(group_dir, "checkpoints"), ignore_errors=True)
+    shutil.rmtree(rundir.path(group_dir, rundir.CHECKPOINTS), ignore_errors=True)
   return done
 
 
@@ -224,7 +224,7 @@ def write_report(rows: list[dict], out: str, subset: int | None, base) -> None:
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
 
-  from ebgan_jax import outputs
+  from ebgan_jax import pictures
   os.makedirs(out, exist_ok=True)
   with open(os.path.join(out, "results.json"), "w") as f:
     json.dump(rows, f, indent=1)
@@ -307,7 +307,7 @@ def write_report(rows: list[dict], out: str, subset: int | None, base) -> None:
   for ax, t in zip(axes[0], table):
     best = next(r for r in rows if r["family"] == t["family"] and r["setting"] == t["best_setting"])
     images = np.load(os.path.join(best["workdir"], "samples.npy"))[best["member_index"]]
-    grid = outputs.image_grid(images)
+    grid = pictures.image_grid(images)
     ax.imshow(grid[..., 0] if grid.shape[-1] == 1 else grid, cmap="gray", interpolation="nearest")
     setting = "\n".join(textwrap.wrap(_short(t["best_setting"]), 44))
     ax.set_title(f"{t['family']}: I' {t['best_score']:.2f}\n{setting}", fontsize=6)
@@ -323,7 +323,7 @@ def _subset(text: str) -> int | None:
 
 def main(argv: list[str] | None = None) -> int:
   argv = sys.argv[1:] if argv is None else argv
-  parser = argparse.ArgumentParser(prog="python -m ebgan_jax.grid_search", description=__doc__,
+  parser = argparse.ArgumentParser(prog="python -m ebgan_jax.studies.grid_search", description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--config", default="experiments/digits_grid_search.py")
   parser.add_argument("--subset", default="",

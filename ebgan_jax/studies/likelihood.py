@@ -1,6 +1,6 @@
 """``make likelihood``: the latent-variable models by held-out log-likelihood on the same data.
 
-  python -m ebgan_jax.likelihood [--seeds 5] [--scale 1.0] [--out results/likelihood]
+  python -m ebgan_jax.studies.likelihood [--seeds 5] [--scale 1.0] [--out results/likelihood]
 
 Trains the VAE (Kingma & Welling 2014), the IWAE with k = 50 (Burda, Grosse & Salakhutdinov
 2016) and the Bidirectional Helmholtz Machine (Bornschein et al. 2016) on the binarised
@@ -21,7 +21,7 @@ import sys
 
 import numpy as np
 
-from ebgan_jax.main import set_cpu_defaults
+from ebgan_jax.cli import set_cpu_defaults
 
 # title: (experiment, overrides)
 MODELS = {
@@ -94,7 +94,7 @@ def bihm_pictures(run, held_out: np.ndarray, out: str) -> None:
   """Gibbs samples from p* and inpaintings of held-out digits by the BiHM's member 0."""
   import jax
   import jax.numpy as jnp
-  from ebgan_jax import models, outputs
+  from ebgan_jax import models, pictures
   from ebgan_jax.algorithms import bihm
   from ebgan_jax.state import member
   state = member(run.state, 0) if run.members else run.state
@@ -108,7 +108,7 @@ def bihm_pictures(run, held_out: np.ndarray, out: str) -> None:
     x = bihm.gibbs_sample(nets, state.g.params, state.d.params, start, jax.random.PRNGKey(2),
                           sweeps)
     rows.append(as_images(x[:16]))
-  outputs.save_labelled_rows(os.path.join(out, "bihm_gibbs.png"), rows,
+  pictures.save_labelled_rows(os.path.join(out, "bihm_gibbs.png"), rows,
                              ["p (ancestral)"] + [f"{n} sweeps" for n in GIBBS_SWEEPS])
   # Inpainting: the bottom half of 12 held-out digits is drawn from p*(bottom | top).
   x = models.to_binary(jnp.asarray(held_out[:12]))
@@ -121,7 +121,7 @@ def bihm_pictures(run, held_out: np.ndarray, out: str) -> None:
                                jnp.where(mask > 0, x, 0.0), jax.random.PRNGKey(10 + r), INPAINT_SWEEPS,
                                clamp=(mask, np.asarray(x)))
     rows.append(as_images(filled))
-  outputs.save_labelled_rows(os.path.join(out, "bihm_inpainting.png"), rows,
+  pictures.save_labelled_rows(os.path.join(out, "bihm_inpainting.png"), rows,
                              ["held out", "top half kept", "inpainted", "inpainted", "inpainted"])
 
 

@@ -1,0 +1,173 @@
+"""The run directory: the one module that knows the names of a run's files, writes them
+atomically and reads them safely while a trainer may still be writing.
+
+A run's workdir holds:
+
+- ``config.json``: the config in force (:data:`CONFIG`);
+- ``metrics.jsonl``: one JSON object per logged step, and ``tensorboard/`` events (:data:`METRICS`);
+- ``samples_<step>.png`` every ``sample_every`` steps and ``samples_final.png`` (:func:`samples`);
+- ``loss_curves.png`` and ``summary.json`` at the end (:data:`LOSS_CURVES`, :data:`SUMMARY`);
+- ``checkpoints/`` (Orbax), and ``corrupt_checkpoints/`` for those found damaged;
+- ``eval.json`` from ``make eval`` and ``generated_step<step>_n<N>.png`` / ``.npz`` from
+  ``make sample``; a sweep adds ``sweep_results.md`` / ``.json`` and ``wall_time.json``;
+- ``.lock``, held by the training process.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import warnings
+from typing import Any, Mapping
+
+import numpy as np
+
+CONFIG = "config.json"
+METRICS = "metrics.jsonl"
+SUMMARY = "summary.json"
+LOSS_CURVES = "loss_curves.png"
+TENSORBOARD = "tensorboard"
+CHECKPOINTS = "checkpoints"
+CORRUPT_CHECKPOINTS = "corrupt_checkpoints"
+EVAL = "eval.json"
+SWEEP_RESULTS = "sweep_results"  # .md and .json
+WALL_TIME = "wall_time.json"
+LOCK = ".lock"
+# What a finished run leaves that an earlier run's outputs would be recognised by.
+OUTPUTS = (METRICS, SUMMARY, "samples_final.png")
+
+
+def path(workdir: str, name: str) -> str:
+  """``<workdir>/<name>`` for one of the names above."""
+  return os.path.join(workdir, name)
+
+
+def samples(workdir: str, step: int | None = None) -> str:
+  """The sample picture of ``step``, or the final one (``step`` None)."""
+  return os.path.join(workdir, "samples_final.png" if step is None else f"samples_{step:06d}.png")
+
+
+def generated(workdir: str, step: int, n: int) -> str:
+  """The stem (without ``.png`` / ``.npz``) of what ``make sample`` writes."""
+  return os.path.join(workdir, f"generated_step{step}_n{n}")
+
+
+def write_json_atomically(path: str, value: Any) -> None:
+  """A JSON file that is either the old one or the new one, never half of each."""
+  tmp = f"{path}.tmp{os.getpid()}"
+  try:
+    with open(tmp, "w") as f:
+      json.dump(value, f, indent=2)
+    os.replace(tmp, path)
+  finally:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+
+
+def read_json(workdir: str, name: str) -> Any | None:
+  """``<workdir>/<name>`` parsed; None when it is missing or cannot be parsed."""
+  try:
+    with open(os.path.join(workdir, name)) as f:
+      return json.load(f)
+  except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError, UnicodeDecodeError):
+    return None
+
+
+def read_config(workdir: str) -> dict | None:
+  """``config.json`` as a dict; None when it is missing or cannot be parsed."""
+  return read_json(workdir, CONFIG)
+
+
+def summaries_under(workdir: str) -> list[str]:
+  """The ``summary.json`` of every run under ``workdir`` (a sweep's program groups)."""
+  return glob.glob(os.path.join(workdir, "**", SUMMARY), recursive=True)
+
+
+# ----------------------------------------------------------------------------------------------
+# Metrics: JSON lines (the record) and TensorBoard
+# ----------------------------------------------------------------------------------------------
+
+class MetricWriter:
+  """Appends ``{"step": s, ...}`` lines to ``metrics.jsonl`` and scalars to TensorBoard."""
+
+  def __init__(self, workdir: str):
+    self.path = os.path.join(workdir, METRICS)
+    try:
+      from tensorboardX import SummaryWriter
+      self._tb = SummaryWriter(os.path.join(workdir, TENSORBOARD))
+    except ImportError:  # TensorBoard events are optional; the JSON lines are the record
+      self._tb = None
+
+  def write(self, step: int, metrics: Mapping[str, float], member: str | None = None) -> None:
+    """One row; in a sweep each member's rows carry its label (``"member"``)."""
+    row = {"step": int(step), **({"member": member} if member is not None else {}),
+           **{k: float(v) for k, v in metrics.items()}}
+    with open(self.path, "a") as f:
+      f.write(json.dumps(row) + "\n")
+    if self._tb is not None:
+      prefix = f"{member}/" if member is not None else ""
+      for k, v in metrics.items():
+        # A metric can be infinite by definition (the reverse KL of a sample that covers no
+        # mode); the JSON line keeps it, TensorBoard's writer would warn at every step.
+        if np.isfinite(float(v)):
+          self._tb.add_scalar(prefix + k, float(v), int(step))
+
+  def close(self) -> None:
+    if self._tb is not None:
+      self._tb.close()
+
+
+def _read_rows(path: str) -> tuple[list[dict], bool]:
+  """The rows of a metrics file, and whether a cut-off last line was dropped.
+
+  A run killed in the middle of a write leaves a last line without its end; that line is
+  dropped with a warning. A damaged line anywhere else is an error naming the file and line.
+  """
+  if not os.path.exists(path):
+    return [], False
+  with open(path, "rb") as f:
+    lines = f.read().decode("utf-8", errors="replace").split("\n")
+  rows, dropped = [], False
+  for number, line in enumerate(lines, 1):
+    if not line.strip():
+      continue
+    try:
+      rows.append(json.loads(line))
+    except json.JSONDecodeError:
+      if number == len(lines):  # the last line, with no newline after it: cut off mid-write
+        warnings.warn(f"{path}: dropped a cut-off last line (the run stopped while writing "
+                      "it).", stacklevel=3)
+        dropped = True
+        continue
+      raise ValueError(f"{path} line {number} is not valid JSON; delete that line (or move the "
+                       "file aside to start the log afresh) and rerun.") from None
+  return rows, dropped
+
+
+def read_metrics(workdir: str) -> list[dict]:
+  return _read_rows(os.path.join(workdir, METRICS))[0]
+
+
+def truncate_metrics(workdir: str, after_step: int) -> None:
+  """Drops logged rows past ``after_step`` (a resumed run logs those steps again) and a
+  cut-off last line."""
+  path = os.path.join(workdir, METRICS)
+  rows, dropped = _read_rows(path)
+  keep = [r for r in rows if r["step"] <= after_step]
+  if len(keep) != len(rows) or dropped:
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+      f.writelines(json.dumps(r) + "\n" for r in keep)
+    os.replace(tmp, path)
+
+
+def last_training_rows(workdir: str, members: list[str] | None, upto: int) -> list[dict]:
+  """Per member (one row for a single run), the last logged training metrics at or before
+  step ``upto``, without ``step`` and ``member``; ``{}`` where none were logged."""
+  rows = [r for r in read_metrics(workdir) if r["step"] <= upto and "images_per_sec" in r]
+  out = []
+  for member in (members or [None]):
+    mine = [r for r in rows if r.get("member") == member]
+    out.append({k: v for k, v in mine[-1].items() if k not in ("step", "member")} if mine else {})
+  return out
