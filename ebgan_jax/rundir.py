@@ -34,8 +34,9 @@ EVAL = "eval.json"
 SWEEP_RESULTS = "sweep_results"  # .md and .json
 WALL_TIME = "wall_time.json"
 LOCK = ".lock"
+SAMPLES_FINAL = "samples_final.png"
 # What a finished run leaves that an earlier run's outputs would be recognised by.
-OUTPUTS = (METRICS, SUMMARY, "samples_final.png")
+OUTPUTS = (METRICS, SUMMARY, SAMPLES_FINAL)
 
 
 def path(workdir: str, name: str) -> str:
@@ -45,7 +46,7 @@ def path(workdir: str, name: str) -> str:
 
 def samples(workdir: str, step: int | None = None) -> str:
   """The sample picture of ``step``, or the final one (``step`` None)."""
-  return os.path.join(workdir, "samples_final.png" if step is None else f"samples_{step:06d}.png")
+  return os.path.join(workdir, SAMPLES_FINAL if step is None else f"samples_{step:06d}.png")
 
 
 def generated(workdir: str, step: int, n: int) -> str:

@@ -74,8 +74,7 @@ class LadderNet(Algorithm):
                        f"with 10, got {tuple(config.model.ladder_sizes)}.")
     from ebgan_jax import data
     if data.spec(config.data.name).labels is None:
-      labelled = " or ".join(repr(n) for n, s in data.DATASETS.items() if s.labels is not None)
-      raise ValueError(f"semi-supervised runs need labels: data.name {labelled}, got "
+      raise ValueError(f"semi-supervised runs need labels: data.name {data.labelled_names()}, got "
                        f"{config.data.name!r}.")
     if ln.margin < 0 or ln.margin_decay_steps < 0:
       raise ValueError("config.ln.margin and config.ln.margin_decay_steps must be >= 0.")

@@ -20,9 +20,9 @@ import numpy as np
 
 from ebgan_jax.data.base import (Dataset, IndexedDataset, array_dataset, check_finite,
                                  resize_images)
-from ebgan_jax.data.embedded import (MIXTURES, Mixture, MixtureDataset, StackedDigitsDataset,
-                                     digits_split, fixed_triples, grid_mixture, load_digits,
-                                     ring_mixture)
+from ebgan_jax.data.embedded import (HOLDOUT_STREAM, MIXTURES, Mixture, MixtureDataset,
+                                     StackedDigitsDataset, digits_split, fixed_triples,
+                                     grid_mixture, load_digits, ring_mixture)
 from ebgan_jax.data.tfds_images import StackedMnistDataset, tfds_dataset, tfds_labels
 
 
@@ -42,7 +42,8 @@ class DatasetSpec:
       none out.
     labels: ``(data_cfg, which) -> (examples, labels)`` for ``which`` in ``"train"`` (the
       training examples) and ``"heldout"`` (None when the config holds none out); None for
-      data without labels. ``examples`` is an array or an :class:`IndexedDataset`.
+      data without labels. ``examples(indices)`` reads the examples at ``indices``, so that
+      asking for the labels alone reads no image.
     mixture: the 2-D mixture the points come from, for the mixture protocol.
   """
   make: Callable[[Any, int, int], Dataset]
@@ -51,7 +52,8 @@ class DatasetSpec:
   tfds: bool = False
   reads_files: bool = False
   heldout: Callable[[Any, int], np.ndarray | None] | None = None
-  labels: Callable[[Any, str], tuple[Any, np.ndarray] | None] | None = None
+  labels: Callable[[Any, str], tuple[Callable[[np.ndarray], np.ndarray], np.ndarray] | None
+                   ] | None = None
   mixture: Callable[[], Mixture] | None = None
 
 
@@ -98,13 +100,13 @@ def _digits_heldout(data_cfg: Any, limit: int) -> np.ndarray | None:
   return held[:limit] if limit else held
 
 
-def _digits_labels(data_cfg: Any, which: str) -> tuple[np.ndarray, np.ndarray] | None:
+def _digits_labels(data_cfg: Any, which: str):
   if which == "heldout" and not data_cfg.get("holdout", 0):
     return None
   images, labels = _digits(data_cfg)
   train, held = digits_split(data_cfg.get("holdout", 0))
   part = train if which == "train" else held
-  return images[part], labels[part]
+  return (lambda idx: images[part][idx]), labels[part]
 
 
 def _mixture_spec(mixture: Callable[[], Mixture]) -> DatasetSpec:
@@ -141,11 +143,11 @@ def _tfds_spec(name: str, side: int, channels: int, protocol: str | None,
     test = load(cfg, cfg.eval_split, 1, 0)
     return test.examples(np.arange(min(limit or test.num_examples, test.num_examples)))
 
-  def labels(cfg: Any, which: str) -> tuple[Any, np.ndarray] | None:
+  def labels(cfg: Any, which: str):
     split = cfg.split if which == "train" else cfg.get("eval_split", "")
     if not split:
       return None
-    return load(cfg, split, 1, 0), tfds_labels(cfg, split)
+    return (lambda idx: load(cfg, split, 1, 0).examples(idx)), tfds_labels(cfg, split)
 
   return DatasetSpec(make=lambda cfg, batch_size, seed: load(cfg, cfg.split, batch_size, seed),
                      shape=lambda s: (s or side, s or side, channels), protocol=protocol,
@@ -159,7 +161,8 @@ def _register_synthetic_builder() -> None:
 
 
 register("mnist", _tfds_spec("mnist", 28, 1, "inception", labelled=True))
-register("stacked_mnist", DatasetSpec(make=StackedMnistDataset, shape=lambda s: (s or 28, s or 28, 3),
+register("stacked_mnist", DatasetSpec(make=StackedMnistDataset,
+                                      shape=lambda s: (s or 28, s or 28, 3),
                                       protocol="stacked_mnist", reads_files=True))
 # CelebA's aligned 218x178 faces: a central 108x108 crop (DCGAN, EBGAN); LSUN's bedrooms: the
 # whole short side.
@@ -202,8 +205,9 @@ def heldout_labels(data_cfg: Any, limit: int = 0) -> np.ndarray | None:
   return got[1][:limit] if limit else got[1]
 
 
-# The labelled examples of a semi-supervised run are drawn from this stream and the seed.
-_LABELLED_STREAM = 0x4E1D
+def labelled_names() -> str:
+  """The datasets with class labels, as an error message names them."""
+  return " or ".join(repr(name) for name, s in DATASETS.items() if s.labels is not None)
 
 
 def labelled_subset(data_cfg: Any, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -211,13 +215,12 @@ def labelled_subset(data_cfg: Any, n: int, seed: int) -> tuple[np.ndarray, np.nd
   the labelled examples of a semi-supervised run (the digits' held-out examples excluded)."""
   labelled = spec(data_cfg.name).labels
   if labelled is None:
-    offer = " or ".join(repr(name) for name, s in DATASETS.items() if s.labels is not None)
-    raise ValueError(f"labelled examples come from {offer}, not {data_cfg.name!r}.")
+    raise ValueError(f"labelled examples come from {labelled_names()}, not {data_cfg.name!r}.")
   examples, labels = labelled(data_cfg, "train")
   if n % 10:
     raise ValueError(f"the labelled examples are balanced over 10 classes: their number must be "
                      f"a multiple of 10, got {n}.")
-  rng = np.random.default_rng([seed, _LABELLED_STREAM])
+  rng = np.random.default_rng([seed, HOLDOUT_STREAM])  # with the seed: its own draw
   chosen = []
   for c in range(10):
     of_class = np.flatnonzero(labels == c)
@@ -225,5 +228,4 @@ def labelled_subset(data_cfg: Any, n: int, seed: int) -> tuple[np.ndarray, np.nd
       raise ValueError(f"class {c} has {len(of_class)} training examples, fewer than {n // 10}.")
     chosen.append(rng.choice(of_class, n // 10, replace=False))
   idx = np.sort(np.concatenate(chosen))
-  got = examples[idx] if isinstance(examples, np.ndarray) else examples.examples(idx)
-  return np.asarray(got, np.float32), labels[idx].astype(np.int32)
+  return np.asarray(examples(idx), np.float32), labels[idx].astype(np.int32)

@@ -122,7 +122,7 @@ class StackedDigitsDataset:
 
 # The stream of the fixed permutation that splits the digits into training and held-out sets:
 # independent of the run's seed, so every model and seed is scored on the same examples.
-_HOLDOUT_STREAM = 0x4E1D
+HOLDOUT_STREAM = 0x4E1D
 
 
 def digits_split(holdout: int, n: int = 1797) -> tuple[np.ndarray, np.ndarray]:
@@ -130,5 +130,5 @@ def digits_split(holdout: int, n: int = 1797) -> tuple[np.ndarray, np.ndarray]:
   random subset, the same for every run, each part in ascending order."""
   if not 0 <= holdout < n:
     raise ValueError(f"config.data.holdout must be in [0, {n}), got {holdout}.")
-  perm = np.random.default_rng(_HOLDOUT_STREAM).permutation(n)
+  perm = np.random.default_rng(HOLDOUT_STREAM).permutation(n)
   return np.sort(perm[:n - holdout]), np.sort(perm[n - holdout:])
