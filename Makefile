@@ -7,7 +7,7 @@ WORKDIR ?= runs/$(EXP)
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: install train sample eval results likelihood semi-supervised sweep grid-search theory synthetic-celeba test test-slow bench bench-sweep clean
+.PHONY: install train sample eval results likelihood semi-supervised sweep margin-sweep recipes grid-search theory synthetic-celeba test test-slow bench bench-sweep clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,15 @@ SUBSET ?=
 CONFIG ?= experiments/digits_grid_search.py
 grid-search: install
 	$(PY) -m ebgan_jax.studies.grid_search --config $(CONFIG) $(if $(SUBSET),--subset $(SUBSET)) $(ARGS)
+
+# The EBGAN paper's margin sweep (Fig. 9) and its page (results/margin_sweep).
+margin-sweep: install
+	$(PY) -m ebgan_jax.studies.margin_sweep $(ARGS)
+
+# BEGAN and MAGAN with their papers' recipes, three seeds each, and BEGAN's gamma sweep
+# (results/recipes).
+recipes: install
+	$(PY) -m ebgan_jax.studies.recipes $(ARGS)
 
 # GAN Proposition 1 and EBGAN Theorems 1-2 on toys (results/theory).
 theory: install

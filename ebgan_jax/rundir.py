@@ -54,12 +54,12 @@ def generated(workdir: str, step: int, n: int) -> str:
   return os.path.join(workdir, f"generated_step{step}_n{n}")
 
 
-def write_json_atomically(path: str, value: Any) -> None:
+def write_json_atomically(path: str, value: Any, indent: int | None = 2) -> None:
   """A JSON file that is either the old one or the new one, never half of each."""
   tmp = f"{path}.tmp{os.getpid()}"
   try:
     with open(tmp, "w") as f:
-      json.dump(value, f, indent=2)
+      json.dump(value, f, indent=indent)
     os.replace(tmp, path)
   finally:
     if os.path.exists(tmp):

@@ -28,7 +28,7 @@ def test_the_table_puts_every_model_on_the_same_held_out_digits(tmp_path, quick,
   readme = (out / "README.md").read_text()
   for title in likelihood.MODELS:
     assert f"| {title} | 100 |" in readme  # the same updates for every model
-  assert "297 held out" in readme and "Mean ± std over 2 seeds" in readme
+  assert "297 held out" in readme and "standard error over seeds (ddof = 1)" in readme and "n = 2 here" in readme
   rows = json.loads((out / "likelihood.json").read_text())["rows"]
   assert len(rows) == 2 * len(likelihood.MODELS)
   for r in rows:

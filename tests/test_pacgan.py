@@ -173,7 +173,7 @@ def test_the_protocol_command_reports_beside_table_1_and_resumes(tmp_path, capsy
   # The report of a table still training: each seed's last evaluation, against the target.
   assert pacgan.main(args[:-1] + ["--report", "--steps", "400000"]) == 0
   report = (tmp_path / "out" / "README.md").read_text()
-  assert "**Still training** (target 400,000 updates)" in report
+  assert "**Still training** (target 400,000 updates, the published budget)" in report
   assert "| GAN (ours) | 40 | 2 |" in report
   # A finished run trained on and stopped: its evaluations since its end are the row, not the
   # summary of the earlier end.

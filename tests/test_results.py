@@ -15,12 +15,13 @@ def fake_rows():
   return rows
 
 
-def test_report_has_every_cell_with_mean_and_std(tmp_path):
-  results.write_report(fake_rows(), str(tmp_path), seeds=2, minutes=1.0)
+def test_report_has_every_cell_with_mean_and_standard_error(tmp_path):
+  results.write_report(fake_rows(), str(tmp_path))
   text = (tmp_path / "README.md").read_text()
   for dataset in results.DATASETS:
     assert f"## {dataset}" in text
-  assert "| EBGAN-PT | 2.5 ± 0.5 |" in text  # index 2, seeds 0 and 1
+  assert "| EBGAN-PT | 2.5 ± 0.5 |" in text  # index 2, seeds 0 and 1: SE = 0.707 / √2
+  assert "standard error over seeds (ddof = 1)" in text and "n = 2" in text
   # labelled a short budget, the published numbers left to their reproductions
   assert "at a short budget" in text and "PacGAN4 | 7.8" not in text
   assert "[pacgan/README.md](pacgan/README.md)" in text and (tmp_path / "results.png").exists()
@@ -33,10 +34,10 @@ def test_an_infinite_seed_is_counted_not_averaged(tmp_path):
   for r in rows:
     if r["dataset"] == "grid" and r["model"] == "GAN":
       r["reverse_kl"] = float("inf")
-  results.write_report(rows, str(tmp_path), seeds=2, minutes=1.0)
+  results.write_report(rows, str(tmp_path))
   text = (tmp_path / "README.md").read_text()
-  assert "| GAN | 0.5 ± 0.5 | 0.5 ± 0.5 | 0 ± 0 (1 of 2 seeds not finite, left out) |" in text
-  assert "| GAN | 0.5 ± 0.5 | 0.5 ± 0.5 | not finite in all 2 seeds |" in text
+  assert "| GAN | 0.5 ± 0.5 | 0.5 ± 0.5 | 0 (1 of 2 not finite) |" in text
+  assert "| GAN | 0.5 ± 0.5 | 0.5 ± 0.5 | not finite in all 2 |" in text
   assert "nan" not in text
 
 
@@ -49,7 +50,7 @@ def test_rows_without_a_metric_show_it_absent_and_the_prdc_settings_are_stated(t
     elif r["dataset"] == "grid":
       r.update(precision_recall_k=3, density_coverage_k=5, prdc_real_samples=2500,
                prdc_fake_samples=2500)
-  results.write_report(rows, str(tmp_path), seeds=2, minutes=1.0)
+  results.write_report(rows, str(tmp_path))
   text = (tmp_path / "README.md").read_text()
   ring = text[text.index("## ring"):text.index("## grid")]
   grid = text[text.index("## grid"):text.index("## digits")]
@@ -63,7 +64,7 @@ def test_rows_without_a_metric_show_it_absent_and_the_prdc_settings_are_stated(t
 def test_the_whole_pipeline_at_a_tiny_budget(tmp_path):
   rows = results.run_all(seeds=2, scale=0.01, workdir=str(tmp_path / "runs"))
   assert len(rows) == 2 * len(results.ALGORITHMS) * len(results.DATASETS)
-  results.write_report(rows, str(tmp_path / "out"), seeds=2, minutes=0.0)
+  results.write_report(rows, str(tmp_path / "out"))
   assert "## stacked" in (tmp_path / "out" / "README.md").read_text()
 
 

@@ -16,7 +16,8 @@ def test_the_table_holds_both_models_beside_the_paper(tmp_path, capsys):
     assert len(r["test_errors"]) == 2 and all(0 <= e < 60 for e in r["test_errors"])
   readme = (tmp_path / "out" / "README.md").read_text()
   assert "| EBGAN-LN | 100 | 120 |" in readme and "1.04 ± 0.12" in readme
-  assert "With 100 labels EBGAN-LN's mean test error is" in readme
+  assert "With 100 labels, EBGAN-LN's test error minus the baseline's, paired by seed" in readme
+  assert "n = 2" in readme and "standard error over seeds (ddof = 1)" in readme
   capsys.readouterr()
   assert semisupervised.main(args) == 0  # resumes: nothing left to train
   assert capsys.readouterr().out.count("resuming from step 120") == 2

@@ -6,7 +6,7 @@ Trains GAN, EBGAN, EBGAN-PT, BEGAN, MAGAN and the Loss-Sensitive GAN on the ring
 grid of 25, digits and stacked digits at a short budget (small MLPs on the mixtures,
 ``configs.toy_config``); every algorithm gets the same networks, steps, batch and learning rate
 per dataset, and the seeds of one (algorithm, dataset) pair train together as one vmapped sweep.
-Writes ``<out>/README.md`` (mean ± std per metric; the published numbers stand beside their
+Writes ``<out>/README.md`` (mean ± standard error per metric; the published numbers stand beside their
 reproductions at the published budgets, ``python -m ebgan_jax.studies.pacgan``),
 ``<out>/results.json`` and ``<out>/results.png``. ``--scale`` multiplies every step budget (0.1
 for a quick look).
@@ -15,15 +15,15 @@ for a quick look).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import time
 
+from ebgan_jax import cli
 from ebgan_jax.cli import set_cpu_defaults
 from ebgan_jax.sweep import prdc_note
 
 from ebgan_jax.algorithms import REGISTRY, Adversarial
+from ebgan_jax.studies import report
 
 # The rows: every adversarial algorithm of the registry, {title: (algorithm, overrides)}.
 ALGORITHMS = {title: (name, list(overrides)) for name, cls in REGISTRY.items()
@@ -72,22 +72,25 @@ def row_config(dataset: str, name: str, scale: float = 1.0):
   return config
 
 
-def run_all(seeds: int, scale: float, workdir: str) -> list[dict]:
-  from ebgan_jax import sweep
+def run_all(seeds: int, scale: float, workdir: str) -> list[dict] | None:
+  """Every (dataset, model) row, its seeds trained together (resumable); None when
+  interrupted."""
   rows = []
   for dataset in DATASETS:
     for name in ALGORITHMS:
       config = row_config(dataset, name, scale)
-      t0 = time.perf_counter()
-      results = sweep.run_sweep(config, {"seed": [str(s) for s in range(seeds)]},
-                                os.path.join(workdir, dataset, name), progress=False)
+      results, seconds = report.run_seeds(config, seeds, os.path.join(workdir, dataset, name),
+                                          progress=False)
+      if not results:
+        return None
       for r in results:
         rows.append({"dataset": dataset, "model": name, "steps": config.num_steps,
-                     "batch": config.batch_size, "seconds": time.perf_counter() - t0, **r})
+                     "batch": config.batch_size, "seconds": seconds, **r})
   return rows
 
 
 def summarise(rows: list[dict]) -> dict:
+  """{(dataset, model): {metric: Stats}} over the seeds of each row."""
   table = {}
   for dataset, (_, _, metrics) in DATASETS.items():
     for name in ALGORITHMS:
@@ -95,72 +98,65 @@ def summarise(rows: list[dict]) -> dict:
       if not mine:
         continue
       # Rows written before a metric existed lack it: shown as absent, never as 0.
-      table[(dataset, name)] = {m: _stats([r[m] for r in mine]) for m in metrics
+      table[(dataset, name)] = {m: report.mean_se(r[m] for r in mine) for m in metrics
                                 if all(m in r for r in mine)}
   return table
 
 
-def _stats(values: list[float]) -> tuple[float, float, int, int]:
-  """Mean and std of the finite values, with how many were not finite out of how many.
-
-  A run whose samples hit no mode has an infinite reverse KL; averaging it in would print
-  ``inf ± nan`` and hide what the other seeds did.
-  """
-  import numpy as np
-  values = np.asarray(values, np.float64)
-  finite = values[np.isfinite(values)]
-  if finite.size == 0:
-    return float("nan"), float("nan"), values.size, values.size
-  return float(finite.mean()), float(finite.std()), int(values.size - finite.size), values.size
+def minutes(rows: list[dict]) -> float:
+  """The training and evaluation time of the table: each (dataset, model) sweep once."""
+  return sum({(r["dataset"], r["model"]): r.get("seconds", 0.0) for r in rows}.values()) / 60
 
 
-def _cell(stats: tuple[float, float, int, int]) -> str:
-  mean, std, bad, n = stats
-  if bad == n:
-    return f"not finite in all {n} seeds"
-  text = f"{mean:.4g} ± {std:.2g}"
-  return text + (f" ({bad} of {n} seeds not finite, left out)" if bad else "")
+def render(out: str) -> str:
+  """``out/README.md`` from ``out/results.json`` alone."""
+  rows = report.read_json(out, "results.json")
+  table = summarise(rows)
+  seeds = sorted({len([r for r in rows if (r["dataset"], r["model"]) == key])
+                  for key in {(r["dataset"], r["model"]) for r in rows}})
+  lines = ["# Results: the family on the embedded protocols, at a short budget", "",
+           f"Regenerate with `make results` ({minutes(rows):.0f} minutes on the 2-core CPU "
+           "machine this was made on). **A short budget** (2,000 to 4,000 updates of small MLPs "
+           "on the mixtures): these rows compare the models with each other and are not "
+           "comparable with published numbers; the published set-ups at their own budgets are "
+           "`make results PROTOCOL=pacgan` ([pacgan/README.md](pacgan/README.md)). Each cell is "
+           f"the {report.MEAN_SE}; every row here has n = {' or '.join(map(str, seeds))}. "
+           "Every model of a dataset had the same networks, steps, batch "
+           "and learning rate (the base config named in each heading, with `algorithm` "
+           "changed): a comparison of the losses on equal footing, not of each paper's recipe. "
+           "BEGAN and MAGAN train here with EBGAN's networks (no "
+           "bottleneck) and optimizer; their own recipes are `digits_began` (BEGAN's "
+           "convolutional auto-encoder, batch 16, the learning-rate halving) and `digits_magan` "
+           "(the released code's schedule, a bottleneck auto-encoder, Adamax): "
+           "[recipes/README.md](recipes/README.md).", ""]
+  for dataset, (base, _, metrics) in DATASETS.items():
+    mine = [r for r in rows if r["dataset"] == dataset]
+    if not mine:
+      continue
+    name = f"configs.toy_config('{base[1]}')" if isinstance(base, tuple) else base
+    lines += [f"## {dataset} (`{name}`, {mine[0]['steps']} steps of batch {mine[0]['batch']})",
+              ""]
+    lines += report.table(["model", *metrics], (
+        [name] + [table[(dataset, name)][m].format(".4g") if m in table[(dataset, name)]
+                  else "—" for m in metrics]
+        for name in ALGORITHMS if (dataset, name) in table))
+    with_prdc = [r for r in mine if "precision_recall_k" in r]
+    if with_prdc:
+      lines += ["", prdc_note(with_prdc[0])]
+    lines.append("")
+  lines += [PUBLISHED, "", "![results](results.png)"]
+  return report.page_text(lines)
 
 
-def write_report(rows: list[dict], out: str, seeds: int, minutes: float) -> None:
+def write_report(rows: list[dict], out: str) -> None:
+  """``results.json``, then ``README.md`` rendered from it, and ``results.png``."""
   import matplotlib
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
 
-  os.makedirs(out, exist_ok=True)
-  with open(os.path.join(out, "results.json"), "w") as f:
-    json.dump(rows, f, indent=1)
+  report.write_json(out, "results.json", rows)
+  report.write_page(out, render)
   table = summarise(rows)
-  lines = ["# Results: the family on the embedded protocols, at a short budget", "",
-           f"Regenerate with `make results` ({minutes:.0f} minutes on the 2-core CPU machine "
-           f"this was made on). **A short budget** (2,000 to 4,000 updates of small MLPs on the "
-           "mixtures): these rows compare the models with each other and are not comparable "
-           "with published numbers; the published set-ups at their own budgets are "
-           "`make results PROTOCOL=pacgan` ([pacgan/README.md](pacgan/README.md)). Mean ± std "
-           f"over {seeds} seeds; every model of a dataset had the same networks, steps, batch "
-           "and learning rate (the base config named in each heading, with `algorithm` "
-           "changed): a comparison of the losses on equal footing, not of each paper's recipe. BEGAN and MAGAN train here with EBGAN's networks (no "
-           "bottleneck) and optimizer; their own recipes are `digits_began` (BEGAN's "
-           "convolutional auto-encoder, batch 16, the learning-rate halving) and `digits_magan` "
-           "(the released code's schedule, a bottleneck auto-encoder, Adamax).", ""]
-  for dataset, (base, _, metrics) in DATASETS.items():
-    some = next(r for r in rows if r["dataset"] == dataset)
-    name = f"configs.toy_config('{base[1]}')" if isinstance(base, tuple) else base
-    lines += [f"## {dataset} (`{name}`, {some['steps']} steps of batch {some['batch']})", "",
-              "| model | " + " | ".join(metrics) + " |", "|---" * (len(metrics) + 1) + "|"]
-    for name in ALGORITHMS:
-      if (dataset, name) in table:
-        cells = [_cell(table[(dataset, name)][m]) if m in table[(dataset, name)] else "—"
-                 for m in metrics]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    with_prdc = [r for r in rows if r["dataset"] == dataset and "precision_recall_k" in r]
-    if with_prdc:
-      lines += ["", prdc_note(with_prdc[0])]
-    lines.append("")
-  lines += [PUBLISHED, "", "![results](results.png)", ""]
-  with open(os.path.join(out, "README.md"), "w") as f:
-    f.write("\n".join(lines))
-
   # Top row: each protocol's own headline metric; bottom row: coverage (Naeem et al.), the
   # share of the real data's neighbourhoods that the samples reach, comparable across rows.
   fig, axes = plt.subplots(2, len(DATASETS), figsize=(4 * len(DATASETS), 6.4), squeeze=False)
@@ -170,10 +166,10 @@ def write_report(rows: list[dict], out: str, seeds: int, minutes: float) -> None
       if not names:
         ax.axis("off")
         continue
-      means = [table[(dataset, n)][metric][0] for n in names]
-      stds = [table[(dataset, n)][metric][1] for n in names]
-      ax.bar(names, means, yerr=stds, capsize=3)
-      ax.set_title(f"{dataset}: {metric}")
+      means = [table[(dataset, n)][metric].mean for n in names]
+      errors = [table[(dataset, n)][metric].se for n in names]
+      ax.bar(names, means, yerr=errors, capsize=3)
+      ax.set_title(f"{dataset}: {metric} (± SE)")
       ax.tick_params(axis="x", rotation=45)
   fig.tight_layout()
   fig.savefig(os.path.join(out, "results.png"), dpi=100)
@@ -189,9 +185,11 @@ def main(argv: list[str] | None = None) -> int:
   parser.add_argument("--workdir", default="runs/results")
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
   set_cpu_defaults()
-  t0 = time.perf_counter()
   rows = run_all(args.seeds, args.scale, args.workdir)
-  write_report(rows, args.out, args.seeds, (time.perf_counter() - t0) / 60)
+  if rows is None:
+    print("interrupted; rerun the same command to resume.", file=sys.stderr)
+    return cli.EXIT_INTERRUPTED
+  write_report(rows, args.out)
   print(open(os.path.join(args.out, "README.md")).read())
   return 0
 

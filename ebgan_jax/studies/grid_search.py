@@ -44,6 +44,7 @@ import numpy as np
 
 from ebgan_jax.configs import split_overrides
 from ebgan_jax.cli import set_cpu_defaults
+from ebgan_jax.studies import report
 
 # The paper's Table 1. Dropout "true" is a rate of 0.5 (the paper gives no rate).
 GRID = {
@@ -219,39 +220,43 @@ def _short(setting: str) -> str:
                    (part.split("=", 1) for part in setting.split(",")))
 
 
-def write_report(rows: list[dict], out: str, subset: int | None, base) -> None:
-  import matplotlib
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
+def setup(base, subset: int | None) -> dict:
+  """What the page says of the search's set-up (``setup.json``)."""
+  return {"base": base.name, "dataset": base.data.name, "num_steps": base.num_steps,
+          "batch_size": base.batch_size, "margin": base.margin,
+          "energy_norm": base.energy_norm, "energy_scale": base.energy_scale,
+          "eval_samples": base.eval_samples, "pt_weight": FAMILIES["EBGAN-PT"]["pt_weight"],
+          "subset": subset}
 
-  from ebgan_jax import pictures
-  os.makedirs(out, exist_ok=True)
-  with open(os.path.join(out, "results.json"), "w") as f:
-    json.dump(rows, f, indent=1)
+
+def render(out: str) -> str:
+  """``out/README.md`` from ``out/results.json`` and ``out/setup.json`` alone."""
+  rows = report.read_json(out, "results.json")
+  base = report.read_json(out, report.SETUP)
   table = family_table(rows)
   by = {t["family"]: t for t in table}
+  subset = base["subset"]
   what = "the whole grid" if subset is None else (
       f"a fixed random subset of {subset} of the 512 network settings (seed {SUBSET_SEED}; "
       "each GAN setting with its drawn optimizers and learning rate)")
   lines = [
       "# The EBGAN paper's grid search (Table 1, Figs 2–5)", "",
-      f"Regenerate with `make grid-search` (resumable; base config `{base.name}`: "
-      f"{base.data.name}, {base.num_steps} updates of batch {base.batch_size}, margin "
-      f"{base.margin:g} on the {base.energy_norm} energy × {base.energy_scale:g}, EBGAN-PT's "
-      f"PT weight {FAMILIES['EBGAN-PT']['pt_weight']}). Trained: {what}.", "",
+      f"Regenerate with `make grid-search` (resumable; base config `{base['base']}`: "
+      f"{base['dataset']}, {base['num_steps']} updates of batch {base['batch_size']}, margin "
+      f"{base['margin']:g} on the {base['energy_norm']} energy × {base['energy_scale']:g}, "
+      f"EBGAN-PT's PT weight {base['pt_weight']}). Trained: {what}.", "",
       "Score: the paper's I' = E_x KL(p(y) ‖ p(y|x)) from the package's digits classifier on "
-      f"{base.eval_samples} samples (real digits: 13.3). Good: I' ≥ {GOOD_SCORE:g} and no "
+      f"{base['eval_samples']} samples (real digits: 13.3). Good: I' ≥ {GOOD_SCORE:g} and no "
       "update skipped as non-finite (the threshold was fixed before training). The paper's "
       "claim: EBGAN and EBGAN-PT train well over more of the grid than GAN (its Figs 2–4). "
-      f"With {base.num_steps} updates per setting the scores say as much about how soon a "
-      "setting starts to learn as about where it would end.", "",
-      "| family | settings | good (I' ≥ 10) | all 10 classes | unstable | median I' | best I' "
-      "| s per setting (median) | s in all |", "|---|---|---|---|---|---|---|---|---|"]
-  for t in table:
-    lines.append(f"| {t['family']} | {t['settings']} | {100 * t['good']:.0f} % | "
-                 f"{100 * t['all_classes']:.0f} % | {100 * t['unstable']:.0f} % | "
-                 f"{t['median_score']:.2f} | {t['best_score']:.2f} | {t['seconds_median']:.1f} | "
-                 f"{t['seconds_total']:.0f} |")
+      f"With {base['num_steps']} updates per setting the scores say as much about how soon a "
+      "setting starts to learn as about where it would end.", ""]
+  lines += report.table(
+      ["family", "settings", f"good (I' ≥ {GOOD_SCORE:g})", "all 10 classes", "unstable",
+       "median I'", "best I'", "s per setting (median)", "s in all"],
+      ([t["family"], t["settings"], f"{100 * t['good']:.0f} %", f"{100 * t['all_classes']:.0f} %",
+        f"{100 * t['unstable']:.0f} %", f"{t['median_score']:.2f}", f"{t['best_score']:.2f}",
+        f"{t['seconds_median']:.1f}", f"{t['seconds_total']:.0f}"] for t in table))
   total = sum(t["seconds_total"] for t in table)
   lines += ["", f"Wall time of the whole search: {total:.0f} s ({total / 60:.1f} min) of training "
             "and scoring.", ""]
@@ -264,9 +269,23 @@ def write_report(rows: list[dict], out: str, subset: int | None, base) -> None:
     lines.append("")
   lines += ["Best setting of each family (`best_samples.png`, the paper's Fig. 5):", ""]
   lines += [f"- {t['family']}: {_short(t['best_setting'])} (I' {t['best_score']:.2f})" for t in table]
-  lines += ["", "![I' histograms](histograms.png)", "", "![best samples](best_samples.png)", ""]
-  with open(os.path.join(out, "README.md"), "w") as f:
-    f.write("\n".join(lines))
+  lines += ["", "![I' histograms](histograms.png)", "", "![best samples](best_samples.png)"]
+  return report.page_text(lines)
+
+
+def write_report(rows: list[dict], out: str, subset: int | None, base) -> None:
+  """``results.json`` and ``setup.json``, then ``README.md`` rendered from them, and the
+  figures (the histograms of Figs 2–4 and the best samples of Fig. 5)."""
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+
+  from ebgan_jax import pictures
+  report.write_json(out, "results.json", rows)
+  report.write_json(out, report.SETUP, setup(base, subset))
+  report.write_page(out, render)
+  table = family_table(rows)
+  by = {t["family"]: t for t in table}
 
   # Figs 2–4: overall, then split by each hyper-parameter (GAN's own ones for GAN alone).
   families = list(by)

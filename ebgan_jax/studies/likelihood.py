@@ -5,7 +5,7 @@
 Trains the VAE (Kingma & Welling 2014), the IWAE with k = 50 (Burda, Grosse & Salakhutdinov
 2016) and the Bidirectional Helmholtz Machine (Bornschein et al. 2016) on the binarised
 embedded digits, the seeds of each as one vmapped sweep, and scores all of them on the same
-297 held-out digits that none was trained on, after the same number of updates. Writes ``<out>/README.md`` (mean ± std over
+297 held-out digits that none was trained on, after the same number of updates. Writes ``<out>/README.md`` (mean ± standard error over
 seeds beside the published MNIST figures), ``<out>/likelihood.json``, ``<out>/estimates.png``
 (each estimate against its number of importance samples: the bounds tighten as K grows),
 and for the BiHM ``<out>/bihm_gibbs.png`` (samples from p* by Gibbs sampling) and
@@ -15,13 +15,13 @@ and for the BiHM ``<out>/bihm_gibbs.png`` (samples from p* by Gibbs sampling) an
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
 import numpy as np
 
 from ebgan_jax.cli import set_cpu_defaults
+from ebgan_jax.studies import report
 
 # title: (experiment, overrides)
 MODELS = {
@@ -146,16 +146,21 @@ def write_figure(path: str, curve_rows: dict[str, dict]) -> None:
   plt.close(fig)
 
 
-def write_readme(path: str, rows: list[dict], curve_rows: dict, seeds: int, command: str) -> None:
+def render(out: str) -> str:
+  """``out/README.md`` from ``out/likelihood.json`` alone."""
+  stored = report.read_json(out, "likelihood.json")
+  rows, curve_rows, command = stored["rows"], stored["curves"], stored["command"]
+  seeds = max(len([r for r in rows if r["model"] == title]) for title in MODELS)
+
   def stat(title, key):
-    v = [r[key] for r in rows if r["model"] == title and key in r]
-    return f"{np.mean(v):.2f} ± {np.std(v):.2f}" if v else "—"
+    return report.mean_se(r[key] for r in rows if r["model"] == title and key in r).format(
+        ".2f", ".2f")
 
   lines = [
       "# Log-likelihood of held-out binarised digits: VAE, IWAE, BiHM", "",
       f"Command: `{command}`. Data: scikit-learn's 1,797 8×8 digits binarised at 0.5; a fixed "
       "set of 297 held out (the same for every model and seed), 1,500 for training. "
-      f"Mean ± std over {seeds} seeds; nats per digit (64 pixels; 64 fair coins score −44.36, "
+      f"Each cell is the {report.MEAN_SE}; n = {seeds} here. Nats per digit (64 pixels; 64 fair coins score −44.36, "
       "independent pixels fitted to the training digits −24.24).", "",
       "| model | steps | log-likelihood (held out) | bound (held out) | log Z | train log-lik. | seconds, all seeds |",
       "|---|---|---|---|---|---|---|"]
@@ -200,9 +205,8 @@ def write_readme(path: str, rows: list[dict], curve_rows: dict, seeds: int, comm
             "after 10, 100 and 1,000 sweeps), and inpainting of held-out digits (the bottom "
             "half drawn from p* given the top half):", "",
             "![Gibbs samples](bihm_gibbs.png)", "", "![inpainting](bihm_inpainting.png)", "",
-            PUBLISHED, ""]
-  with open(path, "w") as f:
-    f.write("\n".join(lines))
+            PUBLISHED]
+  return report.page_text(lines)
 
 
 def main(argv=None) -> int:
@@ -216,14 +220,13 @@ def main(argv=None) -> int:
     print("error: --seeds must be >= 1 and --scale > 0.", file=sys.stderr)
     return 2
   set_cpu_defaults()
-  from ebgan_jax import data, sweep, trained
+  from ebgan_jax import data, trained
   os.makedirs(args.out, exist_ok=True)
   rows, curve_rows = [], {}
   for title in MODELS:
     config = model_config(title, args.scale)
     workdir = os.path.join(args.workdir, title.split()[0].lower())
-    results, seconds = sweep.run_sweep_timed(
-        config, {"seed": [str(s) for s in range(args.seeds)]}, workdir)
+    results, seconds = report.run_seeds(config, args.seeds, workdir)
     if not results:
       print("interrupted; rerun the same command to resume.", file=sys.stderr)
       return 1
@@ -235,11 +238,12 @@ def main(argv=None) -> int:
     if config.algorithm == "bihm":
       bihm_pictures(run, held_out, args.out)
   write_figure(os.path.join(args.out, "estimates.png"), curve_rows)
-  with open(os.path.join(args.out, "likelihood.json"), "w") as f:
-    json.dump({"rows": rows, "curves": curve_rows, "curve_samples": CURVE_SAMPLES}, f, indent=1)
   command = "make likelihood" + ("" if (args.seeds, args.scale) == (5, 1.0)
                                  else f" ARGS='--seeds {args.seeds} --scale {args.scale}'")
-  write_readme(os.path.join(args.out, "README.md"), rows, curve_rows, args.seeds, command)
+  report.write_json(args.out, "likelihood.json", {"command": command, "rows": rows,
+                                                  "curves": curve_rows,
+                                                  "curve_samples": CURVE_SAMPLES})
+  report.write_page(args.out, render)
   print(f"wrote {args.out}/README.md", flush=True)
   return 0
 

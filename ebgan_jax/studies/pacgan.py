@@ -51,6 +51,7 @@ import time
 
 from ebgan_jax.configs import split_overrides
 from ebgan_jax import cli
+from ebgan_jax.studies import report
 
 MODELS = {  # name: overrides of configs.pacgan_config
     "GAN": {"algorithm": "gan"},
@@ -306,7 +307,7 @@ def run(datasets, models, seeds: int, steps: int | None, workdir: str, overrides
     for model in models:
       config = model_config(dataset, model, steps or PROTOCOLS[dataset].budget, overrides)
       t0 = time.perf_counter()
-      results = sweep.run_sweep(config, {"seed": [str(s) for s in range(seeds)]},
+      results = sweep.run_sweep(config, report.seed_spec(seeds),
                                 os.path.join(workdir, dataset, model), progress=progress)
       if not results:  # interrupted: rerunning the command resumes
         return rows
@@ -314,16 +315,6 @@ def run(datasets, models, seeds: int, steps: int | None, workdir: str, overrides
         rows.append({"dataset": dataset, "model": model, "steps": config.num_steps,
                      "seconds": round(time.perf_counter() - t0, 1), **r})
   return rows
-
-
-def _mean_se(values) -> tuple[float, float]:
-  import numpy as np
-  values = np.asarray(values, np.float64)
-  finite = values[np.isfinite(values)]
-  if finite.size == 0:
-    return float("nan"), float("nan")
-  se = finite.std(ddof=1) / np.sqrt(finite.size) if finite.size > 1 else 0.0
-  return float(finite.mean()), float(se)
 
 
 def curves(workdir: str) -> dict[str, list[dict]]:
@@ -431,12 +422,12 @@ def rows_so_far(table: dict[tuple[str, str], dict]) -> list[dict]:
 
 
 def curve(logged: dict[str, list[dict]], metric: str, scale: float = 1.0
-          ) -> tuple[list[int], list[tuple[float, float]]]:
+          ) -> tuple[list[int], list[report.Stats]]:
   """The evaluated steps and, at each, the mean ± standard error over members of ``metric``
   (times ``scale``)."""
   steps = sorted({r["step"] for rs in logged.values() for r in rs})
-  return steps, [_mean_se([r[metric] * scale for rs in logged.values() for r in rs
-                           if r["step"] == step]) for step in steps]
+  return steps, [report.mean_se([r[metric] * scale for rs in logged.values() for r in rs
+                                 if r["step"] == step]) for step in steps]
 
 
 def first_step_at_published(logged: dict[str, list[dict]], published,
@@ -449,36 +440,28 @@ def first_step_at_published(logged: dict[str, list[dict]], published,
   steps, first = curve(logged, key_a, scale_a)
   _, second = curve(logged, key_b, scale_b)
   for step, *stats in zip(steps, first, second):
-    if all(abs(mean - pub) <= 2 * np.hypot(se, pub_se)
-           for (mean, se), (pub, pub_se) in zip(stats, published[:2])):
+    if all(abs(got.mean - pub) <= 2 * np.hypot(got.se, pub_se)
+           for got, (pub, pub_se) in zip(stats, published[:2])):
       return step
   return None
 
 
-def write_report(table: dict[tuple[str, str], dict], out: str, training: bool = False,
-                 target: int | None = None) -> None:
-  """``README.md``, ``results.json`` (each member's last evaluation), ``curves.json`` (the
-  rows as :func:`collect` reads them back) and ``curves.png`` in ``out``, from ``{(dataset,
-  model): row}`` (:func:`record`). ``training`` marks a report of runs still training towards
-  ``target`` updates (None: each dataset's published budget)."""
-  import matplotlib
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
-  import numpy as np
+def read_table(out: str) -> dict[tuple[str, str], dict]:
+  """The report's rows as ``<out>/curves.json`` records them, {(dataset, model): row}."""
+  recorded = report.read_json(out, CURVES_FILE)
+  return {tuple(key.split("/")): row for key, row in recorded.items()}
 
-  rows = rows_so_far(table)
-  os.makedirs(out, exist_ok=True)
-  with open(os.path.join(out, "results.json"), "w") as f:
-    json.dump(rows, f, indent=1)
-  with open(os.path.join(out, CURVES_FILE), "w") as f:
-    json.dump({f"{d}/{m}": row for (d, m), row in table.items()}, f, indent=None)
-    f.write("\n")
+
+def render(out: str) -> str:
+  """``out/README.md`` from ``out/results.json`` and ``out/curves.json`` alone."""
+  table = read_table(out)
+  rows = report.read_json(out, "results.json")
   datasets = list(dict.fromkeys(r["dataset"] for r in rows))
   models = list(dict.fromkeys(r["model"] for r in rows))
   lines = ["# PacGAN's protocols, reproduced", "",
            "Regenerate with `make results PROTOCOL=pacgan` (resumable). Each row is the "
            "dataset's published set-up with the changes the row names. Mean ± standard error "
-           "over seeds; the published row (10 runs, at its budget) beside each of ours.", "",
+           "over seeds (ddof = 1; the seeds column is n); the published row (10 runs, at its budget) beside each of ours.", "",
            "- ring, grid (Lin et al. 2018, §5.1, Table 1, and their code): generator 4 × 400 "
            "BatchNorm ReLU, discriminator 3 maxout layers of 200 units × 5 pieces, Adam 1e-4 / "
            "β1 0.8, batch 100, simultaneous updates, a fixed training set of 100,000 points; "
@@ -500,8 +483,12 @@ def write_report(table: dict[tuple[str, str], dict], out: str, training: bool = 
            "read back at 8x8 by this package's digits classifier. No published "
            "row: Table 2's, on MNIST, are DCGAN 78.9 ± 6.46 modes (KL 4.50 ± 0.127) and "
            "PacDCGAN2-4 1,000 modes (KL 0.06-0.07).", ""]
+  training = {d: PROTOCOLS[d].budget for (d, _), row in table.items()
+              if updates(row) < PROTOCOLS[d].budget}
   if training:
-    goal = f"target {target:,} updates" if target else "target: each dataset's published budget"
+    budgets = sorted(set(training.values()))
+    goal = (f"target {budgets[0]:,} updates, the published budget" if len(budgets) == 1
+            else "target: each dataset's published budget")
     lines += [f"**Still training** ({goal}): each row is its seeds' last "
               "evaluation so far. \"At published\" is the first evaluated update at which "
               "our means of the first two metrics are both within two standard errors of the "
@@ -510,20 +497,13 @@ def write_report(table: dict[tuple[str, str], dict], out: str, training: bool = 
     protocol = PROTOCOLS[dataset]
     metrics = protocol.metrics + (("recall", 1, "recall"), ("coverage", 1, "coverage"))
     mine = [r for r in rows if r["dataset"] == dataset]
-    lines += [f"## {dataset} ({protocol.source})", "",
-              "| model | updates | seeds | " + " | ".join(h for _, _, h in metrics)
-              + " | at published | hours per 100k updates |", "|---" * (len(metrics) + 5) + "|"]
+    body = []
     for model in models:
       got = [r for r in mine if r["model"] == model]
       if not got:
         continue
-      cells = []
-      for metric, scale, _ in metrics:
-        if all(metric in r for r in got):
-          m, se = _mean_se([r[metric] * scale for r in got])
-          cells.append(f"{m:.3g} ± {se:.2g}")
-        else:
-          cells.append("—")
+      cells = [report.mean_se(r[metric] * scale for r in got).format()
+               if all(metric in r for r in got) else "—" for metric, scale, _ in metrics]
       pub = protocol.published.get(model)
       reached = "—"
       if pub is not None:
@@ -531,21 +511,40 @@ def write_report(table: dict[tuple[str, str], dict], out: str, training: bool = 
                                        protocol.metrics)
         reached = f"{step:,}" if step is not None else "not yet"
       hours = table[dataset, model]["hours_per_100k"]
-      lines.append(f"| {model} (ours) | {updates(table[dataset, model]):,} | {len(got)} | "
-                   + " | ".join(cells)
-                   + f" | {reached} | {'—' if hours is None else f'{hours:.2g}'} |")
+      body.append([f"{model} (ours)", f"{updates(table[dataset, model]):,}", len(got), *cells,
+                   reached, "—" if hours is None else f"{hours:.2g}"])
       if pub is not None:
-        lines.append(f"| {model} (Lin et al. 2018) | {protocol.budget:,} | 10 | "
-                     + " | ".join([f"{m:g} ± {se:g}" for m, se in pub]
-                                  + ["—"] * (len(metrics) - len(pub) + 2)) + " |")
+        body.append([f"{model} (Lin et al. 2018)", f"{protocol.budget:,}", 10,
+                     *[f"{m:g} ± {se:g}" for m, se in pub],
+                     *["—"] * (len(metrics) - len(pub) + 2)])
+    lines += [f"## {dataset} ({protocol.source})", ""]
+    lines += report.table(["model", "updates", "seeds", *(h for _, _, h in metrics),
+                           "at published", "hours per 100k updates"], body)
     lines.append("")
   lines += ["Hours per 100k updates: the wall time of the row's program (all its seeds at once) "
             "on this machine, the median of its logged windows (training, evaluation and "
             "checkpoints), measured while other jobs may have shared the machine; `make bench "
             "ARGS=\"--config toy_ring_gan --members 10\"` times the step alone against one "
-            "seed's.", "", "![curves](curves.png)", ""]
-  with open(os.path.join(out, "README.md"), "w") as f:
-    f.write("\n".join(lines))
+            "seed's.", "", "![curves](curves.png)"]
+  return report.page_text(lines)
+
+
+def write_report(table: dict[tuple[str, str], dict], out: str) -> None:
+  """``results.json`` (each member's last evaluation), ``curves.json`` (the rows as
+  :func:`collect` reads them back), then ``README.md`` rendered from them, and ``curves.png``,
+  in ``out``, from ``{(dataset, model): row}`` (:func:`record`)."""
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  import numpy as np
+
+  rows = rows_so_far(table)
+  report.write_json(out, "results.json", rows)
+  report.write_json(out, CURVES_FILE, {f"{d}/{m}": row for (d, m), row in table.items()},
+                    indent=None)
+  report.write_page(out, render)
+  datasets = list(dict.fromkeys(r["dataset"] for r in rows))
+  models = list(dict.fromkeys(r["model"] for r in rows))
 
   fig, axes = plt.subplots(len(datasets), 2, figsize=(10, 3.6 * len(datasets)), squeeze=False)
   for row_axes, dataset in zip(axes, datasets):
@@ -556,7 +555,7 @@ def write_report(table: dict[tuple[str, str], dict], out: str, training: bool = 
           continue
         logged = table[dataset, model]["members"]
         steps, stats = curve(logged, metric, scale)
-        mean, se = np.array([m for m, _ in stats]), np.array([e for _, e in stats])
+        mean, se = np.array([m.mean for m in stats]), np.array([m.se for m in stats])
         # One colour per model in every panel (matplotlib's ten-colour cycle, one per row kind).
         line, = ax.plot(steps, mean, marker="o", markersize=3, label=model,
                         color=f"C{list(MODELS).index(model) % 10}")
@@ -627,7 +626,7 @@ def _main(args, datasets: list[str], models: list[str], overrides) -> int:
     if not table:
       raise ValueError(f"nothing trained yet in {args.workdir} and no report in {args.out}; "
                        "run without --report first.")
-    write_report(table, args.out, training=True, target=args.steps)
+    write_report(table, args.out)
     print(open(os.path.join(args.out, "README.md")).read())
     return cli.EXIT_OK
   rows = run(datasets, models, args.seeds, args.steps, args.workdir, overrides,
@@ -638,8 +637,7 @@ def _main(args, datasets: list[str], models: list[str], overrides) -> int:
   # The report covers every row it already has and every row trained in the workdir, not only
   # the ones this command named, so training one more row does not drop the others.
   table = collect(args.workdir, args.out)
-  write_report(table, args.out, training=any(
-      updates(row) < PROTOCOLS[dataset].budget for (dataset, _), row in table.items()))
+  write_report(table, args.out)
   print(open(os.path.join(args.out, "README.md")).read())
   return 0
 

@@ -5,20 +5,18 @@
 
 For each number of labels (digits: 50 and 100; MNIST: the paper's 100, 200 and 1,000), trains ``<dataset>_ln`` and ``<dataset>_ebgan_ln``, the seeds of
 each as one vmapped sweep (each seed draws its own labelled examples), and writes
-``<out>/README.md`` (test error %, mean ± std over seeds, with the wall time, next to the
+``<out>/README.md`` (test error %, mean ± standard error over seeds, with the wall time, next to the
 paper's figures) and ``<out>/semisupervised.json``. Rerunning resumes every unfinished run.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
-import numpy as np
-
 from ebgan_jax.cli import set_cpu_defaults
+from ebgan_jax.studies import report
 
 MODELS = {"LN (bottom-layer cost)": "ln", "EBGAN-LN": "ebgan_ln"}
 # Zhao, Mathieu & LeCun 2017, Table 2: permutation-invariant MNIST, 15 seeds, test error %.
@@ -41,33 +39,38 @@ def run_config(dataset: str, algorithm: str, labels: int, scale: float = 1.0):
   return config
 
 
-def write_readme(path: str, rows: list[dict], dataset: str, seeds: int, command: str) -> None:
+def render(out: str) -> str:
+  """``out/README.md`` from ``out/semisupervised.json`` and ``out/setup.json`` alone."""
+  rows = report.read_json(out, "semisupervised.json")
+  setup = report.read_json(out, report.SETUP)
+  dataset, command = setup["dataset"], setup["command"]
+  seeds = max(len(r["test_errors"]) for r in rows)
   lines = [f"# Semi-supervised {dataset}: the Ladder Network and EBGAN-LN", "",
            f"Command: `{command}`. Test error (%) of the clean classifier on "
            + ("the 297 held-out digits (never trained on; the 1,500 others are the unlabelled "
               "data)" if dataset == "digits" else "the MNIST test set")
-           + f", mean ± std over {seeds} seeds; each seed draws its own labelled examples, "
-           "the same for both models. Published: permutation-invariant MNIST, 15 seeds (Zhao, "
-           "Mathieu & LeCun 2017, Table 2)" + (": other data, not comparable in value."
-                                               if dataset == "digits" else "."), "",
-           "| model | labels | steps | test error % | published (MNIST) | seconds, all seeds |",
-           "|---|---|---|---|---|---|"]
-  for r in rows:
-    errors = r["test_errors"]
-    lines.append(f"| {r['model']} | {r['labels']} | {r['steps']} | "
-                 f"{np.mean(errors):.2f} ± {np.std(errors):.2f} | "
-                 f"{PUBLISHED.get((r['model'], r['labels']), '—')} | {r['seconds']:.0f} |")
+           + f", the {report.MEAN_SE}; n = {seeds} here. Each seed draws its own labelled "
+           "examples, the same for both models. Published: permutation-invariant MNIST, 15 "
+           "seeds (Zhao, Mathieu & LeCun 2017, Table 2)" + (
+               ": other data, not comparable in value." if dataset == "digits" else "."), ""]
+  lines += report.table(
+      ["model", "labels", "steps", "test error %", "published (MNIST)", "seconds, all seeds"],
+      ([r["model"], r["labels"], r["steps"], report.mean_se(r["test_errors"]).format(".2f", ".2f"),
+        PUBLISHED.get((r["model"], r["labels"]), "—"), f"{r['seconds']:.0f}"] for r in rows))
   errors = {(r["model"], r["labels"]): r["test_errors"] for r in rows}
   for labels in sorted({r["labels"] for r in rows}):
     ln, eb = errors.get(("LN (bottom-layer cost)", labels)), errors.get(("EBGAN-LN", labels))
     if ln and eb:
-      verdict = "lower" if np.mean(eb) < np.mean(ln) else "not lower"
-      lines += ["", f"With {labels} labels EBGAN-LN's mean test error is {verdict} than the "
-                f"baseline's ({np.mean(eb):.2f}% against {np.mean(ln):.2f}%); it is lower for "
-                f"{sum(e < b for e, b in zip(eb, ln))} of {len(eb)} seeds and equal for "
-                f"{sum(e == b for e, b in zip(eb, ln))} (same seed, same labelled examples)."]
-  with open(path, "w") as f:
-    f.write("\n".join(lines) + "\n")
+      difference = report.paired(eb, ln)
+      lines += ["", f"With {labels} labels, EBGAN-LN's test error minus the baseline's, paired "
+                f"by seed (same labelled examples): {difference.format('+.2f', '.2f')} points: "
+                + report.verdict(difference, "EBGAN-LN's error is lower",
+                                 "EBGAN-LN's error is higher")
+                + " (a verdict needs the interval of two standard errors to exclude zero). "
+                f"Lower for "
+                f"{sum(e < b for e, b in zip(eb, ln))} of {len(eb)} seeds, equal for "
+                f"{sum(e == b for e, b in zip(eb, ln))}."]
+  return report.page_text(lines)
 
 
 def main(argv=None) -> int:
@@ -86,28 +89,26 @@ def main(argv=None) -> int:
           "of 10.", file=sys.stderr)
     return 2
   set_cpu_defaults()
-  from ebgan_jax import sweep
   os.makedirs(args.out, exist_ok=True)
   rows = []
   for labels in args.labels:
     for title, algorithm in MODELS.items():
       config = run_config(args.dataset, algorithm, labels, args.scale)
-      results, seconds = sweep.run_sweep_timed(
-          config, {"seed": [str(s) for s in range(args.seeds)]},
-          os.path.join(args.workdir, f"{algorithm}_{labels}"))
+      results, seconds = report.run_seeds(config, args.seeds,
+                                          os.path.join(args.workdir, f"{algorithm}_{labels}"))
       if not results:
         print("interrupted; rerun the same command to resume.", file=sys.stderr)
         return 1
       rows.append({"model": title, "labels": labels, "steps": config.num_steps,
                    "seconds": seconds,
                    "test_errors": [r["test_error"] for r in results]})
-  with open(os.path.join(args.out, "semisupervised.json"), "w") as f:
-    json.dump(rows, f, indent=1)
+  report.write_json(args.out, "semisupervised.json", rows)
   default = (args.seeds, args.labels, args.dataset, args.scale) == (5, default_labels, "digits",
                                                                      1.0)
   command = "make semi-supervised" + ("" if default else " ARGS='" + " ".join(
       (argv if argv is not None else sys.argv[1:])) + "'")
-  write_readme(os.path.join(args.out, "README.md"), rows, args.dataset, args.seeds, command)
+  report.write_json(args.out, report.SETUP, {"command": command, "dataset": args.dataset})
+  report.write_page(args.out, render)
   print(f"wrote {args.out}/README.md", flush=True)
   return 0
 

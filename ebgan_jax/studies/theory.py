@@ -33,6 +33,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ebgan_jax.cli import set_cpu_defaults
+from ebgan_jax.studies import report
 
 
 # ----------------------------------------------------------------------------------------------
@@ -355,8 +356,7 @@ def write_report(results: dict, out: str, quick: bool) -> dict:
     if key != "proposition_1":
       summary[key] = {k: v for k, v in value.items() if k not in ("toy", "train")}
       summary[key]["verdicts"] = verdicts(summary[key], key.split("/")[1])
-  with open(os.path.join(out, "theory.json"), "w") as f:
-    json.dump(summary, f, indent=1)
+  report.write_json(out, "theory.json", {"setup": {"quick": quick}, **summary})
 
   fig, ax = plt.subplots(figsize=(6, 3.4))
   ax.plot(p1["x"], p1["d_star"], "k--", label="D*(x) = p_data / (p_data + p_g)")
@@ -408,6 +408,17 @@ def write_report(results: dict, out: str, quick: bool) -> dict:
   fig.savefig(os.path.join(out, "toys.png"), dpi=90)
   plt.close(fig)
 
+  report.write_page(out, render)
+  return summary
+
+
+def render(out: str) -> str:
+  """``out/README.md`` from ``out/theory.json`` alone."""
+  results = report.read_json(out, "theory.json")
+  quick = results.pop("setup")["quick"]
+  p1 = results["proposition_1"]
+  (m_d, s_d), (m_g, s_g) = PROP1["data"], PROP1["g"]
+  toys = [k for k in results if k != "proposition_1"]
   lines = ["# The theory as experiments", "",
            "Regenerate with `make theory`" + (" (this is the `--quick` run)" if quick else "")
            + ". Every number below is measured by the command; the claims are the papers'.", "",
@@ -440,22 +451,22 @@ def write_report(results: dict, out: str, quick: bool) -> dict:
            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
   for key in toys:
     r = results[key]
-    toy, algorithm = r["toy"], key.split("/")[1]
+    toy, algorithm = TOYS[key.split("/")[0]](), key.split("/")[1]
     distance = (f"W1 {r['w1_fake_data']:.3f}" if "w1_fake_data" in r else
                 f"off {r['fake_off_line']:.3f}, W1 {r['w1_along_line']:.3f}")
     theory = ("D = 1/2 on the data (flat)" if algorithm == "gan" else
               "D = γ ∈ [0, m] on the data (flat), V = m")
     value = f"{r['value']:.3f}" if "value" in r else "—"
-    verdict = verdicts(r, algorithm)
+    verdict = r["verdicts"]
     yes = lambda v: "—" if v is None else ("yes" if v else "no")
     lines.append(f"| {toy.name} | {algorithm.upper()} | {r['d_on_data_mean']:.3f} | "
                  f"{r['d_on_data_std']:.3f} | {r['d_on_data_range']:.3f} | "
                  f"{r['d_on_fakes_mean']:.3f} | {distance} | {value} | {theory} | "
                  f"{yes(verdict['matched'])} | {yes(verdict['flat'])} | {yes(verdict['value'])} |")
-  lines += ["", "![toys](toys.png)", ""]
-  with open(os.path.join(out, "README.md"), "w") as f:
-    f.write("\n".join(lines))
-  return summary
+  lines += ["", "![toys](toys.png)"]
+  return report.page_text(lines)
+
+
 
 
 def main(argv: list[str] | None = None) -> int:
