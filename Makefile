@@ -79,7 +79,7 @@ sample: install
 # Test processes (pytest-xdist): one per core, at most 4 (each holds its own JAX).
 JOBS ?= $(shell $(PYTHON) -c "import os; print(min(4, os.cpu_count() or 1))")
 test: install
-	$(PY) -m pytest -m "not slow" -n $(JOBS) $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not slow" -n $(JOBS) --dist worksteal $(PYTEST_ARGS)
 
 test-slow: install
 	$(PY) -m pytest -m slow $(PYTEST_ARGS)

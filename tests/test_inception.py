@@ -143,6 +143,7 @@ def test_missing_weights_file_is_one_line(tmp_path):
     inception.load_variables(str(tmp_path / "nowhere.pth"))
 
 
+@pytest.mark.slow  # the weights' checks and FID/KID's parity are fast tests above
 def test_tfds_run_measures_fid_kid_with_weights_and_skips_without(tmp_path, weights_file,
                                                                    monkeypatch, capsys):
   run = tmp_path / "run"

@@ -105,9 +105,13 @@ def test_a_short_ln_run_beats_chance_by_far(tmp_path):
   assert row["test_error"] == summary["test_error"] and "inception_score" not in row
 
 
-def test_ebgan_ln_margin_decays_to_zero_and_resumes_bitwise(tmp_path):
-  config = _tiny("digits_ebgan_ln", num_steps=40, log_every=10, checkpoint_every=20,
-                 **{"ln.margin": 8.0, "ln.margin_decay_steps": 40, "model.size_g": 32})
+def _decaying_ebgan_ln():
+  return _tiny("digits_ebgan_ln", num_steps=40, log_every=10, checkpoint_every=20,
+               **{"ln.margin": 8.0, "ln.margin_decay_steps": 40, "model.size_g": 32})
+
+
+def test_ebgan_ln_margin_decays_to_zero(tmp_path):
+  config = _decaying_ebgan_ln()
   train.train_and_evaluate(config, str(tmp_path / "full"), progress=False)
   run = trained.load(str(tmp_path / "full"))
   assert float(run.state.controller["margin"]) == 0.0
@@ -115,6 +119,13 @@ def test_ebgan_ln_margin_decays_to_zero_and_resumes_bitwise(tmp_path):
   # The margin logged at step s is the one used at step s: 8 (1 - (s - 1) / 40).
   np.testing.assert_allclose([r["margin"] for r in rows], [8 * (1 - (s - 1) / 40)
                                                            for s in (10, 20, 30, 40)], rtol=1e-6)
+
+
+@pytest.mark.slow  # resuming bitwise is checked fast for the other algorithms (test_checkpoint,
+# test_began, test_bihm)
+def test_ebgan_ln_resumes_bitwise(tmp_path):
+  config = _decaying_ebgan_ln()
+  train.train_and_evaluate(config, str(tmp_path / "full"), progress=False)
   assert_resume_is_bitwise(config, tmp_path / "full", tmp_path / "split", split_at=20)
 
 

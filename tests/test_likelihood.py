@@ -20,6 +20,7 @@ def quick(monkeypatch):
   monkeypatch.setattr(likelihood, "INPAINT_SWEEPS", 2)
 
 
+@pytest.mark.slow  # the page itself is checked from its JSON by test_report
 def test_the_table_puts_every_model_on_the_same_held_out_digits(tmp_path, quick, capsys):
   args = ["--seeds", "2", "--scale", "0.004", "--workdir", str(tmp_path / "runs"),
           "--out", str(tmp_path / "out")]

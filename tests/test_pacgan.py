@@ -307,7 +307,7 @@ def test_the_energy_based_experiments_are_the_protocol_with_the_swept_margin():
     assert (swept.algorithm, swept.pt_weight, swept.num_steps) == ("ebgan", 0.1, 10000)
 
 
-def test_began_magan_and_lsgan_rows_are_the_protocol_with_their_named_changes(tmp_path):
+def test_began_magan_and_lsgan_rows_are_the_protocol_with_their_named_changes():
   gan = configs.flatten(pacgan.model_config("ring", "GAN", 400000).to_dict())
   for model, named in (("BEGAN", {"algorithm", "model.bottleneck_d", "began.lr_window"}),
                        ("MAGAN", {"algorithm", "model.bottleneck_d", "magan.steps_per_epoch",
@@ -333,6 +333,10 @@ def test_began_magan_and_lsgan_rows_are_the_protocol_with_their_named_changes(tm
   assert {k for k, v in configs.flatten(config.to_dict()).items() if gan[k] != v} == {
       "algorithm", "lsgan.gradient_penalty"}
   assert config.lsgan.gradient_penalty in pacgan.PENALTY_SWEEP["ring"]
+
+
+@pytest.mark.slow
+def test_began_magan_and_lsgan_rows_train_and_report_through_the_protocol_command(tmp_path):
   # all three train and report through the protocol command (MAGAN's epochs shortened to fit)
   args = ["--steps", "24", "--seeds", "2", "--datasets", "ring", "--models", "BEGAN,MAGAN,LS-GAN",
           "--out", str(tmp_path / "out"), "--workdir", str(tmp_path / "runs"), "--no_progress",

@@ -2,9 +2,12 @@
 
 import json
 
+import pytest
+
 from ebgan_jax.studies import semisupervised
 
 
+@pytest.mark.slow  # the page itself is checked from its JSON by test_report
 def test_the_table_holds_both_models_beside_the_paper(tmp_path, capsys):
   args = ["--seeds", "2", "--scale", "0.02", "--labels", "100", "--workdir", str(tmp_path / "runs"),
           "--out", str(tmp_path / "out")]

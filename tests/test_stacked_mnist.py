@@ -130,6 +130,7 @@ def test_stacked_modes_and_kl_count_the_three_channels():
   np.testing.assert_allclose(stats["kl_to_uniform"], expected_kl, rtol=1e-12)
 
 
+@pytest.mark.slow  # the stacked protocol's fast path: the stacked_digits runs of test_family
 def test_stacked_mnist_gan_trains_and_is_scored_on_mock_data(tmp_path, monkeypatch):
   monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
   monkeypatch.setattr(protocols, "STACKED_SAMPLES", 64)
