@@ -74,7 +74,7 @@ synthetic-celeba: install
 
 N ?= 64
 sample: install
-	$(PY) -m ebgan_jax.sample --workdir $(WORKDIR) --n $(N)
+	$(PY) -m ebgan_jax.sample --workdir $(WORKDIR) --n $(N) $(ARGS)
 
 # Test processes (pytest-xdist): one per core, at most 4 (each holds its own JAX).
 JOBS ?= $(shell $(PYTHON) -c "import os; print(min(4, os.cpu_count() or 1))")

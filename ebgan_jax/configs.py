@@ -333,20 +333,39 @@ def load_config(name_or_path: str) -> ml_collections.ConfigDict:
   """Loads ``experiments/<name>.py`` (or a path to such a file) and locks it."""
   path = pathlib.Path(name_or_path)
   if path.suffix != ".py":
+    if path.is_file():
+      raise ValueError(f"{path} is not an experiment file: --config takes the name of an "
+                       "experiment, or the path of a .py file that defines get_config().")
     path = EXPERIMENTS_DIR / f"{name_or_path}.py"
   if not path.is_file():
     known = ", ".join(available_experiments())
     raise ValueError(f"unknown experiment {name_or_path!r}: no file {path}. Known: {known}.")
   spec = importlib.util.spec_from_file_location(f"experiments.{path.stem}", path)
   module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
+  try:
+    spec.loader.exec_module(module)
+  except SyntaxError as e:
+    raise ValueError(f"{path}, line {e.lineno}: {e.msg}; fix the experiment file.") from None
+  except Exception as e:  # noqa: BLE001 - any error of the user's file becomes one line
+    raise ValueError(f"{path} raised {type(e).__name__}: {e}; fix the experiment "
+                     "file.") from None
   if not callable(getattr(module, "get_config", None)):
     raise ValueError(f"{path} defines no get_config(); an experiment file returns its "
                      "ConfigDict from get_config() (see experiments/digits_ebgan_pt.py).")
-  config = module.get_config()
+  try:
+    config = module.get_config()
+  except Exception as e:  # noqa: BLE001
+    raise ValueError(f"get_config() in {path} raised {type(e).__name__}: {e}; fix the "
+                     "experiment file.") from None
   if not isinstance(config, ml_collections.ConfigDict):
     raise ValueError(f"get_config() in {path} returned {type(config).__name__}, not an "
                      "ml_collections.ConfigDict; start from ebgan_jax.configs.base_config().")
+  missing = sorted(set(flatten(base_config().to_dict())) - set(flatten(config.to_dict())))
+  if missing:
+    raise ValueError(f"get_config() in {path} has no {missing[0]!r}"
+                     + (f" (and {len(missing) - 1} other keys)" if len(missing) > 1 else "")
+                     + "; start from ebgan_jax.configs.base_config() and change what the "
+                     "experiment needs.")
   with config.unlocked():
     config.name = path.stem
   config.lock()

@@ -102,6 +102,12 @@ def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
       saved, start, saved_meta = restored
       state = from_disk(saved)
       settings = _check_resume(workdir, config, saved_meta, labels)
+      if start > config.num_steps:
+        # Resuming would rewrite config.json with a budget the checkpoint has already passed.
+        raise ValueError(f"resuming: the checkpoint in {workdir} is at step {start}, past "
+                         f"num_steps={config.num_steps}; pass --config.num_steps={start} or "
+                         "more to go on, read it with make sample / make eval, or use a new "
+                         "--workdir.")
     else:
       start, settings = 0, json.loads(config.to_json_best_effort())
       _warn_on_outputs_without_checkpoint(workdir)

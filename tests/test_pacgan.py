@@ -135,6 +135,7 @@ def test_settings_that_cannot_go_together_are_one_line():
     configs.validate(vae)
 
 
+@pytest.mark.slow  # the page is checked from its JSON by test_report
 def test_the_protocol_command_reports_beside_table_1_and_resumes(tmp_path, capsys):
   args = ["--steps", "40", "--seeds", "2", "--datasets", "ring", "--models", "GAN,PacGAN2",
           "--out", str(tmp_path / "out"), "--workdir", str(tmp_path / "runs"), "--no_progress",

@@ -119,6 +119,20 @@ def test_resuming_with_a_value_that_changes_the_run_is_refused(finished_run, tmp
   assert snapshot(workdir) == before
 
 
+def test_resuming_with_fewer_steps_than_the_checkpoint_is_refused(finished_run, tmp_path,
+                                                                 capsys):
+  workdir = copy_of(finished_run, tmp_path)
+  before = snapshot(workdir)
+  args = ["--config", "toy_ring_ebgan", "--workdir", str(workdir), "--no_progress",
+          *[f"--config.{k}={v}" for k, v in configs.flatten(tiny().to_dict()).items()
+            if k in ("model.size_g", "model.size_d", "margin", "log_every", "checkpoint_every",
+                     "sample_every", "async_checkpoints")], "--config.num_steps=10"]
+  assert main.main(args) == 2
+  err = capsys.readouterr().err.strip().splitlines()
+  assert len(err) == 1 and "is at step 20, past num_steps=10" in err[0], err
+  assert snapshot(workdir) == before
+
+
 def test_resuming_keeps_the_values_in_force_in_config_json(finished_run, tmp_path):
   workdir = copy_of(finished_run, tmp_path)
   with pytest.warns(UserWarning, match="margin was 0.5 when the run started and is 2 in the config"):
@@ -263,12 +277,25 @@ def test_bad_values_name_their_key(override, message):
     configs.validate(config)
 
 
-def test_a_config_file_without_get_config_is_one_line(tmp_path, capsys):
-  bad = tmp_path / "mine.py"
-  bad.write_text("def config():\n  return None\n")
-  assert main.main(["--config", str(bad)]) == 2
+@pytest.mark.parametrize("name,text,message", [
+    ("mine.py", "def config():\n  return None\n", "defines no get_config()"),
+    ("notpy.txt", "not python\n", "notpy.txt is not an experiment file"),
+    ("syntax.py", "def get_config(:\n  pass\n", "syntax.py, line 1: "),
+    ("raises.py", "import nonexistent_module_xyz\n", "raised ModuleNotFoundError"),
+    ("broken.py", "def get_config():\n  return {}['x']\n", "broken.py raised KeyError: 'x'; fix the experiment file"),
+    ("partial.py", "import ml_collections\n\ndef get_config():\n  from ebgan_jax import "
+     "configs\n  c = configs.base_config()\n  with c.unlocked():\n    del c['energy_scale']\n"
+     "  return c\n", "has no 'energy_scale'; start from ebgan_jax.configs.base_config()"),
+])
+def test_a_bad_experiment_file_is_one_line_and_writes_nothing(tmp_path, capsys, name, text,
+                                                               message):
+  bad = tmp_path / name
+  bad.write_text(text)
+  before = snapshot(tmp_path)
+  assert main.main(["--config", str(bad), "--workdir", str(tmp_path / "run")]) == 2
   err = capsys.readouterr().err.strip().splitlines()
-  assert len(err) == 1 and "defines no get_config()" in err[0]
+  assert len(err) == 1 and message in err[0], err
+  assert snapshot(tmp_path) == before and not (tmp_path / "run").exists()
 
 
 def test_pulling_away_term_traces_for_very_large_batches():
