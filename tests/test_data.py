@@ -24,7 +24,8 @@ def test_batches_are_a_function_of_step_and_walk_epochs():
   epoch0 = np.concatenate([ds.batch(0), ds.batch(1)]).ravel()
   assert len(set(epoch0.tolist())) == 8  # no repeats inside an epoch
   assert not np.array_equal(ds.indices(0), ds.indices(2))  # a fresh permutation per epoch
-  with pytest.raises(ValueError, match="fewer than batch_size"):
+  with pytest.raises(ValueError, match=r"fewer than the 4 that one step reads \(config.batch_size "
+                                       r"× config.pack\); lower config.batch_size or config.pack"):
     data.array_dataset("x", np.zeros((3, 1)), batch_size=4, seed=0)
 
 

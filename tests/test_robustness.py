@@ -268,6 +268,8 @@ def test_skip_mode_warns_and_stops_when_no_update_is_applied(tmp_path):
     ("optimizer.lr_g=inf", "config.optimizer.lr_g must be a finite number, got inf"),
     ("pt_weight=-inf", "config.pt_weight must be a finite number"),
     ("seed=-1", "config.seed must be >= 0, got -1"),
+    ("seed=100000000000000000000", "config.seed must be below 4294967296, the range of "
+     "jax.random's seeds; got 100000000000000000000, pass e.g. --config.seed="),
     ("data.image_size=-8", "config.data.image_size must be >= 0, got -8"),
 ])
 def test_bad_values_name_their_key(override, message):

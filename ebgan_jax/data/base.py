@@ -31,8 +31,9 @@ class IndexedDataset:
   def __init__(self, name: str, get: Callable[[np.ndarray], np.ndarray], num_examples: int,
                shape: Sequence[int], batch_size: int, seed: int):
     if num_examples < batch_size:
-      raise ValueError(f"dataset {name!r} has {num_examples} examples, fewer than "
-                       f"batch_size={batch_size}; lower config.batch_size.")
+      raise ValueError(f"dataset {name!r} has {num_examples} examples, fewer than the "
+                       f"{batch_size} that one step reads (config.batch_size × config.pack); "
+                       "lower config.batch_size or config.pack.")
     self.name, self._get, self.num_examples = name, get, num_examples
     self.shape, self.batch_size, self.seed = tuple(shape), batch_size, seed
     self.steps_per_epoch = num_examples // batch_size
