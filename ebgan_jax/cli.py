@@ -31,6 +31,12 @@ def error(message: str) -> int:
   return EXIT_BAD_INPUT
 
 
+def interrupted(code: int = EXIT_INTERRUPTED) -> int:
+  """Says on stderr that rerunning the same command resumes; returns ``code``."""
+  print("interrupted; rerun the same command to resume.", file=sys.stderr)
+  return code
+
+
 def run(body: Callable[[], int | None]) -> int:
   """Runs a command's body and turns the errors a user can act on into one line and an exit
   code: ``ValueError`` (bad input) 2, a run stopped by its guard or by a full disk 1. Anything

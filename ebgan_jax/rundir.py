@@ -54,16 +54,27 @@ def generated(workdir: str, step: int, n: int) -> str:
   return os.path.join(workdir, f"generated_step{step}_n{n}")
 
 
-def write_json_atomically(path: str, value: Any, indent: int | None = 2) -> None:
-  """A JSON file that is either the old one or the new one, never half of each."""
+def write_text_atomically(path: str, text: str) -> None:
+  """A file that is either the old one or the new one, never half of each."""
   tmp = f"{path}.tmp{os.getpid()}"
   try:
     with open(tmp, "w") as f:
-      json.dump(value, f, indent=indent)
+      f.write(text)
     os.replace(tmp, path)
   finally:
     if os.path.exists(tmp):
       os.remove(tmp)
+
+
+def write_json_atomically(path: str, value: Any, indent: int | None = 2) -> None:
+  """A JSON file that is either the old one or the new one, never half of each."""
+  write_text_atomically(path, json.dumps(value, indent=indent))
+
+
+def finished(summary: dict | None, num_steps: int) -> bool:
+  """Whether ``summary.json``'s contents say the run reached ``num_steps`` and was not stopped
+  early (a stopped run writes ``interrupted``)."""
+  return bool(summary) and summary.get("steps", 0) >= num_steps and not summary.get("interrupted")
 
 
 def read_json(workdir: str, name: str) -> Any | None:

@@ -110,8 +110,7 @@ def run_sweep_timed(config, spec: dict[str, list[str]], workdir: str, progress: 
   for name in rundir.summaries_under(workdir):
     with open(name) as f:
       summaries.append(json.load(f))
-  finished = bool(summaries) and all(s.get("steps", 0) >= config.num_steps
-                                     and not s.get("interrupted") for s in summaries)
+  finished = bool(summaries) and all(rundir.finished(s, config.num_steps) for s in summaries)
   t0 = time.perf_counter()
   results = run_sweep(config, spec, workdir, progress)
   if not finished:

@@ -187,8 +187,7 @@ def main(argv: list[str] | None = None) -> int:
   set_cpu_defaults()
   rows = run_all(args.seeds, args.scale, args.workdir)
   if rows is None:
-    print("interrupted; rerun the same command to resume.", file=sys.stderr)
-    return cli.EXIT_INTERRUPTED
+    return cli.interrupted()
   write_report(rows, args.out)
   print(open(os.path.join(args.out, "README.md")).read())
   return 0

@@ -20,6 +20,7 @@ import sys
 
 import numpy as np
 
+from ebgan_jax import cli
 from ebgan_jax.cli import set_cpu_defaults
 from ebgan_jax.studies import report
 
@@ -228,8 +229,7 @@ def main(argv=None) -> int:
     workdir = os.path.join(args.workdir, title.split()[0].lower())
     results, seconds = report.run_seeds(config, args.seeds, workdir)
     if not results:
-      print("interrupted; rerun the same command to resume.", file=sys.stderr)
-      return 1
+      return cli.interrupted(cli.EXIT_STOPPED)
     rows += [{"model": title, "steps": config.num_steps, "seconds": seconds, **_row(title, r)}
              for r in results]
     held_out = data.heldout_examples(config.data)

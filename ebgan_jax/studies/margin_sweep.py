@@ -36,7 +36,7 @@ UNSTABLE_CV = 2.0  # times the sweep's median coefficient of variation of D's lo
 
 
 def margin(row: dict) -> float:
-  return float(row["member"].split("=", 1)[1])
+  return float(report.member_value(row))
 
 
 def render(out: str) -> str:
@@ -126,8 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         config, {"margin": [str(m) for m in MARGINS]}, args.workdir,
         progress=not args.no_progress)
     if not results:
-      print("interrupted; rerun the same command to resume.", file=sys.stderr)
-      return cli.EXIT_INTERRUPTED
+      return cli.interrupted()
     os.makedirs(args.out, exist_ok=True)
     for name in COPIED:
       shutil.copyfile(os.path.join(args.workdir, name), os.path.join(args.out, name))

@@ -383,18 +383,7 @@ def collect(workdir: str, out: str) -> dict[tuple[str, str], dict]:
   stands, which may have been trained on another machine) and the runs in ``workdir``. Where
   both hold a row the one trained further is kept (the run's on a tie), so that neither a new
   workdir nor a run started again from scratch drops a row the report already has."""
-  table = {}
-  path = os.path.join(out, CURVES_FILE)
-  if os.path.exists(path):
-    with open(path) as f:
-      try:
-        recorded = json.load(f)
-      except json.JSONDecodeError as e:
-        raise ValueError(f"{path} is not valid JSON ({e}); restore it (git checkout {path}) "
-                         "or move it away to report the workdir alone.") from None
-    for key, row in recorded.items():
-      dataset, model = key.split("/")
-      table[dataset, model] = row
+  table = read_table(out) if os.path.exists(os.path.join(out, CURVES_FILE)) else {}
   for dataset in PROTOCOLS:
     for model in MODELS:
       row = record(os.path.join(workdir, dataset, model))
@@ -617,8 +606,7 @@ def _main(args, datasets: list[str], models: list[str], overrides) -> int:
     chosen = held_out_sweep(name, datasets, args.workdir, args.out, overrides,
                             progress=not args.no_progress)
     if chosen is None:
-      print("interrupted; rerun the same command to resume.", file=sys.stderr)
-      return cli.EXIT_INTERRUPTED
+      return cli.interrupted()
     print(open(os.path.join(args.out, held_out.report)).read())
     return cli.EXIT_OK
   if args.report:
@@ -632,8 +620,7 @@ def _main(args, datasets: list[str], models: list[str], overrides) -> int:
   rows = run(datasets, models, args.seeds, args.steps, args.workdir, overrides,
              progress=not args.no_progress)
   if len(rows) < len(datasets) * len(models) * args.seeds:
-    print("interrupted; rerun the same command to resume.", file=sys.stderr)
-    return cli.EXIT_INTERRUPTED
+    return cli.interrupted()
   # The report covers every row it already has and every row trained in the workdir, not only
   # the ones this command named, so training one more row does not drop the others.
   table = collect(args.workdir, args.out)

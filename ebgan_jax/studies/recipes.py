@@ -74,8 +74,7 @@ def train_seeds(seeds: int, workdir: str, progress: bool) -> list[dict] | None:
       configs.apply_overrides(config, [f"seed={seed}"])
       configs.validate(config)
       run = os.path.join(workdir, experiment, f"seed{seed}")
-      summary = rundir.read_json(run, rundir.SUMMARY) or {}
-      if summary.get("steps", 0) < config.num_steps or summary.get("interrupted"):
+      if not rundir.finished(rundir.read_json(run, rundir.SUMMARY), config.num_steps):
         summary = train.train_and_evaluate(config, run, progress=progress)
         if summary.get("interrupted"):
           return None
@@ -97,7 +96,7 @@ def render(out: str) -> str:
   protocol's and the family table's JSON beside it."""
   seeds = report.read_json(out, "seeds.json")
   gamma = sorted(report.read_json(out, "began_gamma.json"),
-                 key=lambda r: float(r["member"].split("=")[1]))
+                 key=lambda r: float(report.member_value(r)))
   results = os.path.dirname(os.path.normpath(out))
   family = report.read_json(results, "results.json")
   pacgan = report.read_json(os.path.join(results, "pacgan"), "results.json")
@@ -196,7 +195,7 @@ def render(out: str) -> str:
   lines += report.table(
       ["γ", "classes", "recall", "coverage", "Fréchet distance", "k_t at the end",
        "k_t off its bounds"],
-      ([r["member"].split("=")[1], r["classes_covered"], f"{r['recall']:.3f}",
+      ([report.member_value(r), r["classes_covered"], f"{r['recall']:.3f}",
         f"{r['coverage']:.3f}", f"{r['frechet_distance']:.1f}", f"{r['k']:.2g}",
         f"{100 * r['k_off_clip']:.0f} %"] for r in gamma))
   diversity = ("classes_covered", "recall", "coverage")
@@ -209,7 +208,7 @@ def render(out: str) -> str:
                "holds in direction on " + (", ".join(rising) or "no measure")
                + " of classes, recall and coverage")
             + ("; but no γ of the three reaches all ten classes on these data at this budget."
-               if not escaped else "; γ = " + ", ".join(r["member"].split("=")[1]
+               if not escaped else "; γ = " + ", ".join(report.member_value(r)
                                                        for r in escaped)
                + " reaches all ten classes.")]
   single = [r for r in by["digits_began"] if r["seed"] == 0]
@@ -276,13 +275,11 @@ def main(argv: list[str] | None = None) -> int:
     report.seed_spec(args.seeds)  # rejects --seeds < 1 before anything trains
     rows = train_seeds(args.seeds, args.workdir, not args.no_progress)
     if rows is None:
-      print("interrupted; rerun the same command to resume.", file=sys.stderr)
-      return cli.EXIT_INTERRUPTED
+      return cli.interrupted()
     swept = os.path.join(args.workdir, "digits_began_gamma")
     if not sweep.run_sweep(configs.load_config("digits_began"), {"began.gamma": list(GAMMAS)},
                            swept, progress=not args.no_progress):
-      print("interrupted; rerun the same command to resume.", file=sys.stderr)
-      return cli.EXIT_INTERRUPTED
+      return cli.interrupted()
     report.write_json(args.out, "seeds.json", rows)
     for name, copy in GAMMA_FILES.items():
       shutil.copyfile(os.path.join(swept, name), os.path.join(args.out, copy))

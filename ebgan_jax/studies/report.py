@@ -123,6 +123,11 @@ def run_seeds(config, seeds: int, workdir: str, progress: bool = True
   return sweep.run_sweep_timed(config, seed_spec(seeds), workdir, progress=progress)
 
 
+def member_value(row: dict) -> str:
+  """The value of a one-key sweep's member, ``"margin=4"`` -> ``"4"``."""
+  return row["member"].split("=", 1)[1]
+
+
 def read_json(out: str, name: str):
   """``out/name`` parsed; a missing or damaged file is one line saying which and why."""
   path = os.path.join(out, name)
@@ -147,12 +152,9 @@ def write_json(out: str, name: str, value, indent: int | None = 1) -> str:
 
 def write_page(out: str, render: Callable[[str], str], name: str = "README.md") -> str:
   """Renders ``out``'s page from the JSON already written there and writes it atomically."""
-  text = render(out)
+  from ebgan_jax import rundir
   path = os.path.join(out, name)
-  tmp = path + ".tmp"
-  with open(tmp, "w") as f:
-    f.write(text)
-  os.replace(tmp, path)
+  rundir.write_text_atomically(path, render(out))
   return path
 
 

@@ -15,6 +15,7 @@ import argparse
 import os
 import sys
 
+from ebgan_jax import cli
 from ebgan_jax.cli import set_cpu_defaults
 from ebgan_jax.studies import report
 
@@ -97,8 +98,7 @@ def main(argv=None) -> int:
       results, seconds = report.run_seeds(config, args.seeds,
                                           os.path.join(args.workdir, f"{algorithm}_{labels}"))
       if not results:
-        print("interrupted; rerun the same command to resume.", file=sys.stderr)
-        return 1
+        return cli.interrupted(cli.EXIT_STOPPED)
       rows.append({"model": title, "labels": labels, "steps": config.num_steps,
                    "seconds": seconds,
                    "test_errors": [r["test_error"] for r in results]})
