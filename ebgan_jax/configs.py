@@ -272,14 +272,22 @@ def _same(a, b) -> bool:
   return a == b
 
 
+def changed_keys(before: dict, after: dict) -> list[str]:
+  """The dotted keys whose values differ between two configs (as dicts), sorted; a key only
+  one of them has (added by a newer version of the package) is not compared."""
+  old, new = flatten(before), flatten(after)
+  return [key for key in sorted(set(old) & set(new)) if not _same(old[key], new[key])]
+
+
 def resume_check(before: dict, config: ml_collections.ConfigDict) -> list[str]:
   """Compares the config a run started with (``before``, as in its ``config.json``) with the
-  one it is resumed with. Raises a one-line ``ValueError`` for a change that would alter the
-  run; returns the keys of :func:`state_keys` that differ (the checkpoint's values are kept)."""
+  one it is resumed with. Raises a one-line ``ValueError`` naming the first key whose change
+  would alter the run, with its old and new values; returns the keys of :func:`state_keys`
+  that differ (the checkpoint's values are kept)."""
   old, new = flatten(before), flatten(config.to_dict())
   kept = []
-  for key in sorted(set(old) & set(new)):  # a key added by a newer version is not compared
-    if key in RESUMABLE_KEYS or key == "name" or _same(old[key], new[key]):
+  for key in changed_keys(before, config.to_dict()):
+    if key in RESUMABLE_KEYS or key == "name":
       continue
     if key in state_keys():
       kept.append(key)

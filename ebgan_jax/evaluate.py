@@ -13,24 +13,35 @@ checkpoint, by its dataset's protocol (``ebgan_jax.evaluators``):
 - and what the run's algorithm measures itself: the log-likelihoods of the VAE and the BiHM,
   the test error of the Ladder Networks (which draw no samples and skip the above).
 
-Prints one JSON line per member and writes ``<workdir>/eval.json``.
+Prints one JSON line per member and writes ``<workdir>/eval.json`` (or ``--out DIR/eval.json``:
+a read-only run, say).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
 from ebgan_jax import cli
 
 
-def evaluate_run(workdir: str, inception_weights: str | None = None) -> list[dict]:
+def evaluate_run(workdir: str, inception_weights: str | None = None,
+                 out: str | None = None) -> list[dict]:
+  """The metrics of the run in ``workdir``, one row per member, also written to
+  ``<out or workdir>/eval.json``."""
   from ebgan_jax import algorithms, data, rundir, trained
   from ebgan_jax.evaluators import Evaluator
   from ebgan_jax.state import member
 
+  out = out or workdir
+  if out != workdir:
+    os.makedirs(out, exist_ok=True)
+  # Checked before the (long) evaluation: metrics that cannot be written are not computed.
+  rundir.check_writable(out, rundir.EVAL, "--out (make eval ARGS=\"--out DIR\")")
+  if os.path.isdir(rundir.path(out, rundir.EVAL)):
+    raise ValueError(f"{rundir.path(out, rundir.EVAL)} is a folder, where {rundir.EVAL} is "
+                     "written; move it away or pass --out DIR.")
   run = trained.load(workdir)
   config = run.config
   if inception_weights:
@@ -60,8 +71,7 @@ def evaluate_run(workdir: str, inception_weights: str | None = None) -> list[dic
   if evaluator is not None and evaluator.uses_classifier:
     for row in rows:
       row["classifier_accuracy"] = evaluator.classifier.accuracy
-  with open(rundir.path(workdir, rundir.EVAL), "w") as f:
-    json.dump(rows, f, indent=2)
+  rundir.write_json_atomically(rundir.path(out, rundir.EVAL), rows)
   return rows
 
 
@@ -71,12 +81,15 @@ def main(argv: list[str] | None = None) -> int:
   parser.add_argument("--workdir", required=True)
   parser.add_argument("--inception_weights", default=None,
                       help="pytorch-fid's pt_inception-2015-12-05-6726825d.pth or its .npz")
+  parser.add_argument("--out", default=None,
+                      help="folder for the evaluation's JSON (default: the run's workdir)")
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
   cli.set_cpu_defaults()
 
   def body() -> None:
-    for row in evaluate_run(args.workdir, args.inception_weights):
-      print(json.dumps(row))
+    from ebgan_jax import rundir
+    for row in evaluate_run(args.workdir, args.inception_weights, args.out):
+      print(rundir.dumps(row))
   return cli.run(body)
 
 

@@ -11,13 +11,21 @@ A run's workdir holds:
 - ``eval.json`` from ``make eval`` and ``generated_step<step>_n<N>.png`` / ``.npz`` from
   ``make sample``; a sweep adds ``sweep_results.md`` / ``.json`` and ``wall_time.json``;
 - ``.lock``, held by the training process.
+
+Every JSON file is strict JSON (RFC 8259), which has no ``Infinity`` or ``NaN``: a non-finite
+number (the reverse KL of a sample that covers no mode is infinite by definition) is written as
+``null`` with its value in a sibling key, ``"reverse_kl": null, "reverse_kl_nonfinite": "inf"``
+(``"-inf"``, ``"nan"``), or as ``{"nonfinite": "inf"}`` inside a list. :func:`loads` and the
+readers here turn both back into floats.
 """
 
 from __future__ import annotations
 
 import glob
 import json
+import math
 import os
+import stat
 import warnings
 from typing import Any, Mapping
 
@@ -37,6 +45,13 @@ LOCK = ".lock"
 SAMPLES_FINAL = "samples_final.png"
 # What a finished run leaves that an earlier run's outputs would be recognised by.
 OUTPUTS = (METRICS, SUMMARY, SAMPLES_FINAL)
+# The entries a run writes, and whether each is a folder; anything else of those names is
+# refused before a run starts or is read (a file where the checkpoints go, a folder named
+# config.json).
+FOLDERS = (CHECKPOINTS, CORRUPT_CHECKPOINTS, TENSORBOARD)
+FILES = (CONFIG, METRICS, SUMMARY, LOSS_CURVES, EVAL, SWEEP_RESULTS + ".json",
+         SWEEP_RESULTS + ".md", WALL_TIME, LOCK, SAMPLES_FINAL)
+NONFINITE = "_nonfinite"  # the suffix of the key that holds a non-finite value's text
 
 
 def path(workdir: str, name: str) -> str:
@@ -66,9 +81,87 @@ def write_text_atomically(path: str, text: str) -> None:
       os.remove(tmp)
 
 
+def _nonfinite_text(x: float) -> str:
+  return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+
+
+def strict(value: Any) -> Any:
+  """``value`` with every non-finite float replaced as the module docstring says."""
+  if isinstance(value, float) and not math.isfinite(value):
+    return {"nonfinite": _nonfinite_text(value)}
+  if isinstance(value, dict):
+    out = {}
+    for key, v in value.items():
+      if isinstance(v, float) and not math.isfinite(v):
+        out[key], out[f"{key}{NONFINITE}"] = None, _nonfinite_text(v)
+      else:
+        out[key] = strict(v)
+    return out
+  if isinstance(value, (list, tuple)):
+    return [strict(v) for v in value]
+  return value
+
+
+def _restore(obj: dict) -> Any:
+  """``json``'s object hook: the inverse of :func:`strict`."""
+  if len(obj) == 1 and isinstance(obj.get("nonfinite"), str):
+    return float(obj["nonfinite"])
+  for key in [k for k in obj if k.endswith(NONFINITE)]:
+    base = key[:-len(NONFINITE)]
+    if base in obj and obj[base] is None and isinstance(obj[key], str):
+      obj[base] = float(obj.pop(key))
+  return obj
+
+
+def dumps(value: Any, indent: int | None = None) -> str:
+  """Strict JSON text of ``value`` (non-finite numbers as the module docstring says)."""
+  return json.dumps(strict(value), indent=indent, allow_nan=False)
+
+
+def loads(text: str) -> Any:
+  """Parses what :func:`dumps` wrote (and older files with ``Infinity``) back to floats."""
+  return json.loads(text, object_hook=_restore)
+
+
+def load(path: str) -> Any:
+  """:func:`loads` of the file at ``path``."""
+  with open(path) as f:
+    return loads(f.read())
+
+
 def write_json_atomically(path: str, value: Any, indent: int | None = 2) -> None:
-  """A JSON file that is either the old one or the new one, never half of each."""
-  write_text_atomically(path, json.dumps(value, indent=indent))
+  """A strict JSON file that is either the old one or the new one, never half of each."""
+  write_text_atomically(path, dumps(value, indent=indent))
+
+
+def check_entries(workdir: str, writing: bool) -> None:
+  """Refuses, in one line, a workdir where one of a run's entries is of the wrong kind (a file
+  named ``checkpoints``, a folder named ``config.json``) or, when ``writing``, a file the run
+  would append to or replace that cannot be written. Called before anything is written, so a
+  refusal changes nothing."""
+  for name in FOLDERS + FILES:
+    entry = os.path.join(workdir, name)
+    try:
+      mode = os.stat(entry).st_mode
+    except FileNotFoundError:
+      continue
+    folder = name in FOLDERS
+    if stat.S_ISDIR(mode) != folder:
+      what = "a folder" if stat.S_ISDIR(mode) else "not a folder"
+      raise ValueError(f"{entry} is {what}, where the run keeps its {name} "
+                       f"{'folder' if folder else 'file'}; move it out of the workdir (or use "
+                       "another --workdir).")
+    if writing and not os.access(entry, os.W_OK | (os.X_OK if folder else 0)):
+      raise ValueError(f"{entry} is not writable; make it writable (chmod u+w) or use another "
+                       "--workdir.")
+
+
+def check_writable(folder: str, what: str, option: str) -> None:
+  """Refuses, in one line, to compute ``what`` when ``folder`` cannot take the result (a
+  read-only run, say), naming ``option`` to write elsewhere."""
+  if os.path.isdir(folder) and not os.access(folder, os.W_OK | os.X_OK):
+    raise ValueError(f"{folder} is not writable (a read-only run?); pass {option} DIR to write "
+                     f"{what} elsewhere.")
 
 
 def finished(summary: dict | None, num_steps: int) -> bool:
@@ -80,9 +173,9 @@ def finished(summary: dict | None, num_steps: int) -> bool:
 def read_json(workdir: str, name: str) -> Any | None:
   """``<workdir>/<name>`` parsed; None when it is missing or cannot be parsed."""
   try:
-    with open(os.path.join(workdir, name)) as f:
-      return json.load(f)
-  except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError, UnicodeDecodeError):
+    return load(os.path.join(workdir, name))
+  except (FileNotFoundError, NotADirectoryError, IsADirectoryError, json.JSONDecodeError,
+          UnicodeDecodeError, ValueError):
     return None
 
 
@@ -116,7 +209,7 @@ class MetricWriter:
     row = {"step": int(step), **({"member": member} if member is not None else {}),
            **{k: float(v) for k, v in metrics.items()}}
     with open(self.path, "a") as f:
-      f.write(json.dumps(row) + "\n")
+      f.write(dumps(row) + "\n")
     if self._tb is not None:
       prefix = f"{member}/" if member is not None else ""
       for k, v in metrics.items():
@@ -145,7 +238,7 @@ def _read_rows(path: str) -> tuple[list[dict], bool]:
     if not line.strip():
       continue
     try:
-      rows.append(json.loads(line))
+      rows.append(loads(line))
     except json.JSONDecodeError:
       if number == len(lines):  # the last line, with no newline after it: cut off mid-write
         warnings.warn(f"{path}: dropped a cut-off last line (the run stopped while writing "
@@ -170,7 +263,7 @@ def truncate_metrics(workdir: str, after_step: int) -> None:
   if len(keep) != len(rows) or dropped:
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
-      f.writelines(json.dumps(r) + "\n" for r in keep)
+      f.writelines(dumps(r) + "\n" for r in keep)
     os.replace(tmp, path)
 
 

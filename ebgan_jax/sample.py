@@ -1,11 +1,13 @@
 """``make sample WORKDIR=<dir> [N=64]``: samples from the latest checkpoint of a run.
 
-Writes ``<workdir>/generated_step<step>_n<N>.png`` (a grid) and ``.npz`` (the raw samples).
+Writes ``<workdir>/generated_step<step>_n<N>.png`` (a grid) and ``.npz`` (the raw samples),
+or into ``--out DIR`` (a read-only run, say).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ebgan_jax import cli
@@ -16,6 +18,8 @@ def main(argv: list[str] | None = None) -> int:
   parser.add_argument("--workdir", required=True)
   parser.add_argument("--n", type=int, default=64)
   parser.add_argument("--seed", type=int, default=0)
+  parser.add_argument("--out", default=None,
+                      help="folder for the .png and .npz (default: the run's workdir)")
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
   if args.n <= 0:
     return cli.error(f"--n must be positive, got {args.n}.")
@@ -23,10 +27,19 @@ def main(argv: list[str] | None = None) -> int:
   import numpy as np
   from ebgan_jax import pictures, rundir, trained
 
+  out = args.out or args.workdir
+
   def body() -> None:
+    if args.seed < 0 or args.seed >= 2**32:
+      raise ValueError(f"--seed must be in [0, {2**32}), the range of jax.random's seeds; got "
+                       f"{args.seed}.")
+    if args.out:
+      os.makedirs(out, exist_ok=True)
+    # Checked before anything is computed: a result that cannot be written is not drawn.
+    rundir.check_writable(out, "the samples", "--out (make sample ARGS=\"--out DIR\")")
     run = trained.load(args.workdir)
     samples = run.sample(args.n, args.seed)
-    stem = rundir.generated(args.workdir, run.step, args.n)
+    stem = rundir.generated(out, run.step, args.n)
     np.savez_compressed(stem + ".npz", samples=samples, step=run.step, seed=args.seed,
                         members=np.array(run.members or []))
     if run.members is not None and samples.ndim == 5:

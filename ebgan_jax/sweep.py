@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import copy
 import itertools
-import json
 import os
 import sys
 import tempfile
@@ -104,19 +103,14 @@ def run_sweep_timed(config, spec: dict[str, list[str]], workdir: str, progress: 
   path = rundir.path(workdir, rundir.WALL_TIME)
   spent = 0.0
   if os.path.exists(path):
-    with open(path) as f:
-      spent = float(json.load(f)["seconds"])
-  summaries = []
-  for name in rundir.summaries_under(workdir):
-    with open(name) as f:
-      summaries.append(json.load(f))
+    spent = float(rundir.load(path)["seconds"])
+  summaries = [rundir.load(name) for name in rundir.summaries_under(workdir)]
   finished = bool(summaries) and all(rundir.finished(s, config.num_steps) for s in summaries)
   t0 = time.perf_counter()
   results = run_sweep(config, spec, workdir, progress)
   if not finished:
     spent += time.perf_counter() - t0
-    with open(path, "w") as f:
-      json.dump({"seconds": spent}, f)
+    rundir.write_json_atomically(path, {"seconds": spent})
   return results, spent
 
 
@@ -155,8 +149,7 @@ _TABLE_KEYS = ("loss_d", "loss_g", "energy_real", "energy_fake", "pt", "frac_fak
 
 def write_tables(workdir: str, results: list[dict]) -> None:
   os.makedirs(workdir, exist_ok=True)
-  with open(rundir.path(workdir, rundir.SWEEP_RESULTS + ".json"), "w") as f:
-    json.dump(results, f, indent=2)
+  rundir.write_json_atomically(rundir.path(workdir, rundir.SWEEP_RESULTS + ".json"), results)
   keys = [k for k in _TABLE_KEYS if results and k in results[0]]
   lines = ["| member | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
   for row in results:
@@ -217,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     configs.validate(config)
     spec = parse_sweep(args.sweep)
     if args.bench:
-      print(json.dumps(bench(config, spec)))
+      print(rundir.dumps(bench(config, spec)))
       return cli.EXIT_OK
     run_sweep(config, spec, args.workdir or os.path.join("runs", f"{config.name}_sweep"),
               progress=not args.no_progress)

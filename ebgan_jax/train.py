@@ -12,6 +12,7 @@ import contextlib
 import errno
 import fcntl
 import json
+import logging
 import os
 import signal
 import sys
@@ -58,12 +59,17 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, progress
   for m in members:
     configs.validate(m)
   _check_devices(config)
-  _prepare_workdir(workdir)
+  created = _prepare_workdir(workdir)
   # Member labels in the outputs: None for a single run, whose outputs are not per member.
   out_labels = (list(labels) if labels is not None else [str(i) for i in range(len(members))]
                 ) if sweep else None
-  with WorkdirLock(workdir):
-    return _train(config, workdir, progress, members, out_labels)
+  try:
+    with WorkdirLock(workdir), _quiet_checkpoint_failures():
+      return _train(config, workdir, progress, members, out_labels)
+  except (ValueError, DiskFull):
+    if created:  # a refused run leaves no empty workdir behind
+      _remove_if_untouched(workdir)
+    raise
 
 
 def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
@@ -74,6 +80,11 @@ def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
   # Data, networks, the state of every member (stacked on a leading axis), the evaluation.
   # ----------------------------------------------------------------------------------------------
   global_batch_size = config.batch_size * config.pack * config.d_steps
+  # Sizes that would not fit in memory are refused before anything is allocated.
+  shape = data.example_shape(config.data)
+  _check_memory(config, n, shape, global_batch_size,
+                lambda: step_lib.create_state(config, *step_lib.build_models(config, shape),
+                                              shape))
   datasets = {}
   for m in members:  # one data stream per seed, as each member would read alone
     if m.seed not in datasets:
@@ -96,12 +107,17 @@ def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
   ckpt = checkpoint.Checkpointer(workdir, keep=config.keep_checkpoints,
                                  async_save=config.async_checkpoints)
   try:
+    # The configs are compared first, so that a changed key is named (not the shapes it
+    # changes), then the newest valid checkpoint is restored.
+    latest = ckpt.latest_meta()
+    settings = _check_resume(workdir, config, latest[1], labels) if latest else None
     restored = ckpt.restore_latest(to_disk(state), experiment=config.name,
                                    finite=trained.networks)
     if restored is not None:
       saved, start, saved_meta = restored
       state = from_disk(saved)
-      settings = _check_resume(workdir, config, saved_meta, labels)
+      if settings is None:
+        settings = _check_resume(workdir, config, saved_meta, labels)
       if start > config.num_steps:
         # Resuming would rewrite config.json with a budget the checkpoint has already passed.
         raise ValueError(f"resuming: the checkpoint in {workdir} is at step {start}, past "
@@ -111,9 +127,14 @@ def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
     else:
       start, settings = 0, json.loads(config.to_json_best_effort())
       _warn_on_outputs_without_checkpoint(workdir)
+    # Nothing has been written yet: a disk that cannot hold a checkpoint is said now.
+    ckpt.check_space(to_disk(state))
   except (checkpoint.IncompatibleCheckpointError, ValueError) as e:
     ckpt.close()
     raise ValueError(str(e)) from None
+  except OSError as e:
+    _raise_if_disk_full(e, workdir, ckpt)
+    raise
   state = parallel.replicate(state, mesh)
   meta = {"experiment": config.name, "data_shape": list(dataset.shape),
           "population": labels is not None, "members": labels or [config.name],
@@ -256,7 +277,7 @@ def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
     _raise_if_disk_full(e, workdir, ckpt)
     raise
   if is_writer and not labels:
-    print("summary: " + json.dumps(summary), flush=True)
+    print("summary: " + rundir.dumps(summary), flush=True)
   return summary
 
 
@@ -327,7 +348,10 @@ class WorkdirLock:
       self._fd = None
 
 
-def _prepare_workdir(workdir: str) -> None:
+def _prepare_workdir(workdir: str) -> bool:
+  """Creates ``workdir`` if needed (returns whether it did) and refuses, before anything is
+  written, one that cannot be written or whose entries are of the wrong kind."""
+  created = not os.path.exists(workdir)
   try:
     os.makedirs(workdir, exist_ok=True)
     probe = os.path.join(workdir, f".write_test_{os.getpid()}")  # one per process
@@ -337,6 +361,55 @@ def _prepare_workdir(workdir: str) -> None:
   except OSError as e:
     raise ValueError(f"workdir {workdir!r} cannot be written ({e.strerror}); "
                      "pass a writable --workdir.") from None
+  rundir.check_entries(workdir, writing=True)
+  return created
+
+
+def _remove_if_untouched(workdir: str) -> None:
+  """Removes a workdir this run created when it holds nothing but the lock and empty
+  folders (the run was refused before writing anything)."""
+  with contextlib.suppress(OSError):
+    for root, folders, files in os.walk(workdir, topdown=False):
+      if any(f != rundir.LOCK or root != workdir for f in files):
+        return
+    for root, folders, files in os.walk(workdir, topdown=False):
+      for f in files:
+        os.remove(os.path.join(root, f))
+      os.rmdir(root)
+
+
+def _host_memory() -> int:
+  return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def _check_memory(config: ml_collections.ConfigDict, members: int, shape: tuple[int, ...],
+                  batch_rows: int, create_state) -> None:
+  """Refuses, in one line naming the key, sizes whose arrays could not fit in this host's
+  memory: one step's batch (``batch_size``, ``pack``, ``data.image_size``) and the training
+  state (``latent_dim`` and the networks' sizes), measured on shapes alone (nothing is
+  allocated)."""
+  limit = _host_memory()
+  gb = lambda n: f"{n / 1e9:.1f} GB"
+  example = int(np.prod(shape)) * 4
+  batch = members * batch_rows * (example + 4 * config.latent_dim)
+  if batch > limit:
+    key = ("data.image_size" if config.data.image_size and example > 4 * config.latent_dim
+           else "latent_dim" if 4 * config.latent_dim > example else "batch_size")
+    raise ValueError(f"config.{key}={configs.get_key(config, key)} makes one step's batch "
+                     f"{gb(batch)} ({members} x {batch_rows} examples of shape {list(shape)}"
+                     f" and latent_dim={config.latent_dim}), more than this host's "
+                     f"{gb(limit)} of memory; lower config.{key}.")
+  leaves = jax.tree_util.tree_flatten_with_path(jax.eval_shape(create_state))[0]
+  sizes = [(int(np.prod(x.shape)) * x.dtype.itemsize, path, x.shape) for path, x in leaves]
+  total = members * sum(size for size, _, _ in sizes)
+  if total > limit:
+    _, path, big = max(sizes, key=lambda t: t[0])
+    culprit = (f"config.latent_dim={config.latent_dim} makes" if config.latent_dim in big
+               and config.latent_dim > 1 else "config.model's sizes make")
+    fix = "config.latent_dim" if culprit.startswith("config.latent_dim") else "them"
+    raise ValueError(f"{culprit} the training state {gb(total)} (its largest array "
+                     f"{jax.tree_util.keystr(path)}: {list(big)}), more than this host's "
+                     f"{gb(limit)} of memory; lower {fix}.")
 
 
 def _check_devices(config: ml_collections.ConfigDict) -> None:
@@ -439,7 +512,18 @@ def _check_resume(workdir: str, config: ml_collections.ConfigDict, meta: dict,
   checkpoint's values, with a warning when the config asks for others. A sweep must be resumed
   with the members it was started with.
   """
+  if meta.get("experiment") != config.name:
+    raise ValueError(f"{workdir} holds checkpoints of experiment {meta.get('experiment')!r}, not "
+                     f"{config.name!r}; use another --workdir for this experiment.")
   before = _config_before(workdir, meta)
+  population = bool(meta.get("population"))
+  if population and labels is None:
+    raise ValueError(f"resuming: {workdir} holds a sweep (members {meta.get('members')}), not a "
+                     "single run; resume it with the same make sweep command, or use a new "
+                     "--workdir.")
+  if labels is not None and not population:
+    raise ValueError(f"resuming: {workdir} holds a single run of {meta.get('experiment')!r}, "
+                     "not a sweep; use a new --workdir for the sweep.")
   if labels is not None and meta.get("members") != list(labels):
     raise ValueError(f"resuming: the sweep in {workdir} has members {meta.get('members')}, not "
                      f"{list(labels)}; use a new --workdir for other values (or resume with "
@@ -467,14 +551,64 @@ def _raise_if_disk_full(error: BaseException, workdir: str, ckpt: checkpoint.Che
   with contextlib.suppress(Exception), warnings.catch_warnings():
     warnings.simplefilter("ignore")
     ckpt.close()  # let the writes in flight settle (and fail) before the process exits
+  with contextlib.suppress(Exception):
+    ckpt.remove_unfinished()  # the temporary folder of the save that failed
   try:
     saved = ckpt.steps()
   except Exception:  # noqa: BLE001 - listing may fail on a full disk too; the message says so
     saved = []
+  ours = next((e for e in chain if isinstance(e, OSError) and "a checkpoint of this run" in
+               str(e.strerror)), None)
+  try:
+    detail = (ours.strerror.replace("No space left on device: ", "") if ours
+              else ckpt.space_text())
+  except OSError:
+    detail = "no space left on device"
   kept = (f"the last complete checkpoint is step {saved[-1]}; rerun the same command to resume"
-          if saved else "no checkpoint was completed")
-  raise DiskFull(f"the disk holding {os.path.abspath(workdir)} is full (no space left on "
-                 f"device); {kept} once space is freed.") from None
+          if saved else "no checkpoint was written; rerun the same command")
+  raise DiskFull(f"the disk holding {os.path.abspath(workdir)} is full ({detail}); {kept} "
+                 "once space is freed.") from None
+
+
+def _about_full_disk(text: str) -> bool:
+  return "No space left on device" in text or "os_error_code='28'" in text
+
+
+class _DiskFullNoise(logging.Filter):
+  """Drops the log records of Orbax's writer threads about a full disk: each carries a
+  traceback, and the trainer says the same in one line (:class:`DiskFull`)."""
+
+  def filter(self, record: logging.LogRecord) -> bool:
+    text = record.getMessage()
+    if record.exc_info and record.exc_info[1] is not None:
+      text += " ".join(str(e) for e in checkpoint.exception_chain(record.exc_info[1]))
+    return not _about_full_disk(text)
+
+
+@contextlib.contextmanager
+def _quiet_checkpoint_failures():
+  """While training: Orbax's writer threads report a failed save (a full disk) in log records
+  with tracebacks, and TensorStore's callbacks then find Orbax's event loop closed, once per
+  write in flight ("Event loop is closed", through ``sys.unraisablehook``). The failure itself
+  reaches the trainer, which says it in one line; this noise is dropped, nothing else."""
+  noise = _DiskFullNoise()
+  loggers = [logging.getLogger(name) for name in ("absl", "orbax")]
+  for lg in loggers:
+    lg.addFilter(noise)
+  previous = sys.unraisablehook
+
+  def hook(unraisable):
+    if not (isinstance(unraisable.exc_value, RuntimeError)
+            and str(unraisable.exc_value) == "Event loop is closed"):
+      previous(unraisable)
+
+  sys.unraisablehook = hook
+  try:
+    yield
+  finally:
+    sys.unraisablehook = previous
+    for lg in loggers:
+      lg.removeFilter(noise)
 
 
 def _warn_on_outputs_without_checkpoint(workdir: str) -> None:

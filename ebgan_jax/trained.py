@@ -39,8 +39,39 @@ class TrainedRun:
                         None if self.members is None else len(self.members))
 
   def sample(self, n: int, seed: int = 0) -> np.ndarray:
+    """``n`` samples (``[members, n, ...]`` for a sweep) from latents drawn with ``seed``.
+
+    More than :data:`SAMPLE_CHUNK` are generated that many at a time (the networks' activations
+    for all of them at once could exceed the memory the samples need). Raises a one-line
+    ``ValueError`` when ``n`` samples could not fit in this host's memory."""
+    check_sample_count(self, n)
     z = sample_latent(jax.random.PRNGKey(seed), n, self.config.latent_dim, self.config.latent_dist)
-    return np.asarray(self.sampler()(self.state.g.params, self.state.g.batch_stats, z))
+    sampler = self.sampler()
+    draw = lambda zs: np.asarray(sampler(self.state.g.params, self.state.g.batch_stats, zs))
+    if n <= SAMPLE_CHUNK:
+      return draw(z)
+    return np.concatenate([draw(z[i:i + SAMPLE_CHUNK]) for i in range(0, n, SAMPLE_CHUNK)],
+                          axis=0 if self.members is None else 1)
+
+
+# How many samples ``TrainedRun.sample`` generates at a time.
+SAMPLE_CHUNK = 16384
+
+
+def check_sample_count(run: TrainedRun, n: int) -> None:
+  """Refuses ``n`` samples whose latents and outputs (twice: the chunks and their
+  concatenation) would not fit in half of this host's memory, naming the largest ``n`` that
+  does."""
+  from ebgan_jax import data
+  members = len(run.members) if run.members else 1
+  per_sample = 4 * members * (2 * int(np.prod(data.example_shape(run.config.data)))
+                              + run.config.latent_dim)
+  memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+  if n * per_sample > memory // 2:
+    most = max(1, memory // 2 // per_sample)
+    raise ValueError(f"{n:,} samples would take {n * per_sample / 1e9:.1f} GB, more than half "
+                     f"of this host's {memory / 1e9:.1f} GB of memory; draw at most {most:,} at "
+                     "a time (N / --n), with a different --seed for each batch.")
 
 
 def networks(state: GANState) -> dict[str, ModelState]:
@@ -49,12 +80,30 @@ def networks(state: GANState) -> dict[str, ModelState]:
   return {"g": state.g, "d": state.d}
 
 
+def _check_edits(workdir: str, meta: dict, settings: dict) -> None:
+  """Refuses a ``config.json`` edited in a key that the checkpoint depends on (the networks,
+  the data, the algorithm), naming the key with the file's and the checkpoint's values.
+  The schedule and evaluation settings may be edited; margins, weights and learning rates are
+  read from the checkpoint's state whatever the file says."""
+  if "config" not in meta:
+    return
+  for key in configs.changed_keys(meta["config"], settings):
+    if key in configs.RESUMABLE_KEYS or key in configs.state_keys():
+      continue
+    saved, edited = configs.flatten(meta["config"])[key], configs.flatten(settings)[key]
+    raise ValueError(f"{rundir.path(workdir, rundir.CONFIG)} says {key}={edited!r}, "
+                     f"but the checkpoint at step {meta.get('step')} was written with "
+                     f"{key}={saved!r}; put {saved!r} back in the file (or delete the file: "
+                     "the checkpoint's own record is then used).")
+
+
 def load(workdir: str) -> TrainedRun:
   """Restores the newest finished checkpoint of the run in ``workdir``.
 
   Read-only: it never deletes, moves or cleans anything, so it is safe on a run that is still
   training (a checkpoint removed by the trainer while being read is skipped for the next one).
   """
+  rundir.check_entries(workdir, writing=False)
   ckpt = checkpoint.Checkpointer(workdir, read_only=True)
   try:
     latest = ckpt.latest_meta()
@@ -70,6 +119,7 @@ def load(workdir: str) -> TrainedRun:
     if settings is None:
       raise ValueError(f"{rundir.path(workdir, rundir.CONFIG)} is missing or not valid JSON and "
                        "the checkpoint predates the config record; restore the file.")
+    _check_edits(workdir, meta, settings)
     config = configs.from_saved(settings)
     data_shape = tuple(meta["data_shape"])
     generator, discriminator = build_models(config, data_shape)

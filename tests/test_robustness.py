@@ -5,6 +5,7 @@ import errno
 import json
 import os
 import pathlib
+import re
 import shutil
 import signal
 import subprocess
@@ -108,7 +109,8 @@ def test_a_transient_error_never_moves_a_good_checkpoint(finished_run, tmp_path,
 # ----------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("key,value", [("seed", 1), ("energy_norm", "l2"),
-                                       ("latent_dist", "uniform")])
+                                       ("latent_dist", "uniform"), ("pack", 2),
+                                       ("algorithm", "gan")])
 def test_resuming_with_a_value_that_changes_the_run_is_refused(finished_run, tmp_path, key, value):
   workdir = copy_of(finished_run, tmp_path)
   before = snapshot(workdir)
@@ -151,11 +153,155 @@ def test_resuming_a_sweep_with_other_members_is_refused(tmp_path):
                                        r"\['margin=4', 'margin=8'\]"):
     sweep.run_sweep(config, {"margin": ["4", "8"]}, str(tmp_path), progress=False)
   assert snapshot(tmp_path) == before
+  # A value added to the sweep names both member lists, not the shapes they change.
+  with pytest.raises(ValueError, match=r"has members \['margin=0.5', 'margin=1'\], not "
+                                       r"\['margin=0.5', 'margin=1', 'margin=2'\]"):
+    sweep.run_sweep(config, {"margin": ["0.5", "1", "2"]}, str(tmp_path), progress=False)
+  with pytest.raises(ValueError, match=r"holds a sweep \(members \['margin=0.5', 'margin=1'\]\), "
+                                       r"not a single run"):
+    train.train_and_evaluate(config, str(tmp_path), progress=False)
+  assert snapshot(tmp_path) == before
   rows = sweep.run_sweep(config, {"margin": ["0.5", "1"]}, str(tmp_path), progress=False)
   assert [r["member"] for r in rows] == ["margin=0.5", "margin=1"]
   run = trained.load(str(tmp_path))
   assert run.step == 30 and run.members == ["margin=0.5", "margin=1"]
   np.testing.assert_array_equal(run.state.controller["margin"], [0.5, 1.0])
+
+
+def test_a_sweep_in_a_single_runs_workdir_is_refused(finished_run, tmp_path):
+  workdir = copy_of(finished_run, tmp_path)
+  before = snapshot(workdir)
+  with pytest.raises(ValueError, match=r"holds a single run of 'toy_ring_ebgan', not a sweep; "
+                                       r"use a new --workdir"):
+    sweep.run_sweep(tiny(num_steps=30), {"margin": ["0.5", "1"]}, str(workdir), progress=False)
+  assert snapshot(workdir) == before
+
+
+def _cli_refusal(capsys, command, args) -> str:
+  """Runs a command's ``main``; asserts exit 2 and one line on stderr, which it returns."""
+  code = command.main(args)
+  err = capsys.readouterr().err.strip().splitlines()
+  assert code == 2 and len(err) == 1, (code, err)
+  return err[0]
+
+
+def _train_args(workdir, *extra):
+  return ["--config", "toy_ring_ebgan", "--workdir", str(workdir), "--no_progress",
+          *[f"--config.{k}={v}" for k, v in configs.flatten(tiny().to_dict()).items()
+            if k in ("model.size_g", "model.size_d", "margin", "log_every", "checkpoint_every",
+                     "sample_every", "async_checkpoints")], *extra]
+
+
+@pytest.mark.parametrize("damage", ["checkpoints_is_a_file", "config_json_is_a_folder",
+                                    "metrics_not_writable"])
+def test_a_damaged_workdir_is_refused_before_any_file_changes(finished_run, tmp_path, capsys,
+                                                              monkeypatch, damage):
+  """Check, then act: the trainer used to warn, cut metrics.jsonl to one row, rewrite
+  config.json and only then fail at its first checkpoint when ``checkpoints`` was a file."""
+  workdir = copy_of(finished_run, tmp_path)
+  if damage == "checkpoints_is_a_file":
+    shutil.rmtree(workdir / "checkpoints")
+    (workdir / "checkpoints").write_text("not a folder\n")
+    expected = f"{workdir / 'checkpoints'} is not a folder, where the run keeps its checkpoints"
+  elif damage == "config_json_is_a_folder":
+    (workdir / "config.json").unlink()
+    (workdir / "config.json").mkdir()
+    expected = f"{workdir / 'config.json'} is a folder, where the run keeps its config.json file"
+  else:
+    metrics = str(workdir / "metrics.jsonl")
+    real_access = os.access  # as root, a mode never denies writing: the check is simulated
+    monkeypatch.setattr(rundir.os, "access", lambda p, mode: (
+        False if str(p) == metrics and mode & os.W_OK else real_access(p, mode)))
+    expected = f"{metrics} is not writable; make it writable"
+  before = snapshot(workdir)
+  line = _cli_refusal(capsys, main, _train_args(workdir, "--config.num_steps=30"))
+  assert expected in line, line
+  assert snapshot(workdir) == before and (workdir / "config.json").exists()
+  if damage == "config_json_is_a_folder":  # the readers say the same
+    assert expected in _cli_refusal(capsys, sample, ["--workdir", str(workdir)])
+
+
+def test_sample_on_an_edited_config_names_the_file_and_the_key(finished_run, tmp_path, capsys):
+  workdir = copy_of(finished_run, tmp_path)
+  settings = json.loads((workdir / "config.json").read_text())
+  settings["latent_dim"] = 7
+  settings["eval_samples"] = 100  # an evaluation setting may be edited
+  (workdir / "config.json").write_text(json.dumps(settings))
+  before = snapshot(workdir)
+  line = _cli_refusal(capsys, sample, ["--workdir", str(workdir)])
+  assert line == (f"error: {workdir / 'config.json'} says latent_dim=7, but the checkpoint at "
+                  "step 20 was written with latent_dim=2; put 2 back in the file (or delete "
+                  "the file: the checkpoint's own record is then used).")
+  assert snapshot(workdir) == before
+
+
+@pytest.mark.parametrize("override,message", [
+    ("latent_dim=100000000000", "error: config.latent_dim=100000000000 makes one step's batch "
+     "40000.0 GB"),
+    ("model.size_g=100000000", "error: config.model's sizes make the training state"),
+])
+def test_sizes_beyond_the_hosts_memory_are_one_line(tmp_path, capsys, override, message):
+  line = _cli_refusal(capsys, main, _train_args(tmp_path / "run", f"--config.{override}"))
+  assert line.startswith(message) and "more than this host's" in line, line
+  assert not (tmp_path / "run").exists()  # a refused run leaves no workdir behind
+
+
+def test_an_image_size_beyond_the_hosts_memory_is_one_line(tmp_path, capsys):
+  line = _cli_refusal(capsys, main, ["--config", "digits_ebgan_pt", "--workdir",
+                                     str(tmp_path / "run"), "--config.data.image_size=100000"])
+  assert line.startswith("error: config.data.image_size=100000 makes one step's batch 2560.0 GB")
+  assert not (tmp_path / "run").exists()
+
+
+def test_too_many_samples_is_one_line(finished_run, capsys):
+  before = snapshot(finished_run)
+  line = _cli_refusal(capsys, sample, ["--workdir", str(finished_run), "--n", str(10**13)])
+  assert line.startswith("error: 10,000,000,000,000 samples would take 240000.0 GB"), line
+  assert "draw at most" in line and snapshot(finished_run) == before
+
+
+def test_more_samples_than_one_chunk_are_drawn_in_chunks(finished_run, monkeypatch):
+  run = trained.load(str(finished_run))
+  whole = run.sample(10, seed=3)
+  monkeypatch.setattr(trained, "SAMPLE_CHUNK", 4)
+  np.testing.assert_allclose(run.sample(10, seed=3), whole, rtol=1e-6, atol=1e-6)
+
+
+@pytest.fixture
+def read_only_run(finished_run, tmp_path):
+  """A copy of the finished run on a read-only mount (root), or without write permission."""
+  workdir = copy_of(finished_run, tmp_path)
+  mounted = os.geteuid() == 0 and shutil.which("mount") and subprocess.run(
+      ["mount", "--bind", str(workdir), str(workdir)], capture_output=True).returncode == 0
+  if mounted:
+    subprocess.run(["mount", "-o", "remount,bind,ro", str(workdir)], check=True)
+  elif os.geteuid() != 0:
+    for p in [workdir, *workdir.rglob("*")]:
+      p.chmod(p.stat().st_mode & ~0o222)
+  else:
+    pytest.skip("cannot make a read-only folder here")
+  yield workdir
+  if mounted:
+    subprocess.run(["umount", str(workdir)], check=True)
+  else:
+    for p in [workdir, *workdir.rglob("*")]:
+      p.chmod(p.stat().st_mode | 0o200)
+
+
+def test_sample_and_eval_on_a_read_only_run_say_so_first_and_write_elsewhere(
+    read_only_run, tmp_path, capsys):
+  before = snapshot(read_only_run)
+  line = _cli_refusal(capsys, sample, ["--workdir", str(read_only_run)])
+  assert line.startswith(f"error: {read_only_run} is not writable (a read-only run?); pass "
+                         "--out (make sample ARGS=\"--out DIR\") DIR"), line
+  line = _cli_refusal(capsys, evaluate, ["--workdir", str(read_only_run)])
+  assert "--out (make eval ARGS=" in line, line
+  out = tmp_path / "elsewhere"
+  assert sample.main(["--workdir", str(read_only_run), "--n", "8", "--out", str(out)]) == 0
+  assert evaluate.main(["--workdir", str(read_only_run), "--out", str(out)]) == 0
+  assert {p.name for p in out.iterdir()} == {"generated_step20_n8.png", "generated_step20_n8.npz",
+                                             "eval.json"}
+  assert snapshot(read_only_run) == before
 
 
 # ----------------------------------------------------------------------------------------------
@@ -183,9 +329,9 @@ def test_unreadable_inception_weights_stop_the_run_before_the_first_step(tmp_pat
 
 def test_rerunning_a_finished_run_keeps_its_summary(finished_run, tmp_path):
   workdir = copy_of(finished_run, tmp_path)
-  first = json.loads((workdir / "summary.json").read_text())
+  first = rundir.loads((workdir / "summary.json").read_text())
   again = train.train_and_evaluate(tiny(), str(workdir), progress=False)
-  second = json.loads((workdir / "summary.json").read_text())
+  second = rundir.loads((workdir / "summary.json").read_text())
   assert {"loss_d", "loss_g", "energy_real"} <= set(second)
   first.pop("seconds"), second.pop("seconds"), again.pop("seconds")
   assert second == first == again
@@ -338,9 +484,10 @@ def test_a_full_disk_is_one_line_naming_what_was_saved(finished_run, tmp_path, m
                     "--config.model.size_g=32", "--config.model.size_d=32",
                     "--config.async_checkpoints=false"])
   err = capsys.readouterr().err.strip().splitlines()
-  assert code == 1 and err[-1] == (
-      f"error: the disk holding {workdir} is full (no space left on device); the last complete "
-      "checkpoint is step 20; rerun the same command to resume once space is freed.")
+  assert code == 1 and re.fullmatch(
+      rf"error: the disk holding {workdir} is full \([\d.]+ [kMG]?B free, a checkpoint of this "
+      r"run takes about [\d.]+ [kMG]?B\); the last complete checkpoint is step 20; rerun the "
+      r"same command to resume once space is freed\.", err[-1]), err[-1]
 
 
 def _mount_small_tmpfs(path, size):
@@ -371,8 +518,89 @@ def test_a_really_full_disk(tmp_path):
     subprocess.run(["umount", str(small)], capture_output=True)
 
 
+@pytest.fixture
+def small_disk(tmp_path):
+  """A 5 MB file system (needs root and mount; skipped elsewhere)."""
+  small = tmp_path / "small"
+  if not _mount_small_tmpfs(small, "5m"):
+    pytest.skip("cannot mount a small tmpfs here")
+  yield small
+  subprocess.run(["umount", str(small)], capture_output=True)
+
+
+_FULL_SIZE_RING = ["--config", "toy_ring_ebgan", "--no_progress", "--config.num_steps=20",
+                   "--config.log_every=10", "--config.checkpoint_every=10"]
+
+
+def test_a_disk_too_small_for_the_first_checkpoint_is_said_before_training(small_disk, capfd):
+  # The ring's default networks: a checkpoint of about 9 MB, on a 5 MB disk.
+  code = main.main([*_FULL_SIZE_RING, "--workdir", str(small_disk / "run")])
+  err = capfd.readouterr().err.strip().splitlines()
+  assert code == 1 and len(err) == 1, err
+  assert re.fullmatch(rf"error: the disk holding {small_disk / 'run'} is full \([\d.]+ MB free, a "
+                      r"checkpoint of this run takes about [\d.]+ MB and two must fit\); no "
+                      r"checkpoint was written; rerun the same command once space is freed\.",
+                      err[0]), err[0]
+  assert list(small_disk.iterdir()) == []  # nothing written, not even the workdir
+
+
+def test_a_disk_that_fills_during_the_first_checkpoint_leaves_one_line_and_no_temporary_files(
+    small_disk, capfd, monkeypatch):
+  # As if another process filled the disk after the trainer checked it: Orbax's writer fails
+  # half-way, in its threads.
+  monkeypatch.setattr(checkpoint.Checkpointer, "check_space", lambda self, state: None)
+  code = main.main([*_FULL_SIZE_RING, "--workdir", str(small_disk / "run")])
+  err = capfd.readouterr().err.strip().splitlines()
+  assert code == 1 and len(err) == 1, err[-20:]  # no tracebacks from Orbax's threads
+  assert err[0].startswith(f"error: the disk holding {small_disk / 'run'} is full (")
+  assert err[0].endswith("no checkpoint was written; rerun the same command once space is freed.")
+  assert os.listdir(small_disk / "run" / "checkpoints") == []  # no temporary checkpoint left
+
+
 # ----------------------------------------------------------------------------------------------
-# 10. Outputs without a checkpoint
+# 10. Strict JSON
+# ----------------------------------------------------------------------------------------------
+
+def _strict(text: str):
+  def refuse(constant):
+    raise ValueError(f"{constant} is not JSON")
+  return json.loads(text, parse_constant=refuse)
+
+
+def test_non_finite_numbers_are_written_as_strict_json_and_read_back(tmp_path):
+  value = {"reverse_kl": float("inf"), "low": float("-inf"), "nan": float("nan"), "ok": 1.5,
+           "members": [{"reverse_kl": float("inf")}], "curve": [1.0, float("inf")]}
+  path = str(tmp_path / "v.json")
+  rundir.write_json_atomically(path, value)
+  parsed = _strict(pathlib.Path(path).read_text())
+  assert parsed["reverse_kl"] is None and parsed["reverse_kl_nonfinite"] == "inf"
+  assert parsed["low_nonfinite"] == "-inf" and parsed["nan_nonfinite"] == "nan"
+  assert parsed["curve"] == [1.0, {"nonfinite": "inf"}]
+  back = rundir.read_json(str(tmp_path), "v.json")
+  assert back["reverse_kl"] == float("inf") and back["low"] == float("-inf")
+  assert np.isnan(back["nan"]) and back["members"][0]["reverse_kl"] == float("inf")
+  assert back["curve"] == [1.0, float("inf")] and set(back) == set(value)
+  writer = rundir.MetricWriter(str(tmp_path))
+  writer.write(10, {"reverse_kl": float("inf")})
+  writer.close()
+  [line] = (tmp_path / "metrics.jsonl").read_text().splitlines()
+  assert _strict(line) == {"step": 10, "reverse_kl": None, "reverse_kl_nonfinite": "inf"}
+  assert rundir.read_metrics(str(tmp_path)) == [{"step": 10, "reverse_kl": float("inf")}]
+
+
+def test_every_json_file_of_a_run_and_of_the_results_is_strict(finished_run, tmp_path):
+  workdir = copy_of(finished_run, tmp_path)
+  assert evaluate.main(["--workdir", str(workdir)]) == 0
+  files = [p for p in workdir.rglob("*") if p.suffix in (".json", ".jsonl")]
+  files += list((REPO / "results").rglob("*.json"))
+  assert any(p.name == "eval.json" for p in files) and len(files) > 10
+  for p in files:
+    for text in (p.read_text().splitlines() if p.suffix == ".jsonl" else [p.read_text()]):
+      _strict(text)
+
+
+# ----------------------------------------------------------------------------------------------
+# 11. Outputs without a checkpoint
 # ----------------------------------------------------------------------------------------------
 
 def test_outputs_without_checkpoints_are_not_replaced_silently(finished_run, tmp_path):
@@ -385,7 +613,7 @@ def test_outputs_without_checkpoints_are_not_replaced_silently(finished_run, tmp
 
 
 # ----------------------------------------------------------------------------------------------
-# 11. One training process per workdir
+# 12. One training process per workdir
 # ----------------------------------------------------------------------------------------------
 
 def test_a_second_training_process_on_a_workdir_is_refused_and_touches_nothing(

@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import copy
 import itertools
-import json
 import os
 import shutil
 import sys
@@ -118,9 +117,9 @@ def member_config(base, family: str, setting: dict, overrides=()):
 
 def _finished(group_dir: str, num_steps: int) -> dict | None:
   """The stored summary of a group that trained to its end and was scored, else None."""
+  from ebgan_jax import rundir
   try:
-    with open(os.path.join(group_dir, "grid_search.json")) as f:
-      done = json.load(f)
+    done = rundir.load(os.path.join(group_dir, "grid_search.json"))
   except (OSError, ValueError):
     return None
   return done if done.get("steps", 0) >= num_steps else None
@@ -146,8 +145,7 @@ def _train_group(group, group_dir: str, keep_checkpoints: bool) -> dict | None:
     rows.append(row)
   np.save(os.path.join(group_dir, "samples.npy"), samples[:, :PICTURE_SAMPLES])
   done = {"steps": summary["steps"], "seconds": round(seconds, 2), "members": rows}
-  with open(os.path.join(group_dir, "grid_search.json"), "w") as f:
-    json.dump(done, f)
+  rundir.write_json_atomically(os.path.join(group_dir, "grid_search.json"), done, indent=None)
   if not keep_checkpoints:
     shutil.rmtree(rundir.path(group_dir, rundir.CHECKPOINTS), ignore_errors=True)
   return done
@@ -384,8 +382,9 @@ def main(argv: list[str] | None = None) -> int:
   if rows is None:
     return 130
   write_report(rows, args.out, subset, base)
+  from ebgan_jax import rundir
   for t in family_table(rows):
-    print(json.dumps(t), flush=True)
+    print(rundir.dumps(t), flush=True)
   print(f"wrote {args.out}/README.md, results.json, histograms.png, best_samples.png", flush=True)
   return 0
 

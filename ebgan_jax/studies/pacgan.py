@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import sys
 import time
@@ -328,8 +327,7 @@ def curves(workdir: str) -> dict[str, list[dict]]:
       out.setdefault(row.get("member"), []).append(row)
   path = rundir.path(workdir, rundir.SUMMARY)
   if os.path.exists(path):
-    with open(path) as f:
-      summary = json.load(f)
+    summary = rundir.load(path)
     for final in (m for m in summary.get("members", []) if "modes_covered" in m):
       logged = out.setdefault(final["member"], [])
       if all(r["step"] != summary["steps"] for r in logged):
@@ -346,8 +344,7 @@ def hours_per_100k(workdir: str) -> float | None:
   path = rundir.path(workdir, rundir.CONFIG)
   if not os.path.exists(path):
     return None
-  with open(path) as f:
-    config = json.load(f)
+  config = rundir.load(path)
   logged = [r for r in rundir.read_metrics(workdir) if "images_per_sec" in r]
   members = len({r.get("member") for r in logged})
   rates = [r["images_per_sec"] for r in {r["step"]: r for r in logged}.values()]

@@ -131,9 +131,9 @@ def member_value(row: dict) -> str:
 def read_json(out: str, name: str):
   """``out/name`` parsed; a missing or damaged file is one line saying which and why."""
   path = os.path.join(out, name)
+  from ebgan_jax import rundir
   try:
-    with open(path) as f:
-      return json.load(f)
+    return rundir.load(path)
   except FileNotFoundError:
     raise ValueError(f"{path} is missing: run the study's command to write it.") from None
   except json.JSONDecodeError as e:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import math
 import os
 import sys
@@ -480,7 +479,8 @@ def main(argv: list[str] | None = None) -> int:
   set_cpu_defaults()
   results = run(args.seed, args.quick)
   summary = write_report(results, args.out, args.quick)
-  print(json.dumps(summary), flush=True)
+  from ebgan_jax import rundir
+  print(rundir.dumps(summary), flush=True)
   print(f"wrote {args.out}/README.md, theory.json, gan_optimal_d.png, toys.png", flush=True)
   return 0
 
