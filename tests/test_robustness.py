@@ -53,7 +53,7 @@ def test_reading_a_live_run_leaves_the_training_untouched(tmp_path, capsys):
       assert trainer.poll() is None and time.time() < deadline, trainer.communicate()
       time.sleep(0.05)
     reads, seen_steps = 0, set()
-    for i in range(21):  # the library, make sample and make eval, in turn
+    for i in range(12):  # the library, make sample and make eval, in turn
       if i % 3 == 0:
         run = trained.load(str(workdir))
         assert run.sample(4).shape == (4, 2)
@@ -64,7 +64,7 @@ def test_reading_a_live_run_leaves_the_training_untouched(tmp_path, capsys):
         assert evaluate.main(["--workdir", str(workdir)]) == 0
       reads += 1
       assert trainer.poll() is None, trainer.communicate()
-    assert reads == 21 and len(seen_steps) > 1  # it went on training while being read
+    assert reads == 12 and len(seen_steps) > 1  # it went on training while being read
   finally:
     trainer.send_signal(signal.SIGTERM)
     out, err = trainer.communicate(timeout=120)
@@ -161,10 +161,9 @@ def test_resuming_a_sweep_with_other_members_is_refused(tmp_path):
                                        r"not a single run"):
     train.train_and_evaluate(config, str(tmp_path), progress=False)
   assert snapshot(tmp_path) == before
-  rows = sweep.run_sweep(config, {"margin": ["0.5", "1"]}, str(tmp_path), progress=False)
-  assert [r["member"] for r in rows] == ["margin=0.5", "margin=1"]
+  # (Resuming with the same members: tests/test_sweep.py.)
   run = trained.load(str(tmp_path))
-  assert run.step == 30 and run.members == ["margin=0.5", "margin=1"]
+  assert run.step == 20 and run.members == ["margin=0.5", "margin=1"]
   np.testing.assert_array_equal(run.state.controller["margin"], [0.5, 1.0])
 
 
