@@ -7,7 +7,7 @@ WORKDIR ?= runs/$(EXP)
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: install train sample eval results likelihood semi-supervised sweep margin-sweep recipes grid-search theory synthetic-celeba test test-slow bench bench-sweep clean
+.PHONY: install train sample eval results likelihood semi-supervised sweep margin-sweep recipes grid-search theory evaluation-function synthetic-celeba test test-slow bench bench-sweep clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -67,6 +67,10 @@ recipes: install
 # GAN Proposition 1 and EBGAN Theorems 1-2 on toys (results/theory).
 theory: install
 	$(PY) -m ebgan_jax.studies.theory $(ARGS)
+
+# The evaluation-function view: the structured perceptron (results/evaluation_function).
+evaluation-function: install
+	$(PY) -m ebgan_jax.studies.evaluation_function $(ARGS)
 
 # CelebA-shaped JPEGs as a TFDS dataset (synthetic_celeb_a), to measure the input pipeline.
 synthetic-celeba: install

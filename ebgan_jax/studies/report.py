@@ -35,6 +35,7 @@ PAGES = {
     "semisupervised": "ebgan_jax.studies.semisupervised",
     "theory": "ebgan_jax.studies.theory",
     "recipes": "ebgan_jax.studies.recipes",
+    "evaluation_function": "ebgan_jax.studies.evaluation_function",
 }
 # Each page's statistics, stated once so that every page says it the same way.
 MEAN_SE = ("mean ± standard error over seeds (ddof = 1); n is the number of seeds in the cell, "
