@@ -15,6 +15,7 @@ it cannot disturb a run that is writing checkpoints at the same time, and it rea
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import logging
 import os
@@ -51,6 +52,23 @@ def _size(n: int) -> str:
     if n >= scale:
       return f"{n / scale:.1f} {unit}"
   return f"{n} B"
+
+
+def _on_disk(state: Any) -> Any:
+  """What is written for ``state``: a dataclass state as the dict of its fields, leaving out
+  an optional field that is None (the replay buffer of a run without replay), so that a state
+  without it has the layout of checkpoints written before the field existed."""
+  if dataclasses.is_dataclass(state) and not isinstance(state, type):
+    return {f.name: getattr(state, f.name) for f in dataclasses.fields(state)
+            if getattr(state, f.name) is not None}
+  return state
+
+
+def _from_disk(restored: Any, template: Any) -> Any:
+  """The inverse of :func:`_on_disk`, into ``template``'s type."""
+  if dataclasses.is_dataclass(template) and not isinstance(template, type):
+    return template.replace(**restored)
+  return restored
 
 
 class IncompatibleCheckpointError(ValueError):
@@ -164,8 +182,8 @@ class Checkpointer:
     meta = {**meta, "step": int(step), "shapes": shape_signature(state)}
     # The copy keeps the saved arrays alive while the next (donating) step runs.
     state = jax.tree.map(lambda x: x.copy() if isinstance(x, jax.Array) else x, state)
-    self._manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
-                                                     meta=ocp.args.JsonSave(meta)), force=True)
+    self._manager.save(step, args=ocp.args.Composite(
+        state=ocp.args.StandardSave(_on_disk(state)), meta=ocp.args.JsonSave(meta)), force=True)
 
   def needed_bytes(self, state: Any) -> int:
     """What one checkpoint of ``state`` takes on disk: the size of the newest finished one,
@@ -275,8 +293,8 @@ class Checkpointer:
           meta = self.read_meta(step)
         self._check_compatible(step, meta, experiment, expected)
         with _quiet_orbax():
-          restored = self._manager.restore(step, args=ocp.args.Composite(
-              state=ocp.args.StandardRestore(template)))["state"]
+          restored = _from_disk(self._manager.restore(step, args=ocp.args.Composite(
+              state=ocp.args.StandardRestore(_on_disk(template))))["state"], template)
           jax.block_until_ready(restored)
         bad = first_nonfinite(finite(restored))
         if bad is not None:

@@ -67,6 +67,10 @@ def base_config() -> ml_collections.ConfigDict:
     if algorithm.config_block is not None:
       c[name] = ml_collections.ConfigDict(algorithm.config_block)
 
+  # Experience replay for the adversarial algorithms: a fraction of each discriminator batch's
+  # fakes drawn from a buffer of the last ``size`` generator outputs (0: off).
+  c.replay = ml_collections.ConfigDict({"size": 0, "fraction": 0.0})
+
   c.optimizer = ml_collections.ConfigDict()
   c.optimizer.name = "adam"  # "adam", "adamax" or "sgd"
   # Another optimizer for one network ("" = optimizer.name): the EBGAN paper's grid search
@@ -536,6 +540,18 @@ def validate(config: ml_collections.ConfigDict) -> None:
   if config.simultaneous_updates and config.d_steps != 1:
     raise ValueError(f"config.simultaneous_updates needs config.d_steps=1, got "
                      f"{config.d_steps}.")
+  if config.replay.size < 0 or not 0.0 <= config.replay.fraction <= 1.0:
+    raise ValueError(f"config.replay.size must be >= 0 and config.replay.fraction in [0, 1], "
+                     f"got {config.replay.size} and {config.replay.fraction}.")
+  if config.replay.size and config.replay.fraction:
+    from ebgan_jax.algorithms.base import Adversarial
+    if not issubclass(REGISTRY[config.algorithm], Adversarial):
+      raise ValueError(f"config.replay replays a generator's outputs to its discriminator; "
+                       f"{config.algorithm!r} has none: leave config.replay.size at 0.")
+  elif config.replay.size or config.replay.fraction:
+    raise ValueError(f"config.replay needs both a size and a fraction (got size="
+                     f"{config.replay.size}, fraction={config.replay.fraction}); set both, or "
+                     "size=0 to turn replay off.")
   if config.pt_weight > 0 and config.batch_size < 2:
     raise ValueError("the pulling-away term needs config.batch_size >= 2.")
 

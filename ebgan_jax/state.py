@@ -41,6 +41,42 @@ class GANState:
   d: ModelState
   controller: dict[str, Array]  # algorithm state: margins, weights, BEGAN's k_t, ...
   guard: dict[str, Array]  # the divergence guard: skipped updates, first non-finite step
+  # Experience replay (config.replay): earlier generator outputs; None when it is off, so that
+  # a state without replay has the structure (and the checkpoints) it had before replay.
+  replay: dict[str, Array] | None = None
+
+
+def initial_replay(size: int, example_shape: tuple[int, ...]) -> dict[str, Array] | None:
+  """An empty replay buffer of ``size`` examples (None for size 0): the examples, how many
+  slots hold one, and the slot the next one goes to (oldest first once full)."""
+  if not size:
+    return None
+  return {"buffer": jnp.zeros((size,) + tuple(example_shape), jnp.float32),
+          "filled": jnp.zeros((), jnp.int32), "next": jnp.zeros((), jnp.int32)}
+
+
+def replay_mix(replay: dict[str, Array], fake: Array, count: int, key: Array) -> Array:
+  """``fake`` with its last ``count`` rows replaced by examples drawn uniformly (with
+  replacement) from the buffer, once it holds any; unchanged while it is empty."""
+  if not replay or not count:
+    return fake
+  index = jax.random.randint(key, (count,), 0, jnp.maximum(replay["filled"], 1))
+  old = replay["buffer"][index].astype(fake.dtype)
+  kept = jnp.where(replay["filled"] > 0, old, fake[-count:])
+  return jnp.concatenate([fake[:-count], kept], axis=0)
+
+
+def replay_push(replay: dict[str, Array], fake: Array) -> dict[str, Array]:
+  """The buffer with ``fake``'s rows written over the oldest slots (a ring; the last
+  ``size`` rows when ``fake`` has more)."""
+  if not replay:
+    return replay
+  size = replay["buffer"].shape[0]
+  rows = jax.lax.stop_gradient(fake[-size:]).astype(jnp.float32)
+  slots = (replay["next"] + jnp.arange(rows.shape[0])) % size
+  return {"buffer": replay["buffer"].at[slots].set(rows),
+          "filled": jnp.minimum(replay["filled"] + rows.shape[0], size).astype(jnp.int32),
+          "next": ((replay["next"] + rows.shape[0]) % size).astype(jnp.int32)}
 
 
 def initial_guard() -> dict[str, Array]:

@@ -16,8 +16,8 @@ import ml_collections
 import optax
 
 from ebgan_jax import algorithms, models, parallel
-from ebgan_jax.state import (INIT_STREAM, GANState, ModelState, initial_guard, make_optimizer,
-                             over_members)
+from ebgan_jax.state import (INIT_STREAM, GANState, ModelState, initial_guard, initial_replay,
+                             make_optimizer, over_members)
 
 Array = jax.Array
 Metrics = dict[str, Array]
@@ -53,7 +53,8 @@ def create_state(config: ml_collections.ConfigDict, generator: nn.Module,
                   g=model_state(generator, g_vars, config.optimizer.lr_g, "g"),
                   d=model_state(discriminator, d_vars, config.optimizer.lr_d, "d"),
                   controller=algorithms.make_algorithm(config).init_controller(config),
-                  guard=initial_guard())
+                  guard=initial_guard(),
+                  replay=initial_replay(config.replay.size, data_shape))
 
 
 def make_train_step(config: ml_collections.ConfigDict, algorithm: Any = None,
@@ -90,7 +91,9 @@ def make_train_step(config: ml_collections.ConfigDict, algorithm: Any = None,
     metrics = {**u.metrics, "grad_norm_d": grad_norm_d, "grad_norm_g": grad_norm_g,
                "skipped_steps": guard["skipped"]}
     new_state = state.replace(step=state.step + 1, g=keep(u.g, state.g), d=keep(u.d, state.d),
-                              controller=keep(u.controller, state.controller), guard=guard)
+                              controller=keep(u.controller, state.controller), guard=guard,
+                              replay=keep(u.replay, state.replay) if u.replay is not None
+                              else state.replay)
     return new_state, metrics
 
   return train_step

@@ -67,6 +67,20 @@ def main():
   pop_eight = step_lib.make_parallel_step(config, mesh, members=2)(
       parallel.replicate(pop(), mesh),
       jax.device_put(pop_batches, parallel.batch_sharding(mesh, 2)))[0]
+  # Experience replay in that sweep: each member's buffer (filled differently) feeds half of
+  # its discriminator's fakes.
+  replayed = configs.with_values(config.copy_and_resolve_references(),
+                                 **{"replay.size": 64, "replay.fraction": 0.5})
+  def replay_member(seed):
+    fresh_state = step_lib.create_state(replayed, g, d, ds.shape)
+    old = jax.random.uniform(jax.random.PRNGKey(seed), (64,) + ds.shape, minval=-1, maxval=1)
+    return fresh_state.replace(replay=state_lib.replay_push(fresh_state.replay, old))
+  r_pop = lambda: state_lib.stack_states([replay_member(1), replay_member(2)])
+  r_one = jax.jit(jax.vmap(step_lib.make_multi_step(replayed)))(
+      jax.device_put(r_pop(), single_device), jax.device_put(pop_batches, single_device))[0]
+  r_eight = step_lib.make_parallel_step(replayed, mesh, members=2)(
+      parallel.replicate(r_pop(), mesh),
+      jax.device_put(pop_batches, parallel.batch_sharding(mesh, 2)))[0]
   # The BiHM: K samples per example drawn inside the sharded step.
   bihm = configs.load_config("digits_bihm")
   with bihm.unlocked():
@@ -84,6 +98,11 @@ def main():
       "rel_err_bihm": max(max_rel_err(b_eight.g.params, b_one.g.params),
                           max_rel_err(b_eight.d.params, b_one.d.params)),
       "rel_err_population": max_rel_err(pop_eight.g.params, pop_one.g.params),
+      "rel_err_replay": max(max_rel_err(r_eight.d.params, r_one.d.params),
+                            max_rel_err(r_eight.replay, r_one.replay)),
+      # member 0 of both sweeps is the same fresh state, with and without a replay buffer
+      "replay_changes_d": max_rel_err(state_lib.member(r_one.d.params, 0),
+                                      state_lib.member(pop_one.d.params, 0)),
       "devices": jax.device_count(),
       "batch_sharded_over": len(jax.device_put(batches, sharding).sharding.device_set),
       "rel_err_g": max_rel_err(eight.g.params, one.g.params),

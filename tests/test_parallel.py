@@ -35,6 +35,8 @@ def test_eight_devices_equal_one_device():
   assert r["devices"] == 8 and r["batch_sharded_over"] == 8
   assert r["rel_err_g"] < 1e-5 and r["rel_err_d"] < 1e-5 and r["rel_err_batch_stats"] < 1e-5, r
   assert r["rel_err_population"] < 1e-5, r  # a vmapped sweep inside the data-parallel step
+  # ... with experience replay: the same updates and buffers, and the replay mattered
+  assert r["rel_err_replay"] < 1e-5 and r["replay_changes_d"] > 1e-4, r
   assert r["rel_err_bihm"] < 1e-5, r
   # The same check fails for a pulling-away term computed per device and averaged.
   assert r["rel_err_g_per_device_pt"] > 1e-5, r

@@ -20,7 +20,8 @@ import jax.numpy as jnp
 import ml_collections
 
 from ebgan_jax import models
-from ebgan_jax.state import GANState, ModelState, apply_train, sample_latent
+from ebgan_jax.state import (GANState, ModelState, apply_train, replay_mix, replay_push,
+                             sample_latent)
 
 Array = jax.Array
 Metrics = dict[str, Array]
@@ -28,6 +29,10 @@ Controller = dict[str, Array]
 # What a loss hands to the controller update (energies, batch sizes): kept apart from the
 # logged metrics, so that renaming a metric never changes the training.
 ControllerInputs = dict[str, Array]
+
+
+# fold_in constant of the replay buffer's draws within a discriminator update's key.
+REPLAY_STREAM = 0x7E9A
 
 
 def f32(value) -> Array:
@@ -42,11 +47,13 @@ class StepSettings(NamedTuple):
   pack: int = 1
   simultaneous_updates: bool = False
   g_steps: int = 1
+  replay_fraction: float = 0.0
 
   @classmethod
   def from_config(cls, config: ml_collections.ConfigDict) -> "StepSettings":
     return cls(config.d_steps, config.latent_dim, config.latent_dist, config.pack,
-               config.simultaneous_updates, config.g_steps)
+               config.simultaneous_updates, config.g_steps,
+               config.replay.fraction if config.replay.size else 0.0)
 
 
 class Update(NamedTuple):
@@ -60,6 +67,7 @@ class Update(NamedTuple):
   loss_g: Array
   grads_d: Any
   grads_g: Any
+  replay: Any = None  # the replay buffer after the step (None: the algorithm keeps none)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,7 +137,12 @@ class Adversarial(Algorithm):
   discriminator as it was before its update (``simultaneous_updates``, as PacGAN's code
   trains). ``g_steps > 1`` repeats the generator's update on the same ``z`` (the DCGAN code of
   VEEGAN's and PacGAN's Stacked-MNIST runs updates G twice, so that D's loss does not reach
-  zero); the metrics are those of the last."""
+  zero); the metrics are those of the last.
+
+  Experience replay (``config.replay``; Hung-yi Lee's lecture, "parameters from last
+  iteration"): a fraction of the fakes each discriminator update sees are earlier generator
+  outputs, drawn from a buffer in the state (:func:`~ebgan_jax.state.replay_mix`); each step's
+  fakes are then written into it. The generator's own update is unchanged."""
 
   def discriminator_loss(self, x_real, out_real, x_fake, out_fake, controller: Controller
                          ) -> tuple[Array, Metrics, ControllerInputs]:
@@ -165,6 +178,8 @@ class Adversarial(Algorithm):
     real = batch.reshape((d_steps, b) + batch.shape[1:])
     pack = lambda x: models.pack_examples(x, settings.pack)
     g, d, controller = state.g, state.d, state.controller
+    # The replayed rows of each discriminator batch (a static count; 0: replay off).
+    replayed = int(round(settings.replay_fraction * b)) if state.replay else 0
 
     # Discriminator updates; G(z) is a constant here.
     for i in range(d_steps):
@@ -178,8 +193,10 @@ class Adversarial(Algorithm):
         fake, g_stats = generate(g.params)
       g = g.replace(batch_stats=g_stats)
       fake_const = jax.lax.stop_gradient(fake)
+      fake_d = replay_mix(state.replay, fake_const, replayed,
+                          jax.random.fold_in(k_fake, REPLAY_STREAM))
 
-      def d_loss_fn(params, d=d, x_real=pack(real[i]), x_fake=pack(fake_const), k_real=k_real,
+      def d_loss_fn(params, d=d, x_real=pack(real[i]), x_fake=pack(fake_d), k_real=k_real,
                     k_fake=k_fake):
         out_real, stats = apply_train(d, params, d.batch_stats, x_real, k_real)
         out_fake, stats = apply_train(d, params, stats, x_fake, k_fake)
@@ -227,4 +244,6 @@ class Adversarial(Algorithm):
                        g.apply_gradients(grads=g_grads).replace(batch_stats=g_stats), g_before)
     controller, controller_metrics = self.update_controller(controller, d_inputs, g_inputs)
     metrics = {**d_metrics, **g_metrics, **controller_metrics}
-    return Update(g, d, controller, metrics, loss_d, loss_g, d_grads, g_grads)
+    # This step's fakes (of the last discriminator update) join the buffer.
+    replay = replay_push(state.replay, fake_const) if state.replay else None
+    return Update(g, d, controller, metrics, loss_d, loss_g, d_grads, g_grads, replay)

@@ -40,8 +40,9 @@ def _without_timing(value):
 
 
 def fingerprint(workdir: str) -> dict[str, str]:
-  with open(rundir.path(workdir, rundir.SUMMARY)) as f:
-    summary = _without_timing(json.load(f))
+  # Parsed as the project reads it: an infinite value hashes the same whether the file spells
+  # it strictly (null and its text) or, as files written before strict JSON did, Infinity.
+  summary = _without_timing(rundir.load(rundir.path(workdir, rundir.SUMMARY)))
   out = {"summary": hashlib.sha256(json.dumps(summary, sort_keys=True).encode()).hexdigest()}
   with open(rundir.samples(workdir), "rb") as f:
     out["samples_final"] = hashlib.sha256(f.read()).hexdigest()
