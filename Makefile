@@ -68,7 +68,8 @@ recipes: install
 theory: install
 	$(PY) -m ebgan_jax.studies.theory $(ARGS)
 
-# The evaluation-function view: the structured perceptron (results/evaluation_function).
+# The evaluation-function view: the structured perceptron and experience replay
+# (results/evaluation_function).
 evaluation-function: install
 	$(PY) -m ebgan_jax.studies.evaluation_function $(ARGS)
 

@@ -2,17 +2,19 @@
 training with it, exact resume, and the refusals. (A vmapped sweep with replay on 8 devices =
 the same on 1 device, each member with its own buffer: tests/parallel_worker.py.)"""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ebgan_jax import configs, step as step_lib, trained
+from ebgan_jax import checkpoint, configs, data, step as step_lib
 from ebgan_jax.algorithms import REGISTRY
 from ebgan_jax.algorithms.base import Adversarial
 from ebgan_jax.state import initial_replay, replay_mix, replay_push
 
-from conftest import assert_resume_is_bitwise, tiny
+from conftest import tiny
 
 
 def test_the_buffer_is_a_ring_of_the_latest_fakes():
@@ -64,14 +66,27 @@ def test_every_adversarial_algorithm_trains_on_replayed_fakes(name):
   assert any(float(metrics[k]) != float(plain[k]) for k in metrics)
 
 
-def test_a_run_with_replay_resumes_bitwise(tmp_path):
-  from ebgan_jax import train
-  config = tiny(num_steps=4, checkpoint_every=2, log_every=2,
-                **{"replay.size": 150, "replay.fraction": 0.3})
-  train.train_and_evaluate(config, str(tmp_path / "full"), progress=False)
-  assert_resume_is_bitwise(config, tmp_path / "full", tmp_path / "split", split_at=2)
-  replay = trained.load(str(tmp_path / "full")).state.replay
-  assert int(replay["filled"]) == 150 and int(replay["next"]) == 400 % 150
+def test_a_run_with_replay_resumes_bitwise_from_its_checkpoint(tmp_path):
+  # The runner's resume is this: restore the newest checkpoint into a fresh state and go on
+  # (its bitwise resume is tested for every algorithm in test_checkpoint and test_family).
+  config = tiny(**{"replay.size": 150, "replay.fraction": 0.3})
+  g, d = step_lib.build_models(config, (2,))
+  fresh = lambda: step_lib.create_state(config, g, d, (2,))
+  dataset = data.make_dataset(config.data, batch_size=config.batch_size, seed=config.seed)
+  step = jax.jit(step_lib.make_multi_step(config))
+  run = lambda state, steps: functools.reduce(
+      lambda s, t: step(s, jnp.asarray(dataset.batch(t))[None])[0], steps, state)
+  middle = run(fresh(), range(3))
+  ckpt = checkpoint.Checkpointer(str(tmp_path), async_save=False)
+  ckpt.save(3, middle, {"experiment": config.name})
+  ckpt.close()
+  uninterrupted = run(middle, range(3, 6))
+  restored, at, _ = checkpoint.Checkpointer(str(tmp_path), read_only=True).restore_latest(
+      fresh(), experiment=config.name)
+  resumed = run(restored, range(at, 6))
+  assert at == 3 and int(resumed.replay["filled"]) == 150 and int(resumed.replay["next"]) == 0
+  for a, b in zip(jax.tree.leaves(uninterrupted), jax.tree.leaves(resumed)):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
 @pytest.mark.parametrize("overrides,message", [

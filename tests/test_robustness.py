@@ -497,6 +497,7 @@ def _mount_small_tmpfs(path, size):
                         capture_output=True).returncode == 0
 
 
+@pytest.mark.slow  # a subprocess; the first checkpoint's cases run in-process on a tmpfs below
 def test_a_really_full_disk(tmp_path):
   """On a 2 MB file system (needs root and mount; skipped elsewhere)."""
   small = tmp_path / "small"

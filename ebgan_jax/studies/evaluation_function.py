@@ -17,7 +17,13 @@ sequence labelling with a known hidden Markov model (:mod:`ebgan_jax.structured`
   accuracy on held-out sequences of the perceptron and the averaged perceptron after each
   epoch, against the true HMM's Viterbi decoder, over ``--seeds`` draws of the data.
 
-Writes ``<out>/evaluation_function.json``, ``perceptron.png`` and ``README.md`` (from the JSON).
+It then measures the lecture's experience replay (``config.replay``) on PacGAN's ring and grid
+(:data:`REPLAY`): GAN and EBGAN-PT with the small MLP recipe of ``configs.toy_config``, replay
+off and two settings, ``--seeds`` seeds each as one sweep (resumable, in ``--workdir``):
+modes covered and the fraction of high-quality samples, paired against replay off.
+
+Writes ``<out>/evaluation_function.json``, ``replay.json``, ``perceptron.png`` and
+``README.md`` (from the JSON).
 """
 
 from __future__ import annotations
@@ -31,7 +37,15 @@ from ebgan_jax import cli
 from ebgan_jax.studies import report
 
 JSON = "evaluation_function.json"
+REPLAY_JSON = "replay.json"
 FIGURE = "perceptron.png"
+# The replay comparison, fixed on 2026-12-06 before any of its runs was trained: the settings
+# (buffer size, fraction of each discriminator batch replayed), the models and the data.
+REPLAY = {"fixed": "2026-12-06, before any of these runs was trained",
+          "settings": {"off": [0, 0.0], "25 % of 10,000": [10000, 0.25],
+                       "50 % of 10,000": [10000, 0.5]},
+          "models": {"GAN": ["gan", {}], "EBGAN-PT": ["ebgan", {"pt_weight": 0.1}]},
+          "datasets": ["ring", "grid"]}
 # The set-up, fixed before the first run: a 3-state, 6-symbol HMM with peaked rows; short
 # sequences for the separable set (3^6 = 729 labellings each, enumerated for the bound).
 SETTINGS = {"states": 3, "symbols": 6, "concentration": 0.3, "hmm_seed": 0,
@@ -83,6 +97,42 @@ def perceptron_study(settings: dict, seeds: int) -> dict:
   return {"settings": settings, "seeds": seeds, "separable": separable, "accuracy": rows}
 
 
+def replay_config(dataset: str, algorithm: str, extra: dict, size: int, fraction: float,
+                  steps: int | None = None):
+  """The small MLP recipe of ``configs.toy_config`` with replay ``(size, fraction)``."""
+  from ebgan_jax import configs
+  config = configs.with_values(configs.toy_config(dataset, algorithm), **extra,
+                               **{"replay.size": size, "replay.fraction": fraction})
+  if steps:
+    configs.with_values(config, num_steps=steps, sample_every=steps)
+  configs.with_values(config, checkpoint_every=config.num_steps // 2 or 1,
+                      log_every=max(1, config.num_steps // 10))
+  configs.validate(config)
+  return config
+
+
+def replay_study(workdir: str, seeds: int, steps: int | None = None, progress: bool = True
+                 ) -> list[dict] | None:
+  """Every (dataset, model, setting) of :data:`REPLAY`, ``seeds`` seeds each (one sweep),
+  trained or resumed in ``workdir``; None when interrupted."""
+  rows = []
+  for dataset in REPLAY["datasets"]:
+    for model, (algorithm, extra) in REPLAY["models"].items():
+      for setting, (size, fraction) in REPLAY["settings"].items():
+        config = replay_config(dataset, algorithm, extra, size, fraction, steps)
+        slug = f"{size}_{fraction}"
+        results, seconds = report.run_seeds(
+            config, seeds, os.path.join(workdir, dataset, model, slug), progress)
+        if not results:
+          return None
+        rows.append({"dataset": dataset, "model": model, "setting": setting, "size": size,
+                     "fraction": fraction, "steps": config.num_steps,
+                     "seconds": round(seconds, 1),
+                     "members": [{"member": r["member"], **{k: r[k] for k in (
+                         "modes_covered", "high_quality", "reverse_kl")}} for r in results]})
+  return rows
+
+
 def _figure(out: str, results: dict) -> None:
   import matplotlib
   matplotlib.use("Agg")
@@ -128,7 +178,7 @@ def render(out: str) -> str:
   within = [b for b in finite if total <= b["updates"]]
   wide = sep["margin_perceptron"]
   lines = [
-      "# The evaluation-function view: the structured perceptron", "",
+      "# The evaluation-function view: the structured perceptron and experience replay", "",
       "Command: `make evaluation-function` (`python -m ebgan_jax.studies.evaluation_function "
       f"--seeds {results['seeds']}`). An evaluation function F(x, y) = w · φ(x, y) scores a "
       "labelling y of a sequence x; the perceptron (Collins 2002) finds the labelling it scores "
@@ -192,7 +242,73 @@ def render(out: str) -> str:
             f"({report.verdict(avg_vs_hmm)}). Verdicts: a paired difference whose interval of "
             "two standard errors excludes zero is lower or higher.", "",
             f"![updates and accuracy per epoch]({FIGURE})", ""]
+  if os.path.exists(os.path.join(out, REPLAY_JSON)):
+    lines += _replay_section(report.read_json(out, REPLAY_JSON))
   return report.page_text(lines)
+
+
+def _replay_section(replay: dict) -> list[str]:
+  rows, seeds = replay["rows"], replay["seeds"]
+  lines = [
+      "## Experience replay on the mixtures", "",
+      "The lecture's \"experience replay: parameters from last iteration\": a fraction of "
+      "each discriminator batch's fakes drawn from a buffer of earlier generator outputs "
+      "(`config.replay`). Settings, models and data fixed on " + replay["fixed"] + ". The "
+      "small MLP recipe of `configs.toy_config` (PacGAN's ring of 8 and grid of 25 Gaussians, "
+      f"{rows[0]['steps']:,} and {rows[-1]['steps']:,} updates), {seeds} seeds each trained "
+      f"as one sweep; PacGAN's scorer on 2,500 samples. The {report.MEAN_SE}. Each setting is "
+      "paired with replay off on the same seeds; the verdict says whether the difference's "
+      "interval of two standard errors excludes zero.", ""]
+  for dataset in dict.fromkeys(r["dataset"] for r in rows):
+    lines += [f"### {dataset}", ""]
+    table = []
+    for model in dict.fromkeys(r["model"] for r in rows if r["dataset"] == dataset):
+      mine = [r for r in rows if r["dataset"] == dataset and r["model"] == model]
+      off = next(r for r in mine if r["fraction"] == 0.0)
+      values = lambda r, k: [m[k] for m in r["members"]]
+      for r in mine:
+        cells = [model, r["setting"], report.mean_se(values(r, "modes_covered")).format(".2f", ".2f"),
+                 report.mean_se([100 * v for v in values(r, "high_quality")]).format(".1f", ".1f")]
+        if r is off:
+          cells += ["—", "—"]
+        else:
+          for key, scale in (("modes_covered", 1), ("high_quality", 100)):
+            d = report.paired([scale * v for v in values(r, key)],
+                              [scale * v for v in values(off, key)])
+            cells.append(f"{d.format('+.2f', '.2f')} ({report.verdict(d)})")
+        table.append(cells + [f"{r['seconds']:.0f}"])
+    lines += report.table(["model", "replay", "modes", "high quality %", "modes vs off",
+                           "high quality vs off (points)", "seconds, all seeds"], table)
+    lines += [""]
+  # The verdict in words: which comparisons showed a difference, against what chance gives.
+  from scipy import stats
+  found, total = [], 0
+  for r in rows:
+    off = next(o for o in rows if (o["dataset"], o["model"], o["fraction"]) ==
+               (r["dataset"], r["model"], 0.0))
+    if r is off:
+      continue
+    for key, label, scale in (("modes_covered", "modes", 1), ("high_quality",
+                                                              "high-quality points", 100)):
+      d = report.paired([scale * m[key] for m in r["members"]],
+                        [scale * m[key] for m in off["members"]])
+      total += 1
+      if report.verdict(d) in ("lower", "higher"):
+        found.append(f"{r['model']} on the {r['dataset']} at {r['setting']}: "
+                     f"{report.verdict(d)} {label} ({d.format('+.2f', '.2f')})")
+  n = min(len(r["members"]) for r in rows)
+  chance = 2 * (1 - stats.t.cdf(2.0, df=n - 1))
+  lines += [f"**Verdict.** {len(found)} of {total} paired comparisons show a difference"
+            + (": " + "; ".join(found) if found else "") + ". "
+            f"With {n} seeds, the two-standard-error rule calls a difference where there is "
+            f"none {100 * chance:.0f} % of the time (Student's t, {n - 1} degrees of freedom), so "
+            f"about {chance * total:.1f} of {total} would by chance alone. "
+            + ("That is no more than chance gives: at this budget, replay did not measurably "
+               "change how many modes these generators cover or how many of their samples are "
+               "of high quality." if len(found) <= round(chance * total) + 1 else
+               "That is more than chance gives: replay changed what these generators learn "
+               "where marked above."), ""]
+  return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -201,6 +317,11 @@ def main(argv: list[str] | None = None) -> int:
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--out", default="results/evaluation_function")
   parser.add_argument("--seeds", type=int, default=5)
+  parser.add_argument("--workdir", default="runs/evaluation_function",
+                      help="where the replay runs train (resumable)")
+  parser.add_argument("--steps", type=int, default=0,
+                      help="updates per replay run (0: the recipe's 2,000 / 5,000)")
+  parser.add_argument("--no_progress", action="store_true")
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
   cli.set_cpu_defaults()
 
@@ -211,8 +332,14 @@ def main(argv: list[str] | None = None) -> int:
     results = perceptron_study(SETTINGS, args.seeds)
     report.write_json(args.out, JSON, results)
     _figure(args.out, results)
+    rows = replay_study(os.path.join(args.workdir, "replay"), args.seeds, args.steps or None,
+                        not args.no_progress)
+    if rows is None:
+      return cli.interrupted()
+    report.write_json(args.out, REPLAY_JSON, {"fixed": REPLAY["fixed"], "seeds": args.seeds,
+                                              "rows": rows})
     report.write_page(args.out, render)
-    print(f"wrote {args.out}/README.md, {JSON}, {FIGURE}")
+    print(f"wrote {args.out}/README.md, {JSON}, {REPLAY_JSON}, {FIGURE}")
   return cli.run(body)
 
 
