@@ -1,8 +1,10 @@
-"""Monte Carlo building blocks: inverse-CDF sampling, rejection sampling and self-normalised
-importance sampling (Bishop 2006, §11.1; MacKay 2003, ch. 29). The likelihood estimators of
-the VAE (Burda et al. 2016) and of the Bidirectional Helmholtz Machine (Bornschein et al. 2016)
-are importance sampling with a learned proposal; the BiHM's Gibbs sampler resamples each layer
-by importance weights.
+"""Monte Carlo building blocks: inverse-CDF sampling, rejection sampling, self-normalised
+importance sampling (Bishop 2006, §11.1; MacKay 2003, ch. 29) and Langevin dynamics on an
+energy (Welling & Teh 2011; Du & Mordatch 2019, §2.1). The likelihood estimators of the VAE
+(Burda et al. 2016) and of the Bidirectional Helmholtz Machine (Bornschein et al. 2016) are
+importance sampling with a learned proposal; the BiHM's Gibbs sampler resamples each layer by
+importance weights. Langevin dynamics finds low-energy points of an energy function without a
+generator: the "argmax" route to the negatives of an energy-based model.
 
 All functions are pure and jittable except :func:`rejection_sample`, whose number of proposal
 rounds depends on the draws (it loops on the host over a jitted round).
@@ -102,3 +104,42 @@ def resample_index(key: Array, log_weights: Array) -> Array:
   """One index drawn in proportion to ``exp(log_weights)`` along the last axis (sampling
   importance resampling)."""
   return jax.random.categorical(key, log_weights, axis=-1)
+
+
+def langevin(key: Array, energy: Callable[[Array], Array], x0: Array, steps: int,
+             step_size: float, noise_scale: float = 1.0,
+             clip: tuple[float, float] | None = None) -> Array:
+  """``steps`` steps of Langevin dynamics on ``energy`` (``[N, ...] -> [N]``) from ``x0``:
+
+      x ← x − (ε/2) ∇ₓ E(x) + noise_scale · √ε · η,   η ~ N(0, I),
+
+  with ε = ``step_size``, each example moved by the gradient of its own energy, and ``clip``
+  bounding the values after each step (the data's range). With ``noise_scale`` 1 and a small ε
+  the chain's law approaches ``exp(−E) / Z``; Du & Mordatch (2019) use a smaller noise to find
+  low-energy points faster (the samples are then no longer exactly of ``exp(−E)``). The
+  randomness of step ``k`` is ``fold_in(key, k)``."""
+  grad = jax.grad(lambda x: jnp.sum(energy(x)))
+  scale = noise_scale * jnp.sqrt(jnp.asarray(step_size, x0.dtype))
+
+  def step(x, k):
+    noise = jax.random.normal(jax.random.fold_in(key, k), x.shape, x.dtype)
+    x = x - (step_size / 2) * grad(x) + scale * noise
+    if clip is not None:
+      x = jnp.clip(x, *clip)
+    return x, None
+
+  x, _ = jax.lax.scan(step, x0, jnp.arange(steps))
+  return x
+
+
+def chains_from_buffer(key: Array, buffer: Array, filled: Array, n: int, fresh: Array,
+                       restart: float) -> Array:
+  """``n`` starting points for Langevin chains: each, with probability ``restart``, a fresh
+  point of ``fresh`` (``[n, ...]``, e.g. uniform noise), otherwise a point drawn uniformly
+  from the first ``filled`` rows of ``buffer`` (Du & Mordatch 2019, §3.1: 95 % from the
+  buffer, 5 % from noise); all fresh while the buffer is empty."""
+  k_pick, k_fresh = jax.random.split(key)
+  index = jax.random.randint(k_pick, (n,), 0, jnp.maximum(filled, 1))
+  use_fresh = (jax.random.uniform(k_fresh, (n,)) < restart) | (filled == 0)
+  mask = use_fresh.reshape((n,) + (1,) * (fresh.ndim - 1))
+  return jnp.where(mask, fresh, buffer[index].astype(fresh.dtype))

@@ -92,3 +92,38 @@ def test_the_documented_example_runs():
   public = {name for name, f in vars(sampling).items()
             if callable(f) and not name.startswith("_") and f.__module__ == sampling.__name__}
   assert public == set(re.findall(r"^\| `(\w+)\(", doc, flags=re.M))
+
+
+def test_langevin_is_the_update_rule_step_by_step():
+  energy = lambda x: 0.5 * jnp.sum((x - 1.0) ** 2, axis=-1)
+  key = jax.random.PRNGKey(3)
+  x0 = jnp.asarray([[0.0, 2.0], [4.0, -1.0]])
+  out = sampling.langevin(key, energy, x0, steps=3, step_size=0.1, noise_scale=0.5)
+  x = np.asarray(x0, np.float64)
+  for k in range(3):  # ∇E = x − 1
+    eta = np.asarray(jax.random.normal(jax.random.fold_in(key, k), x0.shape))
+    x = x - 0.05 * (x - 1.0) + 0.5 * np.sqrt(0.1) * eta
+  np.testing.assert_allclose(out, x, rtol=1e-5, atol=1e-6)
+
+
+def test_langevin_samples_a_gaussian_energy():
+  # E(x) = |x - 2|^2 / 2: the chain's law tends to N(2, 1) (a small step, many steps).
+  energy = lambda x: 0.5 * jnp.sum((x - 2.0) ** 2, axis=-1)
+  x = sampling.langevin(jax.random.PRNGKey(0), energy, jnp.zeros((4000, 1)), steps=400,
+                        step_size=0.05)
+  assert abs(float(jnp.mean(x)) - 2.0) < 0.06 and abs(float(jnp.std(x)) - 1.0) < 0.06
+  clipped = sampling.langevin(jax.random.PRNGKey(0), energy, jnp.zeros((100, 1)), steps=50,
+                              step_size=0.05, clip=(-1.0, 1.0))
+  assert float(jnp.max(clipped)) <= 1.0
+
+
+def test_chains_restart_from_noise_or_from_the_buffer():
+  buffer = jnp.full((10, 2), 7.0)
+  fresh = jnp.zeros((1000, 2))
+  start = np.asarray(sampling.chains_from_buffer(jax.random.PRNGKey(1), buffer, jnp.int32(4),
+                                                 1000, fresh, restart=0.05))
+  from_noise = np.mean(start[:, 0] == 0.0)
+  assert set(np.unique(start)) == {0.0, 7.0} and 0.02 < from_noise < 0.09
+  empty = sampling.chains_from_buffer(jax.random.PRNGKey(1), buffer, jnp.int32(0), 1000, fresh,
+                                      restart=0.05)
+  np.testing.assert_array_equal(empty, fresh)  # nothing to replay yet
