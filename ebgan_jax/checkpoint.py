@@ -75,6 +75,14 @@ class IncompatibleCheckpointError(ValueError):
   pass
 
 
+def check_experiment(workdir: str, meta: dict[str, Any], experiment: str) -> None:
+  """Refuses checkpoints (their record ``meta``) of another experiment than ``experiment``."""
+  if meta.get("experiment") != experiment:
+    raise IncompatibleCheckpointError(
+        f"{workdir} holds checkpoints of experiment {meta.get('experiment')!r}, not "
+        f"{experiment!r}; use another --workdir for this experiment.")
+
+
 class UnreadableCheckpointError(ValueError):
   """A checkpoint that exists and is finished, but cannot be restored as a valid state."""
 
@@ -313,10 +321,7 @@ class Checkpointer:
 
   def _check_compatible(self, step: int, meta: dict[str, Any], experiment: str,
                         expected: dict[str, list[int]]) -> None:
-    if meta.get("experiment") != experiment:
-      raise IncompatibleCheckpointError(
-          f"{self.workdir} holds checkpoints of experiment {meta.get('experiment')!r}, not "
-          f"{experiment!r}; use another --workdir for this experiment.")
+    check_experiment(self.workdir, meta, experiment)
     if meta.get("shapes") != expected:
       saved = meta.get("shapes", {})
       diff = next((f"{k}: {saved[k] if k in saved else 'absent'} saved vs {v} now"

@@ -473,6 +473,10 @@ _NON_NEGATIVE = ("margin", "pt_weight", "eval_every", "seed", "data.image_size",
 _FINITE = ("optimizer.b1", "optimizer.b2", "energy_scale")
 
 
+# jax.random.PRNGKey takes a 32-bit seed and overflows past it.
+SEED_LIMIT = 2**32
+
+
 def validate(config: ml_collections.ConfigDict) -> None:
   """One-line ``ValueError`` for values that cannot be trained with, saying how to fix them."""
   from ebgan_jax import data
@@ -490,9 +494,9 @@ def validate(config: ml_collections.ConfigDict) -> None:
     if value < 0:
       raise ValueError(f"config.{key} must be >= 0, got {value}; "
                        f"pass e.g. --config.{key}={abs(value)}.")
-  if config.seed >= 2**32:  # jax.random.PRNGKey takes a 32-bit seed and overflows past it
-    raise ValueError(f"config.seed must be below {2**32}, the range of jax.random's seeds; got "
-                     f"{config.seed}, pass e.g. --config.seed={config.seed % 2**32}.")
+  if config.seed >= SEED_LIMIT:
+    raise ValueError(f"config.seed must be below {SEED_LIMIT}, the range of jax.random's seeds; "
+                     f"got {config.seed}, pass e.g. --config.seed={config.seed % SEED_LIMIT}.")
   if config.data.get("workers", 0) < -1:
     raise ValueError(f"config.data.workers must be -1 (from the host's cores), 0 (the training "
                      f"thread) or a number of processes, got {config.data.workers}.")

@@ -13,6 +13,7 @@ global array with ``jax.make_array_from_process_local_data``.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import jax
@@ -29,6 +30,12 @@ def initialize(coordinator_address: str | None = None, num_processes: int | None
   JAX_PROCESS_ID). Call it before anything else touches JAX's devices."""
   jax.distributed.initialize(coordinator_address=coordinator_address,
                              num_processes=num_processes, process_id=process_id)
+
+
+def host_memory() -> int:
+  """This host's physical memory in bytes: the bound of the arrays a run or a sampler may
+  allocate on it."""
+  return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
 def make_mesh() -> Mesh:

@@ -25,14 +25,14 @@ def main(argv: list[str] | None = None) -> int:
     return cli.error(f"--n must be positive, got {args.n}.")
   cli.set_cpu_defaults()
   import numpy as np
-  from ebgan_jax import pictures, rundir, trained
+  from ebgan_jax import configs, pictures, rundir, trained
 
   out = args.out or args.workdir
 
   def body() -> None:
-    if args.seed < 0 or args.seed >= 2**32:
-      raise ValueError(f"--seed must be in [0, {2**32}), the range of jax.random's seeds; got "
-                       f"{args.seed}.")
+    if not 0 <= args.seed < configs.SEED_LIMIT:
+      raise ValueError(f"--seed must be in [0, {configs.SEED_LIMIT}), the range of jax.random's "
+                       f"seeds; got {args.seed}.")
     if args.out:
       os.makedirs(out, exist_ok=True)
     # Checked before anything is computed: a result that cannot be written is not drawn.

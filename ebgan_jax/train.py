@@ -109,15 +109,14 @@ def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
   try:
     # The configs are compared first, so that a changed key is named (not the shapes it
     # changes), then the newest valid checkpoint is restored.
+    # (A checkpoint is restored only where a record could be read: latest is then not None.)
     latest = ckpt.latest_meta()
     settings = _check_resume(workdir, config, latest[1], labels) if latest else None
     restored = ckpt.restore_latest(to_disk(state), experiment=config.name,
                                    finite=trained.networks)
     if restored is not None:
-      saved, start, saved_meta = restored
+      saved, start, _ = restored
       state = from_disk(saved)
-      if settings is None:
-        settings = _check_resume(workdir, config, saved_meta, labels)
       if start > config.num_steps:
         # Resuming would rewrite config.json with a budget the checkpoint has already passed.
         raise ValueError(f"resuming: the checkpoint in {workdir} is at step {start}, past "
@@ -378,17 +377,13 @@ def _remove_if_untouched(workdir: str) -> None:
       os.rmdir(root)
 
 
-def _host_memory() -> int:
-  return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-
-
 def _check_memory(config: ml_collections.ConfigDict, members: int, shape: tuple[int, ...],
                   batch_rows: int, create_state) -> None:
   """Refuses, in one line naming the key, sizes whose arrays could not fit in this host's
   memory: one step's batch (``batch_size``, ``pack``, ``data.image_size``) and the training
   state (``latent_dim`` and the networks' sizes), measured on shapes alone (nothing is
   allocated)."""
-  limit = _host_memory()
+  limit = parallel.host_memory()
   gb = lambda n: f"{n / 1e9:.1f} GB"
   example = int(np.prod(shape)) * 4
   batch = members * batch_rows * (example + 4 * config.latent_dim)
@@ -512,9 +507,7 @@ def _check_resume(workdir: str, config: ml_collections.ConfigDict, meta: dict,
   checkpoint's values, with a warning when the config asks for others. A sweep must be resumed
   with the members it was started with.
   """
-  if meta.get("experiment") != config.name:
-    raise ValueError(f"{workdir} holds checkpoints of experiment {meta.get('experiment')!r}, not "
-                     f"{config.name!r}; use another --workdir for this experiment.")
+  checkpoint.check_experiment(workdir, meta, config.name)
   before = _config_before(workdir, meta)
   population = bool(meta.get("population"))
   if population and labels is None:
@@ -545,7 +538,7 @@ def _raise_if_disk_full(error: BaseException, workdir: str, ckpt: checkpoint.Che
   """Turns "no space left on device" (however deep Orbax or TensorStore wrapped it: they
   report it as a ValueError) into one :class:`DiskFull` line: where, and what is safe."""
   chain = list(checkpoint.exception_chain(error))
-  if not any(getattr(e, "errno", None) == errno.ENOSPC or "No space left on device" in str(e)
+  if not any(getattr(e, "errno", None) == errno.ENOSPC or _about_full_disk(str(e))
              for e in chain):
     return
   with contextlib.suppress(Exception), warnings.catch_warnings():

@@ -10,7 +10,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from ebgan_jax import algorithms, checkpoint, configs, rundir
+from ebgan_jax import algorithms, checkpoint, configs, parallel, rundir
 from ebgan_jax.pictures import make_sampler
 from ebgan_jax.state import GANState, ModelState, sample_latent, stack_states
 from ebgan_jax.step import build_models, create_state
@@ -66,7 +66,7 @@ def check_sample_count(run: TrainedRun, n: int) -> None:
   members = len(run.members) if run.members else 1
   per_sample = 4 * members * (2 * int(np.prod(data.example_shape(run.config.data)))
                               + run.config.latent_dim)
-  memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+  memory = parallel.host_memory()
   if n * per_sample > memory // 2:
     most = max(1, memory // 2 // per_sample)
     raise ValueError(f"{n:,} samples would take {n * per_sample / 1e9:.1f} GB, more than half "
