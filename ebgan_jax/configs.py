@@ -68,7 +68,8 @@ def base_config() -> ml_collections.ConfigDict:
       c[name] = ml_collections.ConfigDict(algorithm.config_block)
 
   # Experience replay for the adversarial algorithms: a fraction of each discriminator batch's
-  # fakes drawn from a buffer of the last ``size`` generator outputs (0: off).
+  # fakes drawn from a buffer of the last ``size`` generator outputs (0: off); for the Langevin
+  # EBM, the fraction of its chains that continue from a buffer of its earlier negatives.
   c.replay = ml_collections.ConfigDict({"size": 0, "fraction": 0.0})
 
   c.optimizer = ml_collections.ConfigDict()
@@ -234,6 +235,11 @@ def toy_config(mixture: str, algorithm: str) -> ml_collections.ConfigDict:
   else:
     c.model.n_layers_g, c.model.size_g, c.model.n_layers_d, c.model.size_d = 4, 256, 2, 256
     c.num_steps, c.batch_size, c.margin = 5000, 256, 2.0
+  if algorithm == "langevin":
+    # The chains start from uniform noise over the plotted window (1.5 times the farthest
+    # mode, plus 0.5) and stay in it.
+    c.latent_dim, c.latent_dist = 2, "uniform"
+    c.langevin.init_scale = c.langevin.clip = 2.0 if mixture == "ring" else 6.5
   c.sample_every = 1000
   return c
 

@@ -58,7 +58,7 @@ def evaluate_run(workdir: str, inception_weights: str | None = None,
     if evaluator.protocol is None:
       raise ValueError(f"no evaluation protocol for dataset {dataset.name!r} yet.")
     sampler = run.sampler()
-    generate = lambda z: sampler(run.state.g.params, run.state.g.batch_stats, z)
+    generate = lambda z: sampler(run.state, z)
     # The evaluator takes the members' samples stacked; a single run is a member of one.
     results = evaluator.evaluate(generate if run.members else lambda z: generate(z)[None])
   results = results or [{} for _ in labels]

@@ -27,13 +27,19 @@ Array = jax.Array
 # The grid on which the 2-D energy landscape is drawn.
 _ENERGY_GRID = 120
 
-def make_sampler(generator: nn.Module, algorithm: Any, members: int | None = None):
-  """Jitted ``(g_params, g_batch_stats, z) -> samples`` in data space; over a leading member
-  axis of the parameters when ``members`` is given (the noise is shared)."""
-  def sample(g_params, g_batch_stats, z):
-    return algorithm.to_display(generator.apply(
-        {"params": g_params, "batch_stats": g_batch_stats}, z, train=False))
-  return jax.jit(over_members(sample, members, (0, 0, None)))
+def make_sampler(generator: nn.Module, algorithm: Any, members: int | None = None,
+                 discriminator: nn.Module | None = None):
+  """``(state, z) -> samples`` in data space (jitted), from the networks of ``state`` in
+  inference mode (:meth:`Algorithm.draw`: the generator's output, or chains on the energy of a
+  model without one); over a leading member axis of the state when ``members`` is given (the
+  noise is shared)."""
+  def sample(g_params, g_batch_stats, d_params, d_batch_stats, z):
+    return algorithm.draw(generator, discriminator,
+                          {"params": g_params, "batch_stats": g_batch_stats},
+                          {"params": d_params, "batch_stats": d_batch_stats}, z)
+  jitted = jax.jit(over_members(sample, members, (0, 0, 0, 0, None)))
+  return lambda state, z: jitted(state.g.params, state.g.batch_stats, state.d.params,
+                                 state.d.batch_stats, z)
 
 
 def make_energy_fn(discriminator: nn.Module, algorithm: Any, members: int | None = None,
@@ -57,7 +63,7 @@ def write_samples(path: str, config: ml_collections.ConfigDict, tag: str, sample
   Every process computes (the programs are SPMD); only the one with ``write`` writes."""
   mixture = getattr(dataset, "mixture", None)  # a 2-D mixture's points
   z = sample_noise(config, MIXTURE_SAMPLES if mixture else config.num_samples)
-  members = list(np.asarray(sampler(state.g.params, state.g.batch_stats, z)))
+  members = list(np.asarray(sampler(state, z)))
   if mixture is None:
     if not write:
       return

@@ -150,9 +150,9 @@ def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
   step_fn = step_lib.make_parallel_step(config, mesh, algorithm, members=n)
   batch_sharding = parallel.batch_sharding(mesh, 2)
   rows = parallel.process_slice(global_batch_size)
-  sampler = pictures.make_sampler(generator, algorithm, n)
+  sampler = pictures.make_sampler(generator, algorithm, n, discriminator)
   energy_fn = pictures.make_energy_fn(discriminator, algorithm, n, config.pack)
-  generate = lambda z: sampler(state.g.params, state.g.batch_stats, z)
+  generate = lambda z: sampler(state, z)
   writer = rundir.MetricWriter(workdir) if is_writer else None
 
   # The local batches of a dispatch, [members, steps_per_dispatch, rows, ...], read ahead by

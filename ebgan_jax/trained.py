@@ -34,9 +34,9 @@ class TrainedRun:
     return int(np.max(jax.device_get(self.state.step)))
 
   def sampler(self):
-    """Jitted ``(g_params, g_batch_stats, z) -> samples`` for this run's state."""
+    """``(state, z) -> samples`` (jitted) for this run's state."""
     return make_sampler(self.generator, algorithms.make_algorithm(self.config),
-                        None if self.members is None else len(self.members))
+                        None if self.members is None else len(self.members), self.discriminator)
 
   def sample(self, n: int, seed: int = 0) -> np.ndarray:
     """``n`` samples (``[members, n, ...]`` for a sweep) from latents drawn with ``seed``.
@@ -47,7 +47,7 @@ class TrainedRun:
     check_sample_count(self, n)
     z = sample_latent(jax.random.PRNGKey(seed), n, self.config.latent_dim, self.config.latent_dist)
     sampler = self.sampler()
-    draw = lambda zs: np.asarray(sampler(self.state.g.params, self.state.g.batch_stats, zs))
+    draw = lambda zs: np.asarray(sampler(self.state, zs))
     if n <= SAMPLE_CHUNK:
       return draw(z)
     return np.concatenate([draw(z[i:i + SAMPLE_CHUNK]) for i in range(0, n, SAMPLE_CHUNK)],

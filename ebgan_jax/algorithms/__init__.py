@@ -17,6 +17,7 @@ from ebgan_jax.algorithms.bihm import BiHM
 from ebgan_jax.algorithms.ebgan import EBGAN
 from ebgan_jax.algorithms.gan import GAN
 from ebgan_jax.algorithms.ladder import EBGANLN, LadderNet
+from ebgan_jax.algorithms.langevin import LangevinEBM
 from ebgan_jax.algorithms.lsgan import LossSensitiveGAN
 from ebgan_jax.algorithms.magan import MAGAN
 from ebgan_jax.algorithms.vae import VAE
@@ -38,7 +39,8 @@ def register(cls: type[Algorithm]) -> type[Algorithm]:
   return cls
 
 
-for _cls in (GAN, EBGAN, BEGAN, MAGAN, LossSensitiveGAN, VAE, BiHM, LadderNet, EBGANLN):  # the order of the tables
+for _cls in (GAN, EBGAN, BEGAN, MAGAN, LossSensitiveGAN, VAE, BiHM, LadderNet, EBGANLN,
+             LangevinEBM):  # the order of the tables
   register(_cls)
 del _cls
 
@@ -52,5 +54,5 @@ def make_algorithm(config: Any) -> Algorithm:
 
 
 __all__ = ["Adversarial", "Algorithm", "BEGAN", "BiHM", "Controller", "ControllerInputs",
-           "EBGAN", "EBGANLN", "GAN", "LadderNet", "LossSensitiveGAN", "MAGAN", "Metrics",
+           "EBGAN", "EBGANLN", "GAN", "LadderNet", "LangevinEBM", "LossSensitiveGAN", "MAGAN", "Metrics",
            "REGISTRY", "StepSettings", "Update", "VAE", "make_algorithm", "register"]

@@ -124,6 +124,13 @@ class Algorithm:
     """The generator's output as data (the VAE's Bernoulli logits become means)."""
     return generated
 
+  def draw(self, generator: Any, discriminator: Any, g_vars: Any, d_vars: Any, z: Array
+           ) -> Array:
+    """Samples in data space from the latents ``z``, the networks in inference mode: by
+    default the generator's output (:meth:`to_display`); a model without a generator draws
+    them from its energy (:class:`~ebgan_jax.algorithms.langevin.LangevinEBM`)."""
+    return self.to_display(generator.apply(g_vars, z, train=False))
+
   def evaluate(self, config: ml_collections.ConfigDict, networks: tuple[Any, Any],
                state: GANState, dataset: Any) -> dict[str, float]:
     """Metrics of this algorithm beyond the dataset's protocol (one member's ``state``)."""

@@ -34,9 +34,10 @@ import sys
 import time
 
 from ebgan_jax import cli
-from ebgan_jax.studies import report
+from ebgan_jax.studies import energy_argmax, report
 
 JSON = "evaluation_function.json"
+PARTS = ("perceptron", "replay", "argmax")
 REPLAY_JSON = "replay.json"
 FIGURE = "perceptron.png"
 # The replay comparison, fixed on 2026-12-06 before any of its runs was trained: the settings
@@ -244,6 +245,8 @@ def render(out: str) -> str:
             f"![updates and accuracy per epoch]({FIGURE})", ""]
   if os.path.exists(os.path.join(out, REPLAY_JSON)):
     lines += _replay_section(report.read_json(out, REPLAY_JSON))
+  if os.path.exists(os.path.join(out, energy_argmax.JSON)):
+    lines += energy_argmax.section(report.read_json(out, energy_argmax.JSON))
   return report.page_text(lines)
 
 
@@ -321,6 +324,9 @@ def main(argv: list[str] | None = None) -> int:
                       help="where the replay runs train (resumable)")
   parser.add_argument("--steps", type=int, default=0,
                       help="updates per replay run (0: the recipe's 2,000 / 5,000)")
+  parser.add_argument("--parts", default=",".join(PARTS),
+                      help=f"which measurements to run, of {','.join(PARTS)} (the page keeps "
+                      "the others' committed JSON)")
   parser.add_argument("--no_progress", action="store_true")
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
   cli.set_cpu_defaults()
@@ -329,17 +335,29 @@ def main(argv: list[str] | None = None) -> int:
     if args.seeds < 2:
       raise ValueError(f"--seeds must be at least 2 (a standard error needs two), got "
                        f"{args.seeds}.")
-    results = perceptron_study(SETTINGS, args.seeds)
-    report.write_json(args.out, JSON, results)
-    _figure(args.out, results)
-    rows = replay_study(os.path.join(args.workdir, "replay"), args.seeds, args.steps or None,
-                        not args.no_progress)
-    if rows is None:
-      return cli.interrupted()
-    report.write_json(args.out, REPLAY_JSON, {"fixed": REPLAY["fixed"], "seeds": args.seeds,
-                                              "rows": rows})
+    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown or not parts:
+      raise ValueError(f"--parts takes a comma-separated list of {', '.join(PARTS)}; got "
+                       f"{args.parts!r}.")
+    progress = not args.no_progress
+    if "perceptron" in parts:
+      results = perceptron_study(SETTINGS, args.seeds)
+      report.write_json(args.out, JSON, results)
+      _figure(args.out, results)
+    if "replay" in parts:
+      rows = replay_study(os.path.join(args.workdir, "replay"), args.seeds, args.steps or None,
+                          progress)
+      if rows is None:
+        return cli.interrupted()
+      report.write_json(args.out, REPLAY_JSON, {"fixed": REPLAY["fixed"], "seeds": args.seeds,
+                                                "rows": rows})
+    if "argmax" in parts:
+      if energy_argmax.run(os.path.join(args.workdir, "argmax"), args.out, args.seeds,
+                           progress) is None:
+        return cli.interrupted()
     report.write_page(args.out, render)
-    print(f"wrote {args.out}/README.md, {JSON}, {REPLAY_JSON}, {FIGURE}")
+    print(f"wrote {args.out}/README.md and the JSON and pictures of {', '.join(parts)}")
   return cli.run(body)
 
 
