@@ -130,7 +130,8 @@ def member_layout(config: ml_collections.ConfigDict) -> str:
 def make_parallel_step(config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh,
                        algorithm: Any = None, members: int | None = None):
   """The jitted data-parallel step: batches ``[steps_per_dispatch, B, ...]`` sharded over the
-  mesh's ``data`` axis, the state replicated and donated.
+  mesh's ``data`` axis, the state placed by :func:`state_sharding` (replicated, the replay
+  buffer split like a batch) and donated.
 
   With ``members`` the state has a leading member axis and the batches are
   ``[members, steps_per_dispatch, B, ...]``: one program trains every member of a sweep, each
@@ -141,5 +142,28 @@ def make_parallel_step(config: ml_collections.ConfigDict, mesh: jax.sharding.Mes
   step = over_members(make_multi_step(config, algorithm, shard), members, (0, 0),
                       member_layout(config))
   batches = parallel.batch_sharding(mesh, 1 if members is None else 2)
-  return jax.jit(step, in_shardings=(rep, batches), out_shardings=(rep, rep),
+  placed = state_sharding(config, mesh, members)
+  return jax.jit(step, in_shardings=(placed, batches), out_shardings=(placed, rep),
                  donate_argnums=0)
+
+
+def state_sharding(config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh,
+                   members: int | None = None):
+  """Where the training state lives on the mesh (a pytree prefix of the state): replicated,
+  but for the replay buffer, whose examples are split over the devices like a batch's when
+  their number divides evenly (``config.replay.size`` a multiple of the device count), so that
+  a large buffer costs each device its share. The math is the same either way."""
+  rep = parallel.replicated(mesh)
+  if not config.replay.size:
+    return rep
+  lead = 0 if members is None else 1  # a sweep's buffers: [members, size, ...]
+  buffer = (parallel.batch_sharding(mesh, lead) if config.replay.size % mesh.size == 0
+            else rep)
+  return GANState(step=rep, key=rep, g=rep, d=rep, controller=rep, guard=rep,
+                  replay={"buffer": buffer, "filled": rep, "next": rep})
+
+
+def place_state(state: GANState, config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh,
+                members: int | None = None) -> GANState:
+  """``state`` put on the mesh as :func:`make_parallel_step` takes it."""
+  return jax.device_put(state, state_sharding(config, mesh, members))

@@ -134,7 +134,7 @@ def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
   except OSError as e:
     _raise_if_disk_full(e, workdir, ckpt)
     raise
-  state = parallel.replicate(state, mesh)
+  state = step_lib.place_state(state, config, mesh, n)
   meta = {"experiment": config.name, "data_shape": list(dataset.shape),
           "population": labels is not None, "members": labels or [config.name],
           "config": settings}

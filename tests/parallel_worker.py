@@ -79,7 +79,7 @@ def main():
   r_one = jax.jit(jax.vmap(step_lib.make_multi_step(replayed)))(
       jax.device_put(r_pop(), single_device), jax.device_put(pop_batches, single_device))[0]
   r_eight = step_lib.make_parallel_step(replayed, mesh, members=2)(
-      parallel.replicate(r_pop(), mesh),
+      step_lib.place_state(r_pop(), replayed, mesh, members=2),
       jax.device_put(pop_batches, parallel.batch_sharding(mesh, 2)))[0]
   # The BiHM: K samples per example drawn inside the sharded step.
   bihm = configs.load_config("digits_bihm")
@@ -101,6 +101,9 @@ def main():
       "rel_err_replay": max(max_rel_err(r_eight.d.params, r_one.d.params),
                             max_rel_err(r_eight.replay, r_one.replay)),
       # member 0 of both sweeps is the same fresh state, with and without a replay buffer
+      # the buffer's 64 examples split over the devices like a batch's rows
+      "replay_rows_per_device": sorted({s.data.shape[1] for s in
+                                        r_eight.replay["buffer"].addressable_shards}),
       "replay_changes_d": max_rel_err(state_lib.member(r_one.d.params, 0),
                                       state_lib.member(pop_one.d.params, 0)),
       "devices": jax.device_count(),

@@ -37,6 +37,7 @@ def test_eight_devices_equal_one_device():
   assert r["rel_err_population"] < 1e-5, r  # a vmapped sweep inside the data-parallel step
   # ... with experience replay: the same updates and buffers, and the replay mattered
   assert r["rel_err_replay"] < 1e-5 and r["replay_changes_d"] > 1e-4, r
+  assert r["replay_rows_per_device"] == [8], r  # 64 buffered examples, 8 on each device
   assert r["rel_err_bihm"] < 1e-5, r
   # The same check fails for a pulling-away term computed per device and averaged.
   assert r["rel_err_g_per_device_pt"] > 1e-5, r

@@ -1,7 +1,8 @@
 """BEGAN (Berthelot, Schumm & Metz 2017, §3): the l1 auto-encoder energy,
 ``L_D = L(x) - k_t L(G(z))``, ``L_G = L(G(z))``, and the proportional controller
-``k_{t+1} = clip(k_t + lambda_k (gamma L(x) - L(G(z))), 0, 1)``; ``k_t`` is part of the state,
-so it is checkpointed, and ``M_global`` is logged.
+``k_{t+1} = clip(k_t + lambda_k (gamma L(x) - L(G(z))), 0, 1)`` from ``k_0`` (``began.k0``; the
+paper's 0); ``k_t`` is part of the state, so it is checkpointed, and ``M_global`` and the
+balance ``L(G(z)) / L(x)`` that the controller steers towards gamma are logged.
 
 The paper's optimizer recipe (§4): both learning rates are halved when the convergence measure
 ``M_global`` stalls. With ``began.lr_window = W > 0`` the mean of ``M_global`` over each window
@@ -25,19 +26,22 @@ class BEGAN(Adversarial):
   name = "began"
   title = "BEGAN"
   progress_metrics = ("loss_d", "m_global")
-  config_block = {"gamma": 0.5, "lambda_k": 0.001, "lr_window": 0}
-  state_keys = ("began.gamma", "began.lambda_k")
+  config_block = {"gamma": 0.5, "lambda_k": 0.001, "k0": 0.0, "lr_window": 0}
+  state_keys = ("began.gamma", "began.lambda_k", "began.k0")
 
   @staticmethod
   def validate(config):
     if not 0 <= config.began.gamma <= 1:
       raise ValueError(f"config.began.gamma must be in [0, 1], got {config.began.gamma}.")
+    if not 0 <= config.began.k0 <= 1:
+      raise ValueError(f"config.began.k0 (k_t's first value) must be in [0, 1], got "
+                       f"{config.began.k0}.")
     if config.began.lr_window < 0:
       raise ValueError(f"config.began.lr_window must be >= 0 (0: never halve the learning "
                        f"rates), got {config.began.lr_window}.")
 
   def init_controller(self, config):
-    controller = {"k": f32(0.0), "gamma": f32(config.began.gamma),
+    controller = {"k": f32(config.began.k0), "gamma": f32(config.began.gamma),
                   "lambda_k": f32(config.began.lambda_k)}
     if config.began.lr_window:  # (only then: older checkpoints keep their structure)
       controller.update({"lr_window": f32(config.began.lr_window), "window_steps": f32(0.0),
@@ -63,7 +67,9 @@ class BEGAN(Adversarial):
     k = losses.began_k_update(controller["k"], real, fake, gamma=controller["gamma"],
                               lambda_k=controller["lambda_k"])
     m_global = losses.began_convergence(real, fake, gamma=controller["gamma"])
-    controller, metrics = {**controller, "k": k}, {"k": k, "m_global": m_global}
+    # fake / real: the balance the controller steers towards gamma.
+    controller, metrics = {**controller, "k": k}, {"k": k, "m_global": m_global,
+                                                   "fake_real_ratio": fake / real}
     if "lr_scale" in controller:
       controller = halve_on_stall(controller, m_global)
       metrics["lr_scale"] = controller["lr_scale"]

@@ -143,7 +143,9 @@ def digit_scores(samples: np.ndarray, classifier: DigitsClassifier | None = None
   - ``inception_score``: ``exp(E_x KL(p(y|x) || p(y)))`` (at most 10, higher is better);
   - ``classes_covered``: classes that are the top prediction of at least 1% of the samples;
   - ``frechet_distance``: between the classifier features of the samples and of all real digits;
-  - ``precision``, ``recall``, ``density``, ``coverage`` (:func:`prdc`) on the same features.
+  - ``precision``, ``recall``, ``density``, ``coverage`` (:func:`prdc`) on the same features;
+  - ``diversity``: the mean Euclidean distance between two samples, in pixels (of the first
+    500; 0 for a generator that draws one image whatever its noise).
   """
 
   classifier = classifier or digits_classifier()
@@ -160,7 +162,17 @@ def digit_scores(samples: np.ndarray, classifier: DigitsClassifier | None = None
   fd = frechet_distance(*feature_statistics(real_features), *feature_statistics(fake_features))
   return {"ebgan_score": float(kl_reverse.mean()), "inception_score": float(np.exp(kl_forward.mean())),
           "classes_covered": int((counts >= 0.01 * len(samples)).sum()), "frechet_distance": fd,
-          **prdc(real_features, fake_features)}
+          **prdc(real_features, fake_features), "diversity": pixel_diversity(samples)}
+
+
+def pixel_diversity(samples: np.ndarray, limit: int = 500) -> float:
+  """The mean Euclidean distance between two different samples of the first ``limit``."""
+  x = np.asarray(samples[:limit], np.float64).reshape(min(len(samples), limit), -1)
+  if len(x) < 2:
+    return 0.0
+  sq = np.sum(x * x, axis=1)
+  d = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2.0 * x @ x.T, 0.0))
+  return float(d.sum() / (len(x) * (len(x) - 1)))
 
 
 # Stacked digits: precision, recall, density and coverage on this many samples (of the 26,000

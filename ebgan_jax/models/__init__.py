@@ -13,6 +13,8 @@ pulling-away term acts on.
 - ``dcgan_tf``: the DCGAN of the TensorFlow code that VEEGAN and PacGAN run on Stacked MNIST
   (5x5 kernels, sides halved with rounding up, so 28x28 works).
 - ``began``: BEGAN's ELU auto-encoder and a generator shaped like its decoder.
+- ``began_dense``: BEGAN's generator with a fully connected bottleneck auto-encoder (``size_d``
+  ELU units, a linear code of ``code_size``), the discriminator of public BEGAN code for MNIST.
 - ``pytorch_gan``: the networks of PyTorch-GAN's ``implementations/ebgan/ebgan.py``, for
   throughput comparisons on identical networks.
 - ``sbn``: sigmoid belief networks over binary units, top-down and bottom-up (the
@@ -36,7 +38,7 @@ from ebgan_jax.models.conv import (BEGANAutoEncoder, BEGANDecoder, ConvDiscrimin
                                    SmallConvAutoEncoder, SmallConvGenerator, TFDCGANAutoEncoder,
                                    TFDCGANDiscriminator, TFDCGANGenerator, began_levels,
                                    halved_sides)
-from ebgan_jax.models.dense import (GaussianEncoder, Maxout, MaxoutAutoEncoder,
+from ebgan_jax.models.dense import (DenseBottleneckAutoEncoder, GaussianEncoder, Maxout, MaxoutAutoEncoder,
                                     MaxoutDiscriminator, MLPAutoEncoder, MLPDiscriminator,
                                     MLPGenerator, PacGANGenerator)
 from ebgan_jax.models.ladder import LadderNetwork, VanillaCombinator
@@ -121,6 +123,11 @@ register("dcgan_tf", Architecture(
 register("began", Architecture(
     {"autoencoder": (lambda c, s, _: BEGANDecoder(s, c.features_g, c.upsample),
                      lambda c, s, _: BEGANAutoEncoder(s, c.features_d, c.code_size, c.upsample))},
+    "square images whose side is 8 times a power of two (8, 16, 32, 64, ...)",
+    _square(lambda n: n >= 8 and _power_of_two(n))))
+register("began_dense", Architecture(
+    {"autoencoder": (lambda c, s, _: BEGANDecoder(s, c.features_g, c.upsample),
+                     lambda c, s, _: DenseBottleneckAutoEncoder(s, c.size_d, c.code_size))},
     "square images whose side is 8 times a power of two (8, 16, 32, 64, ...)",
     _square(lambda n: n >= 8 and _power_of_two(n))))
 register("pytorch_gan", Architecture(

@@ -72,6 +72,22 @@ class MLPAutoEncoder(nn.Module):
     return rec.reshape(x.shape), code
 
 
+class DenseBottleneckAutoEncoder(nn.Module):
+  """A fully connected auto-encoder with a linear bottleneck, as the public BEGAN code for
+  MNIST builds its discriminator: ``size`` ELU units, a linear code of ``code_size``, ``size``
+  ELU units, a linear output. Returns ``(reconstruction, code)``."""
+  out_shape: Shape
+  size: int = 256
+  code_size: int = 16
+
+  @nn.compact
+  def __call__(self, x: Array, train: bool = True) -> tuple[Array, Array]:
+    h = nn.elu(nn.Dense(self.size)(x.reshape(x.shape[0], -1)))
+    code = nn.Dense(self.code_size)(h)
+    h = nn.elu(nn.Dense(self.size)(code))
+    return nn.Dense(math.prod(self.out_shape))(h).reshape(x.shape), code
+
+
 # ----------------------------------------------------------------------------------------------
 # PacGAN's 2-D networks (Lin et al. 2018, §5.1 and their released code)
 # ----------------------------------------------------------------------------------------------

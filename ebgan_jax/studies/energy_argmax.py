@@ -1,6 +1,7 @@
 """Negatives found by the argmax of an energy against negatives found by a generator.
 
-  python -m ebgan_jax.studies.energy_argmax [--seeds 5] [--out results/evaluation_function]
+  make evaluation-function ARGS="--parts argmax"
+  python -m ebgan_jax.studies.evaluation_function --parts argmax [--seeds 5]
 
 Hung-yi Lee's lecture calls the generator of an energy-based GAN "an intelligent way to find the
 negative examples" that the argmax of the evaluation function would otherwise have to find. This

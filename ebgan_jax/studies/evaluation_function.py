@@ -1,6 +1,7 @@
 """``make evaluation-function``: the evaluation-function view of energy-based GANs, measured.
 
   python -m ebgan_jax.studies.evaluation_function [--seeds 5] [--out results/evaluation_function]
+      [--parts perceptron,replay,argmax]
 
 Hung-yi Lee's lecture on EBGAN explains the family through an evaluation function F(x, y):
 learning F needs negatives, the wrong answers that F scores too high, and a GAN's generator is
@@ -22,8 +23,11 @@ It then measures the lecture's experience replay (``config.replay``) on PacGAN's
 off and two settings, ``--seeds`` seeds each as one sweep (resumable, in ``--workdir``):
 modes covered and the fraction of high-quality samples, paired against replay off.
 
-Writes ``<out>/evaluation_function.json``, ``replay.json``, ``perceptron.png`` and
-``README.md`` (from the JSON).
+Last, it compares negatives found by Langevin dynamics on the energy itself with negatives
+found by a generator, on the same energy network (:mod:`ebgan_jax.studies.energy_argmax`).
+
+Writes ``<out>/evaluation_function.json``, ``replay.json``, ``perceptron.png``,
+``argmax.json``, ``landscapes.png`` and ``README.md`` (from the JSON).
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ import sys
 from ebgan_jax import cli, rundir
 from ebgan_jax.studies import report
 
-SEEDED = ("digits_began", "digits_magan", "stacked_digits_magan")
+SEEDED = ("digits_began_paper", "digits_magan", "stacked_digits_magan")
 GAMMAS = ("0.3", "0.5", "0.7")
 DIGITS_KEYS = ("inception_score", "classes_covered", "frechet_distance", "precision", "recall",
                "coverage")
@@ -31,7 +31,7 @@ STACKED_KEYS = ("modes_covered", "kl_to_uniform", "precision", "recall", "covera
 # The targets these recipes were set before they were trained: (metric, at least / at most,
 # value). A target is met when the mean over seeds meets it.
 TARGETS = {
-    "digits_began": (("inception_score", ">=", 8.5), ("classes_covered", ">=", 10),
+    "digits_began_paper": (("inception_score", ">=", 8.5), ("classes_covered", ">=", 10),
                      ("frechet_distance", "<=", 5.0), ("k_off_clip", ">=", 0.9)),
     "digits_magan": (("inception_score", ">=", 8.5), ("classes_covered", ">=", 10)),
     "stacked_digits_magan": (("modes_covered", ">=", 990),),
@@ -111,7 +111,7 @@ def render(out: str) -> str:
            f"Regenerate with `make recipes` (resumable): {' or '.join(map(str, n))} seeds of "
            + ", ".join(f"`{e}`" for e in SEEDED) + " as single runs, each exactly as `make "
            "train EXP=<experiment> ARGS=\"--config.seed=S\"` trains it, then BEGAN's γ sweep "
-           "(`make sweep EXP=digits_began SWEEP=\"began.gamma=" + ",".join(GAMMAS) + "\"`). "
+           "(`make sweep EXP=digits_began_paper SWEEP=\"began.gamma=" + ",".join(GAMMAS) + "\"`). "
            "`seeds.json` holds every seed's numbers (from each run's `summary.json` and, for "
            "k_t, its `metrics.jsonl`); `began_gamma.md` / `.json`, `began_gamma_curves.png` and "
            "`began_gamma_samples.png` are the sweep's own outputs.", "",
@@ -127,7 +127,7 @@ def render(out: str) -> str:
 
   lines += ["## The targets", ""]
   body = []
-  for e in ("digits_began", "digits_magan"):
+  for e in ("digits_began_paper", "digits_magan"):
     if not by[e]:
       continue
     k_off = col(e, "k_off_clip")
@@ -164,15 +164,15 @@ def render(out: str) -> str:
   lines += ["", "**Targets missed: " + (", ".join(f"`{e}`" for e in missed) or "none")
             + "; met: " + (", ".join(f"`{e}`" for e in verdicts if e not in missed) or "none")
             + ".**", ""]
-  if by["digits_began"]:
-    classes = col("digits_began", "classes_covered")
+  if by["digits_began_paper"]:
+    classes = col("digits_began_paper", "classes_covered")
     lines += [
         "- **BEGAN** with its own networks (ELU convolutional auto-encoder, a 16-unit "
         "embedding, the generator shaped like the decoder), batch 16, Adam 1e-4 with the "
-        "learning-rate halving, γ = 0.5 (`experiments/digits_began.py`): the seeds cover "
+        "learning-rate halving, γ = 0.5 (`experiments/digits_began_paper.py`): the seeds cover "
         + ", ".join(f"{c:g}" for c in classes) + " of the ten classes. The controller is at "
         "work (k_t off its clip bounds at " + ", ".join(
-            f"{100 * v:.0f} %" for v in col("digits_began", "k_off_clip"))
+            f"{100 * v:.0f} %" for v in col("digits_began_paper", "k_off_clip"))
         + " of the logged steps), but a collapsed generator meets BEGAN's equilibrium "
         "(the fakes' energy at γ times the real one) as well as a diverse one does."]
   if by["digits_magan"]:
@@ -211,7 +211,7 @@ def render(out: str) -> str:
                if not escaped else "; γ = " + ", ".join(report.member_value(r)
                                                        for r in escaped)
                + " reaches all ten classes.")]
-  single = [r for r in by["digits_began"] if r["seed"] == 0]
+  single = [r for r in by["digits_began_paper"] if r["seed"] == 0]
   same = [r for r in gamma if r["member"] == "began.gamma=0.5"]
   if single and same:
     lines[-1] += (f" (The γ = 0.5 member scores {same[0]['inception_score']:.2f} where the "
@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     if rows is None:
       return cli.interrupted()
     swept = os.path.join(args.workdir, "digits_began_gamma")
-    if not sweep.run_sweep(configs.load_config("digits_began"), {"began.gamma": list(GAMMAS)},
+    if not sweep.run_sweep(configs.load_config("digits_began_paper"), {"began.gamma": list(GAMMAS)},
                            swept, progress=not args.no_progress):
       return cli.interrupted()
     report.write_json(args.out, "seeds.json", rows)
