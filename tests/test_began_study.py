@@ -47,16 +47,20 @@ def test_the_search_resumes_from_its_json_and_selects_by_its_rule(tiny_search, t
 
 
 def test_the_mechanism_is_read_off_the_curves():
-  d = {"gamma": 0.5, "real_diversity": 9.0,
+  d = {"gamma": 0.5, "real_diversity": 6.0,
        "eval": {"step": [250, 500, 750, 1000], "classes_covered": [6, 8, 3, 1],
-                "diversity": [8.0, 7.5, 3.0, 1.0]},
+                "diversity": [0.8, 3.0, 2.0, 1.0]},
        "train": {"step": [250, 500, 750, 1000], "k": [0.0, 0.0, 0.002, 0.05],
-                 "fake_real_ratio": [0.2, 0.3, 0.4, 0.6]}}
+                 "fake_real_ratio": [0.2, 0.3, 0.52, 0.48]}}
   text = "\n".join(study.mechanism(d))
   assert "at most 8 (update 500), 1 at the end" in text
-  assert "reached at update 1,000. Up to then k_t is at most 0.0500" in text
-  assert "below γ = 0.5 at 75 % of the logged updates" in text
-  assert "k_t is below 0.01 at 75 % of the logged updates (last at update 750)" in text
+  assert "at most 3.00 (update 500) and 1.00 at the end, against 6.00" in text
+  assert "guesses on near-identical images (diversity 0.80)" in text
+  assert "fall to 2 classes or fewer at update 1,000" in text
+  assert "median 0.480 against γ = 0.5 (median distance 4 % of γ)" in text
+  assert "**Mechanism.** The controller does its job" in text
+  d["train"]["fake_real_ratio"] = [0.2, 0.3, 0.9, 0.95]  # the balance is not held
+  assert "does not hold the balance" in "\n".join(study.mechanism(d))
 
 
 def test_the_adopted_recipe_is_a_cell_of_the_search():
