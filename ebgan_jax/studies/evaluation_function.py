@@ -183,7 +183,8 @@ def render(out: str) -> str:
   within = [b for b in finite if total <= b["updates"]]
   wide = sep["margin_perceptron"]
   lines = [
-      "# The evaluation-function view: the structured perceptron and experience replay", "",
+      "# The evaluation-function view: the structured perceptron, experience replay, and "
+      "negatives by the argmax of an energy", "",
       "Command: `make evaluation-function` (`python -m ebgan_jax.studies.evaluation_function "
       f"--seeds {results['seeds']}`). An evaluation function F(x, y) = w · φ(x, y) scores a "
       "labelling y of a sequence x; the perceptron (Collins 2002) finds the labelling it scores "
