@@ -125,10 +125,11 @@ def render(out: str) -> str:
            "and learning rate (the base config named in each heading, with `algorithm` "
            "changed): a comparison of the losses on equal footing, not of each paper's recipe. "
            "BEGAN and MAGAN train here with EBGAN's networks (no "
-           "bottleneck) and optimizer; their own recipes are `digits_began` (BEGAN's "
+           "bottleneck) and optimizer; their own recipes are `digits_began_paper` (BEGAN's "
            "convolutional auto-encoder, batch 16, the learning-rate halving) and `digits_magan` "
            "(the released code's schedule, a bottleneck auto-encoder, Adamax): "
-           "[recipes/README.md](recipes/README.md).", ""]
+           "[recipes/README.md](recipes/README.md); `digits_began` is the BEGAN recipe a search "
+           "selected ([began/README.md](began/README.md)).", ""]
   for dataset, (base, _, metrics) in DATASETS.items():
     mine = [r for r in rows if r["dataset"] == dataset]
     if not mine:

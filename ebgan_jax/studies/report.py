@@ -35,6 +35,7 @@ PAGES = {
     "semisupervised": "ebgan_jax.studies.semisupervised",
     "theory": "ebgan_jax.studies.theory",
     "recipes": "ebgan_jax.studies.recipes",
+    "began": "ebgan_jax.studies.began",
     "evaluation_function": "ebgan_jax.studies.evaluation_function",
 }
 # Each page's statistics, stated once so that every page says it the same way.
