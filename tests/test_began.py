@@ -119,16 +119,9 @@ def test_an_independent_began_written_from_the_paper_takes_the_same_steps():
 
   opt_g = optax.adam(5e-4, b1=0.5, b2=0.999)
   opt_d = optax.adam(1e-4, b1=0.5, b2=0.999)
-  gp, dp = state.g.params, state.d.params
-  og, od, k = opt_g.init(gp), opt_d.init(dp), 0.1
-  library = state
-  for t in range(6):
-    x = jnp.asarray(dataset.batch(t))
-    library, metrics = step(library, x)
+  @jax.jit
+  def paper_step(gp, dp, og, od, k, x, z):
     with jax.numpy_dtype_promotion("standard"):  # optax's Adam mixes int32 and float32
-      # The noise the runner draws at step t (its key schedule; the math is the paper's).
-      k_z = jax.random.split(jax.random.fold_in(jax.random.fold_in(state.key, t), 0), 4)[0]
-      z = sample_latent(k_z, x.shape[0], config.latent_dim, config.latent_dist)
       fake = g.apply({"params": gp}, z, train=False)
       loss_d = lambda p: jnp.mean(energy(p, x)) - k * jnp.mean(energy(p, fake))
       real, grads = jnp.mean(energy(dp, x)), jax.grad(loss_d)(dp)
@@ -138,8 +131,20 @@ def test_an_independent_began_written_from_the_paper_takes_the_same_steps():
       fake_energy, grads = jax.value_and_grad(loss_g)(gp)
       updates, og = opt_g.update(grads, og)
       gp = optax.apply_updates(gp, updates)
-      k = float(jnp.clip(k + 0.05 * (0.7 * real - fake_energy), 0.0, 1.0))
-      np.testing.assert_allclose(float(metrics["k"]), k, rtol=1e-5, atol=1e-7)
+      k = jnp.clip(k + 0.05 * (0.7 * real - fake_energy), 0.0, 1.0)
+    return gp, dp, og, od, k
+
+  gp, dp = state.g.params, state.d.params
+  og, od, k = opt_g.init(gp), opt_d.init(dp), jnp.float32(0.1)
+  library = state
+  for t in range(6):
+    x = jnp.asarray(dataset.batch(t))
+    library, metrics = step(library, x)
+    # The noise the runner draws at step t (its key schedule; the math is the paper's).
+    k_z = jax.random.split(jax.random.fold_in(jax.random.fold_in(state.key, t), 0), 4)[0]
+    z = sample_latent(k_z, x.shape[0], config.latent_dim, config.latent_dist)
+    gp, dp, og, od, k = paper_step(gp, dp, og, od, k, x, z)
+    np.testing.assert_allclose(float(metrics["k"]), float(k), rtol=1e-5, atol=1e-7)
   for mine, theirs in ((gp, library.g.params), (dp, library.d.params)):
     for a, b in zip(jax.tree.leaves(mine), jax.tree.leaves(theirs)):
       np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=2e-4, atol=1e-6)
