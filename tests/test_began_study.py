@@ -72,3 +72,19 @@ def test_the_adopted_recipe_is_a_cell_of_the_search_exactly():
   adopted = configs.flatten(configs.load_config("digits_began").to_dict())
   searched = configs.flatten(study.cell_config(cell, seed=0).to_dict())
   assert {k for k in adopted if adopted[k] != searched[k]} == {"name"}
+
+
+def test_the_held_out_target_is_checked_on_every_seed(tmp_path):
+  out = tmp_path / "began"
+  out.mkdir()
+  row = lambda seed, classes, score: {"seed": seed, "steps": 20000, "classes_covered": classes,
+                                      "inception_score": score, "frechet_distance": 3.0,
+                                      "precision": 0.5, "recall": 0.5, "diversity": 5.0}
+  cell = {"form": "dense16", "gamma": 0.75, "lambda_k": 0.01, "k0": 0.1, "lr_ratio": 5}
+  rundir.write_json_atomically(str(out / study.HELDOUT_JSON), {
+      "experiment": "digits_began", "config": cell,
+      "rows": [row(0, 10, 7.0), row(1, 10, 5.9), row(2, 10, 8.0)]})
+  page = study.render(str(out))
+  assert "**Target (all 10 classes and a score of at least 6.0 on each held-out seed): " \
+         "missed** (2 of 3 seeds)" in page
+  assert "| mean (n = 3) | 10 ± 0 | 6.97 ± 0.61 |" in page

@@ -363,6 +363,37 @@ def mechanism(d: dict) -> list[str]:
   return lines
 
 
+def _beside(out: str, rows: list[dict]) -> list[str]:
+  """The adopted recipe next to the other models' runs on the same scorer, read from their
+  own pages' JSON (each model on its own seeds, n in each cell)."""
+  others = []
+  recipes = os.path.join(out, "..", "recipes", "seeds.json")
+  if os.path.exists(recipes):
+    seeds = rundir.load(recipes)
+    for experiment, label in (("digits_began_paper", "BEGAN, the paper's recipe"),
+                              ("digits_magan", "MAGAN, its released code's recipe")):
+      mine = [r for r in seeds if r["experiment"] == experiment]
+      if mine:
+        others.append((f"{label} (`{experiment}`, results/recipes)", mine))
+  argmax = os.path.join(out, "..", "evaluation_function", "argmax.json")
+  if os.path.exists(argmax):
+    digits = [d for d in rundir.load(argmax)["datasets"] if d["dataset"] == "digits"]
+    if digits:
+      others.append(("EBGAN-PT (`digits_ebgan_pt`, results/evaluation_function)",
+                     digits[0]["reported"][0]["members"]))
+  if not others:
+    return []
+  keys = ("classes_covered", "inception_score", "frechet_distance")
+  cell = lambda group, k: report.mean_se([r[k] for r in group]).format(".2f", ".2f")
+  lines = ["The same digits classifier scores every row; each on its own seeds.", ""]
+  lines += report.table(["model", "n", "classes", "Inception-style score", "Fréchet distance"],
+                        [["BEGAN, the searched recipe (`digits_began`)", str(len(rows))]
+                         + [cell(rows, k) for k in keys]]
+                        + [[label, str(len(group))] + [cell(group, k) for k in keys]
+                           for label, group in others])
+  return lines + [""]
+
+
 def render(out: str) -> str:
   import numpy as np
   lines = ["# BEGAN on the digits: why the paper's recipe collapses, and a searched recipe", "",
@@ -433,6 +464,7 @@ def render(out: str) -> str:
     lines += ["",
               f"**Target (all 10 classes and a score of at least 6.0 on each held-out seed): "
               f"{'met' if all(ok) else 'missed'}** ({sum(ok)} of {len(ok)} seeds).", ""]
+    lines += _beside(out, rows)
   if os.path.exists(os.path.join(out, MIXTURES_JSON)):
     m = report.read_json(out, MIXTURES_JSON)
     lines += ["## The same recipe on PacGAN's ring and grid", "",
