@@ -2,11 +2,14 @@
 says what the diagnosis curves show."""
 
 import copy
+import pathlib
 
 import pytest
 
 from ebgan_jax import configs, rundir
 from ebgan_jax.studies import began as study
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -68,7 +71,11 @@ def test_the_adopted_recipe_is_a_cell_of_the_search_exactly():
   assert cell["form"] in study.SEARCH["forms"]
   for key in ("gamma", "lambda_k", "k0", "lr_ratio"):
     assert cell[key] in study.SEARCH[key]
-  # digits_began is the searched cell's config, but for the budget the search cut.
+  # ... the one the rule selected from the committed search,
+  runs = rundir.load(str(REPO / "results" / "began" / study.SEARCH_JSON))["runs"]
+  choice = study.selected(runs)
+  assert choice is not None and {k: choice[k] for k in cell} == cell
+  # and digits_began is that cell's config, but for the budget the search cut.
   adopted = configs.flatten(configs.load_config("digits_began").to_dict())
   searched = configs.flatten(study.cell_config(cell, seed=0).to_dict())
   assert {k for k in adopted if adopted[k] != searched[k]} == {"name"}

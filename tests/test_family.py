@@ -48,13 +48,13 @@ def small(name, **overrides):
 
 def test_began_k_is_state_and_survives_a_checkpoint(tmp_path):
   # gamma = 1 so that k leaves 0 within a few steps (fakes start with lower energies)
-  summary = train.train_and_evaluate(small("digits_began", **{"began.gamma": 1.0}),
+  summary = train.train_and_evaluate(small("digits_began_paper", **{"began.gamma": 1.0}),
                                      str(tmp_path), progress=False)
   run = trained.load(str(tmp_path))
   k = float(run.state.controller["k"])
   # (the summary rounds to 5 decimals)
   assert 0.0 <= k <= 1.0 and k == pytest.approx(summary["k"], abs=1e-5) and k > 0
-  resumed = train.train_and_evaluate(small("digits_began", num_steps=41, **{"began.gamma": 1.0}),
+  resumed = train.train_and_evaluate(small("digits_began_paper", num_steps=41, **{"began.gamma": 1.0}),
                                      str(tmp_path), progress=False)
   # one more step moves k by at most lambda_k * (gamma L(x) + L(G(z))), from where it was
   assert abs(resumed["k"] - k) < 1e-3
