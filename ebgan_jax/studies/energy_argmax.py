@@ -28,12 +28,15 @@ Writes ``<out>/argmax.json`` and ``landscapes.png``; the section of the page is 
 from __future__ import annotations
 
 import os
+import shutil
 from typing import Any
 
+from ebgan_jax import rundir
 from ebgan_jax.studies import report
 
 JSON = "argmax.json"
 FIGURE = "landscapes.png"
+DIGITS_FIGURE = {"EBGAN-PT": "digits_ebgan_pt.png", "EBM": "digits_langevin.png"}
 # Fixed on 2026-12-06 before any of these runs was trained.
 ARGMAX = {
     "fixed": "2026-12-06, before any of these runs was trained",
@@ -229,6 +232,10 @@ def study(workdir: str, out: str, seeds: int, progress: bool = True,
            "reported": reported}
     if dataset == "digits":
       row["noise_reference"] = noise_reference(models["EBM (Langevin)"])
+      for model in models:  # each model's samples, a row per reported seed
+        short = model.split(" ")[0]
+        shutil.copyfile(rundir.path(os.path.join(workdir, "reported", dataset, short),
+                                    rundir.SAMPLES_FINAL), os.path.join(out, DIGITS_FIGURE[short]))
     rows.append(row)
     if dataset != "digits":
       found = landscapes(workdir, dataset, models, progress)
@@ -317,6 +324,9 @@ def section(results: dict) -> list[str]:
                    + [format(scale * ref[k], fmt) for k, _, fmt, scale in keys] + ["—", "—"])
     lines += report.table(["model"] + [label for _, label, _, _ in keys]
                           + [f"seconds, {seeds} seeds", "network passes per negative"], table)
+    if digits:
+      lines += [""] + [f"![{label} samples, one row per seed]({DIGITS_FIGURE[key]})"
+                       for key, label in (("EBGAN-PT", "EBGAN-PT's"), ("EBM", "The EBM's"))]
     lines += ["", "<details><summary>The selection on the validation seeds</summary>", ""]
     sel_keys = keys[:2]
     lines += report.table(
