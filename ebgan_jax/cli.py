@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Callable
+from typing import Callable, Sequence
 
 EXIT_OK, EXIT_STOPPED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 3
 
@@ -29,6 +29,16 @@ def error(message: str) -> int:
   """Prints ``error: message`` on stderr; returns the bad-input exit code."""
   print(f"error: {message}", file=sys.stderr)
   return EXIT_BAD_INPUT
+
+
+def parts(text: str, known: Sequence[str]) -> list[str]:
+  """The comma-separated ``--parts`` of a study command, in the order given; a one-line
+  ``ValueError`` for an empty list or an unknown name."""
+  chosen = [p.strip() for p in text.split(",") if p.strip()]
+  if not chosen or set(chosen) - set(known):
+    raise ValueError(f"--parts takes a comma-separated list of {', '.join(known)}; got "
+                     f"{text!r}.")
+  return chosen
 
 
 def interrupted(code: int = EXIT_INTERRUPTED) -> int:

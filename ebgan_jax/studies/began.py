@@ -530,11 +530,7 @@ def main(argv: list[str] | None = None) -> int:
   cli.set_cpu_defaults()
 
   def body():
-    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
-    unknown = sorted(set(parts) - set(PARTS))
-    if unknown or not parts:
-      raise ValueError(f"--parts takes a comma-separated list of {', '.join(PARTS)}; got "
-                       f"{args.parts!r}.")
+    parts = cli.parts(args.parts, PARTS)
     os.makedirs(args.out, exist_ok=True)
     _enable_compilation_cache(args.workdir)
     steps = {"diagnosis": diagnosis, "search": search, "heldout": heldout,

@@ -340,11 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.seeds < 2:
       raise ValueError(f"--seeds must be at least 2 (a standard error needs two), got "
                        f"{args.seeds}.")
-    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
-    unknown = sorted(set(parts) - set(PARTS))
-    if unknown or not parts:
-      raise ValueError(f"--parts takes a comma-separated list of {', '.join(PARTS)}; got "
-                       f"{args.parts!r}.")
+    parts = cli.parts(args.parts, PARTS)
     progress = not args.no_progress
     if "perceptron" in parts:
       results = perceptron_study(SETTINGS, args.seeds)

@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
   else:
     state = step_lib.create_state(config, generator, discriminator, dataset.shape)
     host = np.stack([dataset.batch(s) for s in range(k)])
-  state = parallel.replicate(state, mesh)
+  state = step_lib.place_state(state, config, mesh, args.members or None)
   step_fn = step_lib.make_parallel_step(config, mesh, members=args.members or None)
   batches = jax.device_put(host, parallel.batch_sharding(mesh, 2 if args.members else 1))
 
