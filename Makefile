@@ -1,4 +1,4 @@
-# ebgan_jax: set-up, training, tests and benchmarks. Every target creates .venv when missing.
+# ebgan_jax: set-up, training, tests and benchmarks. Every target but device-check creates .venv when missing.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -7,7 +7,7 @@ WORKDIR ?= runs/$(EXP)
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: install train sample eval results likelihood semi-supervised sweep margin-sweep recipes began grid-search theory evaluation-function synthetic-celeba test test-slow bench bench-sweep clean
+.PHONY: install train sample eval results likelihood semi-supervised sweep margin-sweep recipes began grid-search theory evaluation-function synthetic-celeba test test-slow bench bench-sweep device-check clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -96,6 +96,17 @@ test-slow: install
 
 bench: install
 	$(PY) -m ebgan_jax.tools.bench $(ARGS)
+
+# On a machine with an accelerator and no network (ebgan_jax/tools/device_check.py): the
+# project's .venv when there is one, else the machine's python3 and its JAX, with ML Collections,
+# which such images lack, installed from third_party/. Without an accelerator: one line, exit 2.
+DEVICE_OUT ?= results/device
+DEVICE_SITE ?= /tmp/ebgan_jax_site
+device-check:
+	@py=$(PY); test -x $$py || py=$(PYTHON); \
+	$$py -c "import ml_collections" 2>/dev/null || $$py -m pip install --quiet --no-index --no-deps \
+	  --target $(DEVICE_SITE) third_party/ml_collections-1.1.0-py3-none-any.whl || exit 1; \
+	PYTHONPATH=$(CURDIR):$(DEVICE_SITE)$${PYTHONPATH:+:$$PYTHONPATH} $$py -m ebgan_jax.tools.device_check --out $(DEVICE_OUT) $(ARGS)
 
 bench-sweep: install
 	$(PY) -m ebgan_jax.sweep --config experiments/$(SWEEP_EXP).py --bench --sweep "$(SWEEP)" --config.num_steps=500 --config.sample_every=100000 --config.checkpoint_every=100000 $(ARGS)

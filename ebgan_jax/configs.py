@@ -53,9 +53,10 @@ def base_config() -> ml_collections.ConfigDict:
   # slower on XLA:CPU (jax-ml/jax#12868), so convolutional networks want True; a rolled loop
   # compiles in the time of one step whatever steps_per_dispatch is, which suits MLPs.
   c.unroll_dispatch = True
-  # The members of a sweep in one program: "vmap" (batched), "unrolled" (one sub-program per
-  # member) or "auto" (unrolled on CPU, vmap on accelerators). The same numbers either way, up
-  # to float rounding; which is faster on a CPU depends on the networks (README, Sweeps).
+  # How a sweep runs its members: "vmap" (batched in one program), "unrolled" (one sub-program
+  # per member in one program), "sequential" (one after another through the single-member
+  # program: each member bit for bit its run alone) or "auto" (sequential on CPU, vmap on
+  # accelerators; step.member_layout says why). The same numbers up to float rounding.
   c.member_layout = "auto"
   # The dtype the networks compute in during training: "float32", or "bfloat16" (parameters,
   # gradients, optimizer and losses stay float32; for GPUs and TPUs, slower on XLA:CPU). The
@@ -511,7 +512,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
       raise ValueError(f"config.optimizer.{key} must be positive, got {config.optimizer[key]}; "
                        f"pass e.g. --config.optimizer.{key}={abs(config.optimizer[key]) or 1e-3}.")
   choices = {"energy_norm": ("mse", "l2", "l1"), "latent_dist": ("uniform", "normal"),
-             "member_layout": ("auto", "vmap", "unrolled"),
+             "member_layout": ("auto", "vmap", "unrolled", "sequential"),
              "compute_dtype": ("float32", "bfloat16"),
              "algorithm": tuple(REGISTRY), "on_nonfinite": ("stop", "skip")}
   for key, allowed in choices.items():

@@ -14,7 +14,7 @@ global array with ``jax.make_array_from_process_local_data``.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Sequence
 
 import jax
 import numpy as np
@@ -38,10 +38,12 @@ def host_memory() -> int:
   return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def make_mesh() -> Mesh:
+def make_mesh(devices: Sequence[jax.Device] | None = None) -> Mesh:
+  """The data-parallel mesh over ``devices`` (default: every device of the default backend)."""
   # Auto axes: XLA propagates the shardings (GSPMD); the step only pins the batch axis.
-  return jax.make_mesh((jax.device_count(),), (DATA_AXIS,),
-                       axis_types=(jax.sharding.AxisType.Auto,))
+  devices = list(devices) if devices is not None else jax.devices()
+  return jax.make_mesh((len(devices),), (DATA_AXIS,), axis_types=(jax.sharding.AxisType.Auto,),
+                       devices=devices)
 
 
 def replicated(mesh: Mesh) -> NamedSharding:

@@ -17,7 +17,7 @@ from PIL import Image
 
 from ebgan_jax import models
 from ebgan_jax.evaluators.mixture import mixture_mode_stats
-from ebgan_jax.state import MIXTURE_SAMPLES, over_members, sample_noise
+from ebgan_jax.state import MIXTURE_SAMPLES, jit_over_members, sample_noise
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -28,29 +28,29 @@ Array = jax.Array
 _ENERGY_GRID = 120
 
 def make_sampler(generator: nn.Module, algorithm: Any, members: int | None = None,
-                 discriminator: nn.Module | None = None):
+                 discriminator: nn.Module | None = None, layout: str = "vmap"):
   """``(state, z) -> samples`` in data space (jitted), from the networks of ``state`` in
   inference mode (:meth:`Algorithm.draw`: the generator's output, or chains on the energy of a
   model without one); over a leading member axis of the state when ``members`` is given (the
-  noise is shared)."""
+  noise is shared), the members laid out as ``layout`` says (:func:`state.jit_over_members`)."""
   def sample(g_params, g_batch_stats, d_params, d_batch_stats, z):
     return algorithm.draw(generator, discriminator,
                           {"params": g_params, "batch_stats": g_batch_stats},
                           {"params": d_params, "batch_stats": d_batch_stats}, z)
-  jitted = jax.jit(over_members(sample, members, (0, 0, 0, 0, None)))
+  jitted = jit_over_members(sample, members, (0, 0, 0, 0, None), layout)
   return lambda state, z: jitted(state.g.params, state.g.batch_stats, state.d.params,
                                  state.d.batch_stats, z)
 
 
 def make_energy_fn(discriminator: nn.Module, algorithm: Any, members: int | None = None,
-                   pack: int = 1):
+                   pack: int = 1, layout: str = "vmap"):
   """Jitted ``(d_params, d_batch_stats, x) -> [B]``, the discriminator's energy as the 2-D
   plots show it. A packed discriminator is shown the energy of ``pack`` copies of each point."""
   def energy(d_params, d_batch_stats, x):
     x = models.pack_examples(jnp.repeat(x, pack, axis=0), pack)
     out = discriminator.apply({"params": d_params, "batch_stats": d_batch_stats}, x, train=False)
     return algorithm.energy(x, out)
-  return jax.jit(over_members(energy, members, (0, 0, None)))
+  return jit_over_members(energy, members, (0, 0, None), layout)
 
 
 def write_samples(path: str, config: ml_collections.ConfigDict, tag: str, sampler, energy_fn,

@@ -197,3 +197,25 @@ def over_members(fn, members: int | None, in_axes: Sequence[int | None], layout:
     args = [a if axis is None else member(a, 0) for a, axis in zip(args, in_axes)]
     return jax.tree.map(lambda x: x[None], fn(*args))
   return single
+
+
+def members_slice(tree: Any, i: int) -> Any:
+  """Member ``i`` of a stacked tree as a population of one (the leading axis kept)."""
+  return jax.tree.map(lambda x: x[i:i + 1], tree)
+
+
+def jit_over_members(fn, members: int | None, in_axes: Sequence[int | None],
+                     layout: str = "vmap"):
+  """``jax.jit(over_members(fn, members, in_axes, layout))``, and for ``layout="sequential"``
+  one jitted program of one member called for each member in turn, its outputs stacked: every
+  member is computed by the very program that computes it in a run of its own, so its results
+  are that run's, bit for bit."""
+  if layout != "sequential" or members is None or members == 1:
+    return jax.jit(over_members(fn, members, in_axes, layout))
+  one = jax.jit(over_members(fn, 1, in_axes))
+
+  def sequential(*args):
+    outs = [one(*[a if axis is None else members_slice(a, i) for a, axis in zip(args, in_axes)])
+            for i in range(members)]
+    return jax.tree.map(lambda *xs: jnp.concatenate(xs), *outs)
+  return sequential

@@ -7,17 +7,19 @@ steps per dispatch, data-parallel over a mesh and ``vmap``-ed over the members o
 
 from __future__ import annotations
 
+import time
 from typing import Any, Callable
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import ml_collections
+import numpy as np
 import optax
 
 from ebgan_jax import algorithms, models, parallel
 from ebgan_jax.state import (INIT_STREAM, GANState, ModelState, initial_guard, initial_replay,
-                             make_optimizer, over_members)
+                             make_optimizer, members_slice, over_members)
 
 Array = jax.Array
 Metrics = dict[str, Array]
@@ -119,12 +121,23 @@ def make_multi_step(config: ml_collections.ConfigDict, algorithm: Any = None,
   return multi
 
 
+LAYOUTS = ("vmap", "unrolled", "sequential")
+
+
 def member_layout(config: ml_collections.ConfigDict) -> str:
-  """How a sweep lays out its members (``config.member_layout``): "vmap" or "unrolled"; "auto"
-  is "unrolled" on CPU (each member as it would compile alone) and "vmap" on accelerators."""
+  """How a sweep lays out its members (``config.member_layout``): "vmap", "unrolled" or
+  "sequential"; "auto" is "sequential" on a CPU and "vmap" on accelerators.
+
+  The cost model behind "auto": on XLA:CPU no layout that puts several members in one program
+  was faster than a run alone for every family (batched convolutions run at a fraction of the
+  plain ones, ten toy MLPs in one program at 0.86x, see docs/performance.md), while members
+  trained one after another through the single-member program run at the rate of a run alone
+  and compile once, so a sweep is never slower than its runs one after another; and each
+  member is then, bit for bit, the run it would have been alone. Accelerators are under-used by
+  one small member, so there the members are batched."""
   if config.member_layout != "auto":
     return config.member_layout
-  return "unrolled" if jax.default_backend() == "cpu" else "vmap"
+  return "sequential" if jax.default_backend() == "cpu" else "vmap"
 
 
 def make_parallel_step(config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh,
@@ -135,12 +148,15 @@ def make_parallel_step(config: ml_collections.ConfigDict, mesh: jax.sharding.Mes
 
   With ``members`` the state has a leading member axis and the batches are
   ``[members, steps_per_dispatch, B, ...]``: one program trains every member of a sweep, each
-  with its own margin, weights, learning rates and key (all traced values).
+  with its own margin, weights, learning rates and key (all traced values), the members
+  batched ("vmap") or written out one by one ("unrolled"); :class:`MemberProgram` also runs
+  the "sequential" layout.
   """
   rep = parallel.replicated(mesh)
   shard = lambda x: jax.lax.with_sharding_constraint(x, parallel.batch_sharding(mesh))
+  layout = member_layout(config)
   step = over_members(make_multi_step(config, algorithm, shard), members, (0, 0),
-                      member_layout(config))
+                      "unrolled" if layout == "sequential" else layout)
   batches = parallel.batch_sharding(mesh, 1 if members is None else 2)
   placed = state_sharding(config, mesh, members)
   return jax.jit(step, in_shardings=(placed, batches), out_shardings=(placed, rep),
@@ -167,3 +183,79 @@ def place_state(state: GANState, config: ml_collections.ConfigDict, mesh: jax.sh
                 members: int | None = None) -> GANState:
   """``state`` put on the mesh as :func:`make_parallel_step` takes it."""
   return jax.device_put(state, state_sharding(config, mesh, members))
+
+
+class MemberProgram:
+  """The training step of a run's members, laid out as :func:`member_layout` says.
+
+  The loop holds the state in the program's form (:meth:`hold`), trains it one round of
+  dispatches at a time (:meth:`run`) and asks for the stacked state (:meth:`stacked`) only to
+  checkpoint, draw or evaluate. With "vmap" and "unrolled" (and for a single run) the held form
+  is the stacked state and a round is one dispatch of the one program. With "sequential" it is
+  one state per member (a population of one, as a run alone holds it), and a round trains
+  member 0 for its dispatches, then member 1, ..., each through the single-member program: a
+  member's weights stay in the caches for the round (interleaving the members at every step
+  cost 10-15 % on XLA:CPU), and a round lasts about :attr:`ROUND_SECONDS`, so that a stop
+  signal waits at most that long. The number of dispatches in a round changes nothing in what
+  a member computes.
+  """
+
+  ROUND_SECONDS = 2.0
+  ROUND_BYTES = 256 * 2**20  # the batches a round holds at most (beyond the loader's prefetch)
+  MAX_ROUND = 64
+
+  def __init__(self, config: ml_collections.ConfigDict, mesh: jax.sharding.Mesh,
+               algorithm: Any = None, members: int = 1):
+    self.members, self.layout = members, member_layout(config)
+    self.sequential = self.layout == "sequential" and members > 1
+    self._config, self._mesh = config, mesh
+    self.step_fn = make_parallel_step(config, mesh, algorithm,
+                                      members=1 if self.sequential else members)
+    self.round, self.max_round = 1, 1
+    self._stack = jax.jit(lambda held: jax.tree.map(lambda *xs: jnp.concatenate(xs), *held))
+
+  def hold(self, state: GANState) -> Any:
+    """The stacked ``state`` placed on the mesh, in the form :meth:`run` takes."""
+    if not self.sequential:
+      return place_state(state, self._config, self._mesh, self.members)
+    return [place_state(members_slice(state, i), self._config, self._mesh, 1)
+            for i in range(self.members)]
+
+  def stacked(self, held: Any) -> GANState:
+    """The members' states stacked on a leading axis (a copy for "sequential")."""
+    return self._stack(tuple(held)) if self.sequential else held
+
+  def put(self, sharding: jax.sharding.NamedSharding) -> Callable[[Any], Any]:
+    """How the loader places a dispatch's local batches ``[members, k, rows, ...]``."""
+    if not self.sequential:
+      return lambda local: parallel.global_batch(local, sharding, 2)
+
+    def per_member(local):
+      self.max_round = int(min(self.MAX_ROUND, max(1, self.ROUND_BYTES // max(local.nbytes, 1))))
+      return [parallel.global_batch(local[i:i + 1], sharding, 2) for i in range(self.members)]
+    return per_member
+
+  def run(self, held: Any, dispatches: list) -> tuple[Any, Any]:
+    """``held`` trained on a round of ``dispatches``; the metrics are each member's last."""
+    if not self.sequential:
+      (batches,) = dispatches
+      return self.step_fn(held, batches)
+    t0 = time.perf_counter()
+    out, metrics = [], []
+    for i, state in enumerate(held):
+      for batches in dispatches:
+        state, last = self.step_fn(state, batches[i])
+      out.append(state)
+      metrics.append(last)
+    jax.block_until_ready(metrics)
+    per_dispatch = (time.perf_counter() - t0) / (self.members * len(dispatches))
+    self.round = int(min(self.max_round,
+                         max(1, self.ROUND_SECONDS / (self.members * per_dispatch))))
+    return out, metrics
+
+  def fetch(self, metrics: Any) -> dict[str, np.ndarray]:
+    """The metrics of :meth:`run` on the host, each ``[members]`` (one host sync)."""
+    got = jax.device_get(metrics)
+    if self.sequential:
+      return {name: np.concatenate([np.atleast_1d(m[name]) for m in got]) for name in got[0]}
+    return {name: np.atleast_1d(np.asarray(v)) for name, v in got.items()}

@@ -89,8 +89,8 @@ def run_sweep(config, spec: dict[str, list[str]], workdir: str, progress: bool =
     if summary.get("interrupted"):
       return []
     late = second_half_stats(group_dir, group[0][1].num_steps)
-    results += [{"group": static, "workdir": group_dir, **row, **late.get(row["member"], {})}
-                for row in summary["members"]]
+    results += [{"group": static, "workdir": group_dir, "member_layout": summary["member_layout"],
+                 **row, **late.get(row["member"], {})} for row in summary["members"]]
   write_tables(workdir, results)
   return results
 

@@ -134,7 +134,8 @@ def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
   except OSError as e:
     _raise_if_disk_full(e, workdir, ckpt)
     raise
-  state = step_lib.place_state(state, config, mesh, n)
+  program = step_lib.MemberProgram(config, mesh, algorithm, n)
+  state = program.hold(state)  # the form the step keeps it in; program.stacked(state) stacked
   meta = {"experiment": config.name, "data_shape": list(dataset.shape),
           "population": labels is not None, "members": labels or [config.name],
           "config": settings}
@@ -147,19 +148,18 @@ def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
   # The compiled programs: the step, the sampler and the energy landscape, over the members.
   # ----------------------------------------------------------------------------------------------
   k = config.steps_per_dispatch
-  step_fn = step_lib.make_parallel_step(config, mesh, algorithm, members=n)
   batch_sharding = parallel.batch_sharding(mesh, 2)
   rows = parallel.process_slice(global_batch_size)
-  sampler = pictures.make_sampler(generator, algorithm, n, discriminator)
-  energy_fn = pictures.make_energy_fn(discriminator, algorithm, n, config.pack)
-  generate = lambda z: sampler(state, z)
+  sampler = pictures.make_sampler(generator, algorithm, n, discriminator, program.layout)
+  energy_fn = pictures.make_energy_fn(discriminator, algorithm, n, config.pack, program.layout)
+  generate = lambda z: sampler(program.stacked(state), z)
   writer = rundir.MetricWriter(workdir) if is_writer else None
 
   # The local batches of a dispatch, [members, steps_per_dispatch, rows, ...], read ahead by
   # data.workers processes and put on the devices data.prefetch dispatches ahead.
   feed = loader.feed(config.data, [(m.data, m.seed) for m in members], datasets,
                      global_batch_size, k, rows, range(start, config.num_steps, k),
-                     lambda local: parallel.global_batch(local, batch_sharding, 2))
+                     program.put(batch_sharding))
 
   def write(step: int, rows: list[dict[str, float]]) -> None:
     for i, row in enumerate(rows):
@@ -167,9 +167,8 @@ def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
         writer.write(step, row, member=labels[i] if labels else None)
 
   resumed = f", resuming from step {start}" if start else ""
-  sweep_text = (f", a sweep of {n} members in one program ({step_lib.member_layout(config)})"
-                if labels and n > 1 else f", a sweep of {n} members in one program" if labels
-                else "")
+  sweep_text = (f", a sweep of {n} members {_LAYOUT_TEXT[program.layout]}"
+                if labels and n > 1 else f", a sweep of {n} member" if labels else "")
   print(f"{config.name}: {config.algorithm} on {dataset.name} {dataset.shape}, "
         f"model {config.model.arch}, {config.num_steps} steps of batch {config.batch_size}"
         f"{sweep_text}, devices: {jax.device_count()} x {jax.devices()[0].platform}, "
@@ -182,8 +181,10 @@ def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
   images_window, interrupted, reported = 0, None, set()
   # Until this process logs, the summary's training metrics are the last ones logged before.
   last_logged = rundir.last_training_rows(workdir, labels, start)
-  skips_seen = [int(v) for v in np.atleast_1d(jax.device_get(state.guard["skipped"]))]
-  check_guard = lambda: _check_guard(state, config, ckpt, labels, reported, skips_seen)
+  skips_seen = [int(v) for v in
+                np.atleast_1d(jax.device_get(program.stacked(state).guard["skipped"]))]
+  check_guard = lambda: _check_guard(program.stacked(state), config, ckpt, labels, reported,
+                                     skips_seen)
   # A terminal gets a progress bar; a log file, CI or a notebook's captured stream gets one
   # plain line per logging interval instead of thousands of carriage-return redraws.
   show = progress and is_writer
@@ -191,21 +192,33 @@ def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
   bar = tqdm(total=config.num_steps, initial=start, disable=not interactive, unit="step",
              dynamic_ncols=True)
   step = start
+  # A multiple of ``every`` within the dispatch that ends at ``end``.
+  at_step = lambda end, every: end % every < k
+  # Steps after which the loop logs, saves, draws or evaluates: a round of dispatches ends there.
+  events = [config.log_every, config.checkpoint_every] + (
+      [config.sample_every] + ([config.eval_every] if config.eval_every else [])
+      if evaluator else [])
+  pending = []
   try:
     with _StopSignals() as signals, feed:
       for _, batch in feed:
-        state, metrics = step_fn(state, batch)
-        step += k
-        images_window += k * config.batch_size * config.pack * n
-        bar.update(k)
-        at = lambda every: step % every < k  # a multiple of ``every`` within this dispatch
+        pending.append(batch)
+        end = step + k * len(pending)
+        if (len(pending) < program.round and end < config.num_steps
+            and not any(at_step(end, every) for every in events)):
+          continue
+        state, metrics = program.run(state, pending)
+        images_window += (end - step) * config.batch_size * config.pack * n
+        bar.update(end - step)
+        step, pending = end, []
+        at = lambda every: at_step(step, every)
         if at(config.log_every) or step >= config.num_steps:
           check_guard()
           now = time.perf_counter()
           rate = images_window / max(now - t_window, 1e-9)
           t_window, images_window = now, 0
-          fetched = jax.device_get(metrics)
-          last_logged = [{**{name: float(np.asarray(v)[i]) for name, v in fetched.items()},
+          fetched = program.fetch(metrics)
+          last_logged = [{**{name: float(v[i]) for name, v in fetched.items()},
                           "images_per_sec": rate} for i in range(n)]
           write(step, last_logged)
           shown = {**{m: f"{last_logged[0][m]:.3g}" for m in algorithm.progress_metrics},
@@ -216,10 +229,11 @@ def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
                   + ", ".join(f"{k} {v}" for k, v in shown.items()), flush=True)
         if at(config.checkpoint_every) or step >= config.num_steps:
           check_guard()
-          ckpt.save(step, to_disk(state), meta)
+          ckpt.save(step, to_disk(program.stacked(state)), meta)
         if evaluator and at(config.sample_every) and step < config.num_steps:
           pictures.write_samples(rundir.samples(workdir, step), config,
-                                 f"{step:06d}", sampler, energy_fn, state, dataset, labels,
+                                 f"{step:06d}", sampler, energy_fn, program.stacked(state),
+                                 dataset, labels,
                                  is_writer)
         if evaluator and config.eval_every and at(config.eval_every) and step < config.num_steps:
           write(step, evaluator.evaluate(generate))
@@ -228,7 +242,7 @@ def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
           break
       if interrupted is not None:
         check_guard()
-        ckpt.save(step, to_disk(state), meta)
+        ckpt.save(step, to_disk(program.stacked(state)), meta)
       ckpt.close()
   except Exception as e:  # noqa: BLE001 - only a full disk is handled; the rest re-raised
     _raise_if_disk_full(e, workdir, ckpt)
@@ -247,6 +261,8 @@ def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
   # ----------------------------------------------------------------------------------------------
   # The final pictures, metrics and summary.
   # ----------------------------------------------------------------------------------------------
+  state = program.stacked(state)
+  generate = lambda z: sampler(state, z)
   try:
     scores = []
     if evaluator:
@@ -263,6 +279,8 @@ def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
     summary = {"experiment": config.name, "steps": int(np.max(jax.device_get(state.step))),
                "seconds": round(time.perf_counter() - t_start, 2)}
     if labels:
+      # The layout the members ran in ("auto" resolved), kept with the run.
+      summary["member_layout"] = program.layout
       summary["members"] = [{"member": label, **row} for label, row in zip(labels, per_member)]
     else:
       summary.update(per_member[0])
@@ -278,6 +296,11 @@ def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
   if is_writer and not labels:
     print("summary: " + rundir.dumps(summary), flush=True)
   return summary
+
+
+# How the start line describes a sweep's layout (step.member_layout).
+_LAYOUT_TEXT = {"vmap": "in one program (vmap)", "unrolled": "in one program (unrolled)",
+                "sequential": "one after another through one compiled program (sequential)"}
 
 
 def _log_final_evaluation(workdir: str, step: int, scores: list[dict], labels) -> None:

@@ -13,7 +13,7 @@ import numpy as np
 from ebgan_jax import algorithms, checkpoint, configs, parallel, rundir
 from ebgan_jax.pictures import make_sampler
 from ebgan_jax.state import GANState, ModelState, sample_latent, stack_states
-from ebgan_jax.step import build_models, create_state
+from ebgan_jax.step import build_models, create_state, member_layout
 
 
 @dataclasses.dataclass
@@ -36,7 +36,8 @@ class TrainedRun:
   def sampler(self):
     """``(state, z) -> samples`` (jitted) for this run's state."""
     return make_sampler(self.generator, algorithms.make_algorithm(self.config),
-                        None if self.members is None else len(self.members), self.discriminator)
+                        None if self.members is None else len(self.members), self.discriminator,
+                        member_layout(self.config))
 
   def sample(self, n: int, seed: int = 0) -> np.ndarray:
     """``n`` samples (``[members, n, ...]`` for a sweep) from latents drawn with ``seed``.

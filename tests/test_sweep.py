@@ -1,4 +1,4 @@
-"""Sweeps: one vmapped program per group, each member exactly its own single run."""
+"""Sweeps: one program per group, each member its own single run."""
 
 import json
 
@@ -6,7 +6,7 @@ import jax
 import numpy as np
 import pytest
 
-from ebgan_jax import configs, sweep, train, trained
+from ebgan_jax import configs, step as step_lib, sweep, train, trained
 
 
 def tiny(**overrides):
@@ -16,39 +16,66 @@ def tiny(**overrides):
       "sample_every": 1000, "num_samples": 16, "async_checkpoints": False, **overrides})
 
 
+def _leaves(state, i=None):
+  return [np.asarray(x) if i is None else np.asarray(x)[i] for x in jax.tree.leaves(state)]
+
+
 def test_each_member_equals_its_single_run(tmp_path, capsys):
+  """The layouts change how the members run, not what they compute: "sequential" (the CPU's
+  default) and "unrolled" give each member bit for bit its single run; "vmap" rounds its
+  batched matmuls differently."""
   spec = sweep.parse_sweep(["margin=0.5,2", "seed=0,1", "pt_weight=0.3"])
-  results = sweep.run_sweep(tiny(member_layout="vmap"), spec, str(tmp_path / "sweep"),
-                            progress=False)
-  unrolled = sweep.run_sweep(tiny(member_layout="unrolled"), spec, str(tmp_path / "unrolled"),
-                             progress=False)
-  assert [r["member"] for r in results] == [
+  runs = {layout: sweep.run_sweep(tiny(member_layout=layout), spec, str(tmp_path / layout),
+                                  progress=False)
+          for layout in ("auto", "unrolled", "vmap")}
+  out = capsys.readouterr().out
+  assert [r["member"] for r in runs["auto"]] == [
       "margin=0.5,seed=0,pt_weight=0.3", "margin=0.5,seed=1,pt_weight=0.3",
       "margin=2,seed=0,pt_weight=0.3", "margin=2,seed=1,pt_weight=0.3"]
-  population = trained.load(str(tmp_path / "sweep")).state  # stacked members
-  written_out = trained.load(str(tmp_path / "unrolled")).state
+  # On a CPU "auto" is "sequential", and the choice is kept with the run.
+  assert {r["member_layout"] for r in runs["auto"]} == {"sequential"}
+  assert json.load(open(tmp_path / "auto" / "summary.json"))["member_layout"] == "sequential"
+  assert "a sweep of 4 members one after another through one compiled program (sequential)" in out
+  assert "a sweep of 4 members in one program (vmap)" in out
+  assert "a sweep of 4 members in one program (unrolled)" in out
+  states = {layout: trained.load(str(tmp_path / layout)).state for layout in runs}
   for i, (margin, seed) in enumerate([(0.5, 0), (0.5, 1), (2.0, 0), (2.0, 1)]):
     single_dir = tmp_path / f"single{i}"
     summary = train.train_and_evaluate(tiny(margin=margin, seed=seed, pt_weight=0.3),
                                        str(single_dir), progress=False)
-    single = trained.load(str(single_dir)).state
-    for x, y, z in zip(jax.tree.leaves(population), jax.tree.leaves(single),
-                       jax.tree.leaves(written_out)):
-      x, y, z = np.asarray(x)[i], np.asarray(y), np.asarray(z)[i]
-      # vmapped and unbatched matmuls may round differently; Adam sees the same updates
+    single = _leaves(trained.load(str(single_dir)).state)
+    for layout in ("auto", "unrolled"):
+      for x, y in zip(_leaves(states[layout], i), single):
+        np.testing.assert_array_equal(x, y)
+      assert runs[layout][i]["loss_d"] == summary["loss_d"]
+    for x, y in zip(_leaves(states["vmap"], i), single):
       np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-6)
-      # the unrolled layout runs each member's own computation
-      np.testing.assert_allclose(z, y, rtol=1e-5, atol=1e-7)
-    assert results[i]["loss_d"] == pytest.approx(summary["loss_d"], rel=1e-3)
-    assert unrolled[i]["loss_d"] == pytest.approx(summary["loss_d"], rel=1e-5)
-  assert float(population.controller["margin"][2]) == 2.0
-  out = capsys.readouterr().out
-  assert "a sweep of 4 members in one program (vmap)" in out
-  assert "a sweep of 4 members in one program (unrolled)" in out
-  files = {p.name for p in (tmp_path / "sweep").iterdir()}
+    assert runs["vmap"][i]["loss_d"] == pytest.approx(summary["loss_d"], rel=1e-3)
+    if seed == 0:  # the sweep's samples are drawn from the first member's seed's noise
+      scores = {k: v for k, v in summary.items() if k in runs["auto"][i] and k != "images_per_sec"}
+      assert {k: runs["auto"][i][k] for k in scores} == scores
+  assert float(states["auto"].controller["margin"][2]) == 2.0
+  files = {p.name for p in (tmp_path / "auto").iterdir()}
   assert {"sweep_results.md", "sweep_results.json", "samples_final.png", "loss_curves.png"} <= files
-  rows = [json.loads(l) for l in open(tmp_path / "sweep" / "metrics.jsonl")]
-  assert {r["member"] for r in rows} == {r["member"] for r in results}
+  rows = [json.loads(l) for l in open(tmp_path / "auto" / "metrics.jsonl")]
+  assert {r["member"] for r in rows} == {r["member"] for r in runs["auto"]}
+
+
+def test_sequential_rounds_do_not_change_the_members(tmp_path, monkeypatch):
+  """A round of the sequential layout runs each member for several dispatches in turn; how
+  many changes nothing a member computes, and a stop between rounds resumes to the same."""
+  spec = sweep.parse_sweep(["margin=0.5,2"])
+  config = tiny(member_layout="sequential", num_steps=12, log_every=6, checkpoint_every=12)
+  monkeypatch.setattr(step_lib.MemberProgram, "ROUND_SECONDS", 1e-9)  # one dispatch a round
+  sweep.run_sweep(config, spec, str(tmp_path / "short"), progress=False)
+  monkeypatch.setattr(step_lib.MemberProgram, "ROUND_SECONDS", 1e9)  # every dispatch up to a log
+  sweep.run_sweep(config, spec, str(tmp_path / "long"), progress=False)
+  rows = lambda d: [(r["member"], r["step"], r["loss_d"]) for r in
+                    map(json.loads, open(tmp_path / d / "metrics.jsonl")) if "loss_d" in r]
+  assert rows("short") == rows("long") and len(rows("long")) == 4
+  for x, y in zip(_leaves(trained.load(str(tmp_path / "short")).state),
+                  _leaves(trained.load(str(tmp_path / "long")).state)):
+    np.testing.assert_array_equal(x, y)
 
 
 def test_shape_changing_keys_make_groups(tmp_path, capsys):
@@ -132,7 +159,10 @@ def test_bench_times_the_sweep_program_of_packed_seeds(capsys):
   assert bench.main(["--config", "toy_ring_gan", "--members", "2", "--windows", "1",
                      "--steps", "2", *small]) == 0
   line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-  assert line["members"] == 2 and line["member_layout"] in ("vmap", "unrolled")
+  assert line["members"] == 2 and line["member_layout"] == "sequential"  # auto, on a CPU
   assert line["updates_per_sec"] == pytest.approx(line["images_per_sec"] / 4 / 2, rel=1e-2)
+  # against one run alone, timed in the windows between the sweep's
+  assert line["speedup_vs_sequential"] == pytest.approx(
+      line["updates_per_sec"] / line["sequential_updates_per_sec"], rel=1e-2)
   with pytest.raises(SystemExit, match="--members takes a count of seeds >= 1"):
     bench.main(["--config", "toy_ring_gan", "--members", "-1", *small])

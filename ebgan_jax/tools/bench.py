@@ -18,9 +18,9 @@ synthetic one first (``make synthetic-celeba``) and pass
 ``--config.data.name=synthetic_celeb_a``.
 
 ``--members N`` times the program a sweep trains N seeds with (``config.seed``, ``+1``, ...;
-the member layout as ``config.member_layout`` says) on the same windows: ``images_per_sec``
-then counts every member's images and ``updates_per_sec`` is each member's updates per second,
-to compare with one run's (``--members 0``, the default) measured in the same window.
+the member layout as ``config.member_layout`` says), each window followed by one of a run
+alone: ``updates_per_sec`` is each member's updates per second, ``sequential_updates_per_sec``
+what each of N runs one after another would get, and ``speedup_vs_sequential`` their ratio.
 """
 
 from __future__ import annotations
@@ -51,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
                       help="time saving and restoring the config's state instead")
   parser.add_argument("--end_to_end", action="store_true",
                       help="also time training fed by the input pipeline, and the loader alone")
+  parser.add_argument("--profile", default="",
+                      help="also trace one window with jax.profiler into this folder and print "
+                           "where the step's time goes, by op family")
   parser.add_argument("--workers", default="1,2,4",
                       help="worker counts to time the loader alone with (--end_to_end)")
   rest, overrides = split_overrides(argv)
@@ -94,9 +97,13 @@ def main(argv: list[str] | None = None) -> int:
   else:
     state = step_lib.create_state(config, generator, discriminator, dataset.shape)
     host = np.stack([dataset.batch(s) for s in range(k)])
-  state = step_lib.place_state(state, config, mesh, args.members or None)
-  step_fn = step_lib.make_parallel_step(config, mesh, members=args.members or None)
-  batches = jax.device_put(host, parallel.batch_sharding(mesh, 2 if args.members else 1))
+  if args.members:
+    print(json.dumps(members_rate(config, state, host, mesh, n, args.windows, args.steps,
+                                  dataset.name)))
+    return 0
+  state = step_lib.place_state(state, config, mesh)
+  step_fn = step_lib.make_parallel_step(config, mesh)
+  batches = jax.device_put(host, parallel.batch_sharding(mesh, 1))
 
   t0 = time.perf_counter()
   compiled = step_fn.lower(state, batches).compile()
@@ -116,13 +123,16 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.steps // k):
       state, metrics = step_fn(state, batches)
     jax.block_until_ready(metrics)
-    rates.append(args.steps * config.batch_size * n / (time.perf_counter() - t0))
+    rates.append(args.steps * config.batch_size / (time.perf_counter() - t0))
 
   rate = statistics.median(rates)
   extra = {}
+  if args.profile:
+    extra["time_by_op_family"] = _profile(step_fn, state, batches, args.steps // k,
+                                          args.profile)
   if flops > 0:
     peak = _matmul_peak_gflops()
-    achieved = rate / config.batch_size / n * flops / 1e9
+    achieved = rate / config.batch_size * flops / 1e9
     extra = {"gflop_per_step": round(flops / 1e9, 2), "gflop_per_sec": round(achieved, 1),
              "matmul_peak_gflop_per_sec": round(peak, 1),
              "fraction_of_matmul_peak": round(achieved / peak, 3)}
@@ -140,14 +150,123 @@ def main(argv: list[str] | None = None) -> int:
       "config": config.name, "batch_size": config.batch_size, "steps_per_dispatch": k,
       "upsample": config.model.upsample, "images_per_sec": round(statistics.median(rates), 1),
       "images_per_sec_windows": [round(r, 1) for r in rates],
-      "updates_per_sec": round(rate / config.batch_size / n, 2),
-      **({"members": n, "member_layout": step_lib.member_layout(config)} if args.members else {}),
+      "updates_per_sec": round(rate / config.batch_size, 2),
       "compile_s": round(compile_s, 2),
       "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
       "device": f"{jax.device_count()} x {jax.devices()[0].device_kind}",
       "jax": jax.__version__, "xla_flags": os.environ.get("XLA_FLAGS", ""), **extra,
   }))
   return 0
+
+
+def members_rate(config, state, host, mesh, n: int, windows: int, steps: int, data_name: str
+                 ) -> dict:
+  """``--members N``: the sweep's program for N seeds (:class:`step.MemberProgram`, in its
+  rounds), each window followed by a window of one run alone, so that the two rates come
+  from the same minutes; ``speedup_vs_sequential`` is the sweep's updates per second over
+  those of the N runs one after another (the runs' compilations not counted)."""
+  import jax
+  from ebgan_jax import parallel, step as step_lib
+  from ebgan_jax.state import members_slice
+
+  k = config.steps_per_dispatch
+  sharding = parallel.batch_sharding(mesh, 2)
+  program = step_lib.MemberProgram(config, mesh, members=n)
+  held = program.hold(state)
+  batches = program.put(sharding)(host)
+  alone = step_lib.make_parallel_step(config, mesh, members=1)
+  alone_state = step_lib.place_state(members_slice(state, 0), config, mesh, 1)
+  alone_batches = parallel.global_batch(host[:1], sharding, 2)
+
+  t0 = time.perf_counter()
+  held, metrics = program.run(held, [batches])
+  jax.block_until_ready(metrics)
+  compile_s = time.perf_counter() - t0
+  alone_state, metrics = alone(alone_state, alone_batches)
+  jax.block_until_ready(metrics)
+
+  sweep_rates, alone_rates = [], []
+  dispatches = steps // k
+  for _ in range(windows):
+    t0 = time.perf_counter()
+    done = 0
+    while done < dispatches:
+      rnd = min(program.round, dispatches - done)
+      held, metrics = program.run(held, [batches] * rnd)
+      done += rnd
+    jax.block_until_ready(metrics)
+    sweep_rates.append(steps * n / (time.perf_counter() - t0))
+    t0 = time.perf_counter()
+    for _ in range(dispatches):
+      alone_state, metrics = alone(alone_state, alone_batches)
+    jax.block_until_ready(metrics)
+    alone_rates.append(steps / (time.perf_counter() - t0))
+  rate, rate_alone = statistics.median(sweep_rates), statistics.median(alone_rates)
+  return {
+      "config": config.name, "batch_size": config.batch_size, "steps_per_dispatch": k,
+      "members": n, "member_layout": program.layout,
+      "images_per_sec": round(rate * config.batch_size, 1),
+      "updates_per_sec": round(rate / n, 2),
+      "sequential_updates_per_sec": round(rate_alone / n, 2),
+      "speedup_vs_sequential": round(rate / rate_alone, 3),
+      "updates_per_sec_windows": [round(r / n, 2) for r in sweep_rates],
+      "sequential_updates_per_sec_windows": [round(r / n, 2) for r in alone_rates],
+      "compile_s": round(compile_s, 2),
+      "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+      "device": f"{jax.device_count()} x {jax.devices()[0].device_kind}", "jax": jax.__version__,
+      "data": data_name}
+
+
+# XLA's op names (HLO instructions and the fusions built of them) by family, in the order
+# they are tried: the first family whose word starts an event's name takes it.
+OP_FAMILIES = (("convolution", ("convolution", "conv")),
+               ("matmul", ("dot", "gemm", "matmul", "onednn")),
+               ("fusion (elementwise, reductions)", ("fusion", "loop_", "input_", "reduce",
+                                                     "wrapped_")),
+               ("copies and layout", ("copy", "transpose", "bitcast", "concatenate", "slice",
+                                      "dynamic", "pad", "broadcast", "reshape")),
+               ("random bits", ("rng", "threefry")),
+               ("sort", ("sort",)))
+
+
+def op_family(name: str) -> str:
+  lower = name.lower()
+  for family, words in OP_FAMILIES:
+    if lower.startswith(words):
+      return family
+  return "other"
+
+
+def _profile(step_fn, state, batches, dispatches: int, folder: str) -> dict:
+  """The share of the step's traced op time by family (:data:`OP_FAMILIES`) over one window
+  of ``dispatches`` dispatches, from ``jax.profiler``'s Perfetto trace (written to
+  ``folder``); ``"other"`` also holds XLA's own runtime events."""
+  import collections
+  import glob
+  import gzip
+  import jax
+  jax.profiler.start_trace(folder, create_perfetto_trace=True)
+  for _ in range(dispatches):
+    state, metrics = step_fn(state, batches)
+  jax.block_until_ready(metrics)
+  jax.profiler.stop_trace()
+  path = max(glob.glob(os.path.join(folder, "**", "*.trace.json.gz"), recursive=True),
+             key=os.path.getmtime)
+  with gzip.open(path) as f:
+    trace = json.load(f)
+  events = trace["traceEvents"] if isinstance(trace, dict) else trace
+  spent = collections.Counter()
+  for event in events:
+    if event.get("ph") == "X" and event.get("dur") and _is_op(event["name"]):
+      spent[op_family(event["name"])] += event["dur"]
+  total = sum(spent.values()) or 1
+  return {family: round(us / total, 3) for family, us in spent.most_common()}
+
+
+def _is_op(name: str) -> bool:
+  """An XLA op's event (``fusion.12``, ``convolution.3``, ...), not a runtime span."""
+  head, _, tail = name.partition(".")
+  return bool(tail) and tail.split(".")[0].isdigit() or op_family(name) != "other"
 
 
 def _matmul_peak_gflops(n: int = 2048, repeats: int = 7) -> float:
