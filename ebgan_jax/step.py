@@ -225,6 +225,15 @@ class MemberProgram:
     """The members' states stacked on a leading axis (a copy for "sequential")."""
     return self._stack(tuple(held)) if self.sequential else held
 
+  def counters(self, held: Any) -> GANState:
+    """The members' ``step`` and ``guard`` stacked, the rest of the state left out: what the
+    runner's checks read at every log, without copying the networks."""
+    if not self.sequential:
+      return held
+    step, guard = self._stack(tuple((s.step, s.guard) for s in held))
+    return GANState(step=step, key=None, g=None, d=None, controller=None, guard=guard,
+                    replay=None)
+
   def put(self, sharding: jax.sharding.NamedSharding) -> Callable[[Any], Any]:
     """How the loader places a dispatch's local batches ``[members, k, rows, ...]``."""
     if not self.sequential:

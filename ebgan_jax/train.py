@@ -182,8 +182,8 @@ def _train(config, workdir, progress, members, labels) -> dict[str, Any]:
   # Until this process logs, the summary's training metrics are the last ones logged before.
   last_logged = rundir.last_training_rows(workdir, labels, start)
   skips_seen = [int(v) for v in
-                np.atleast_1d(jax.device_get(program.stacked(state).guard["skipped"]))]
-  check_guard = lambda: _check_guard(program.stacked(state), config, ckpt, labels, reported,
+                np.atleast_1d(jax.device_get(program.counters(state).guard["skipped"]))]
+  check_guard = lambda: _check_guard(program.counters(state), config, ckpt, labels, reported,
                                      skips_seen)
   # A terminal gets a progress bar; a log file, CI or a notebook's captured stream gets one
   # plain line per logging interval instead of thousands of carriage-return redraws.

@@ -166,3 +166,14 @@ def test_bench_times_the_sweep_program_of_packed_seeds(capsys):
       line["updates_per_sec"] / line["sequential_updates_per_sec"], rel=1e-2)
   with pytest.raises(SystemExit, match="--members takes a count of seeds >= 1"):
     bench.main(["--config", "toy_ring_gan", "--members", "-1", *small])
+
+
+@pytest.mark.parametrize("name,family", [
+    ("convolution.3", "convolution"), ("dot.12", "matmul (dot)"),
+    ("wrapped_reduce-window.2", "reduce-window (XLA's tree reductions)"),
+    ("transpose_copy_fusion.1", "copies and layout"), ("multiply_add_fusion", "elementwise fusions"),
+    ("ThunkExecutor::Execute", None), ("$api.py:2479 block_until_ready", None),
+])
+def test_the_profile_sorts_xla_ops_by_family(name, family):
+  from ebgan_jax.tools import bench
+  assert bench.op_family(name) == family

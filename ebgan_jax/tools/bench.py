@@ -29,6 +29,7 @@ import argparse
 import copy
 import json
 import os
+import re
 import resource
 import statistics
 import sys
@@ -133,9 +134,9 @@ def main(argv: list[str] | None = None) -> int:
   if flops > 0:
     peak = _matmul_peak_gflops()
     achieved = rate / config.batch_size * flops / 1e9
-    extra = {"gflop_per_step": round(flops / 1e9, 2), "gflop_per_sec": round(achieved, 1),
-             "matmul_peak_gflop_per_sec": round(peak, 1),
-             "fraction_of_matmul_peak": round(achieved / peak, 3)}
+    extra.update({"gflop_per_step": round(flops / 1e9, 2), "gflop_per_sec": round(achieved, 1),
+                  "matmul_peak_gflop_per_sec": round(peak, 1),
+                  "fraction_of_matmul_peak": round(achieved / peak, 3)})
   if args.end_to_end:
     try:
       worker_counts = [int(w) for w in args.workers.split(",") if w.strip()]
@@ -217,30 +218,39 @@ def members_rate(config, state, host, mesh, n: int, windows: int, steps: int, da
       "data": data_name}
 
 
-# XLA's op names (HLO instructions and the fusions built of them) by family, in the order
-# they are tried: the first family whose word starts an event's name takes it.
-OP_FAMILIES = (("convolution", ("convolution", "conv")),
-               ("matmul", ("dot", "gemm", "matmul", "onednn")),
-               ("fusion (elementwise, reductions)", ("fusion", "loop_", "input_", "reduce",
-                                                     "wrapped_")),
-               ("copies and layout", ("copy", "transpose", "bitcast", "concatenate", "slice",
-                                      "dynamic", "pad", "broadcast", "reshape")),
-               ("random bits", ("rng", "threefry")),
-               ("sort", ("sort",)))
+# Words of the layout ops, which move data without arithmetic.
+_LAYOUT_WORDS = {"copy", "transpose", "bitcast", "concatenate", "slice", "dynamic", "pad",
+                 "broadcast", "reshape", "wrapped", "fusion", "update"}
 
 
-def op_family(name: str) -> str:
-  lower = name.lower()
-  for family, words in OP_FAMILIES:
-    if lower.startswith(words):
-      return family
-  return "other"
+def op_family(name: str) -> str | None:
+  """The family of an XLA:CPU op's trace event (``convolution.3``, ``dot.5``,
+  ``wrapped_reduce-window.2``, ``multiply_add_fusion.7``, ...); None for the runtime's own
+  events (``ThunkExecutor::Execute``, Python frames)."""
+  base = re.sub(r"(\.\d+)+$", "", name)
+  if not re.fullmatch(r"[a-z][a-z_\-]*", base):
+    return None
+  if "reduce-window" in base:
+    return "reduce-window (XLA's tree reductions)"
+  if "convolution" in base:
+    return "convolution"
+  if base.startswith("dot") or "gemm" in base or "matmul" in base:
+    return "matmul (dot)"
+  if "reduce" in base:
+    return "reductions"
+  words = set(re.split(r"[_\-]", base))
+  if words <= _LAYOUT_WORDS:
+    return "copies and layout"
+  if "fusion" in words:
+    return "elementwise fusions"
+  return "other ops"
 
 
 def _profile(step_fn, state, batches, dispatches: int, folder: str) -> dict:
-  """The share of the step's traced op time by family (:data:`OP_FAMILIES`) over one window
-  of ``dispatches`` dispatches, from ``jax.profiler``'s Perfetto trace (written to
-  ``folder``); ``"other"`` also holds XLA's own runtime events."""
+  """The share of the step's traced op time by family (:func:`op_family`) over one window of
+  ``dispatches`` dispatches, from ``jax.profiler``'s Perfetto trace (written to ``folder``).
+  The ops of the two cores' threads are summed, so the shares are of the work, not of the
+  wall time."""
   import collections
   import glob
   import gzip
@@ -257,16 +267,11 @@ def _profile(step_fn, state, batches, dispatches: int, folder: str) -> dict:
   events = trace["traceEvents"] if isinstance(trace, dict) else trace
   spent = collections.Counter()
   for event in events:
-    if event.get("ph") == "X" and event.get("dur") and _is_op(event["name"]):
-      spent[op_family(event["name"])] += event["dur"]
+    family = op_family(event.get("name", "")) if event.get("ph") == "X" else None
+    if family and event.get("dur"):
+      spent[family] += event["dur"]
   total = sum(spent.values()) or 1
   return {family: round(us / total, 3) for family, us in spent.most_common()}
-
-
-def _is_op(name: str) -> bool:
-  """An XLA op's event (``fusion.12``, ``convolution.3``, ...), not a runtime span."""
-  head, _, tail = name.partition(".")
-  return bool(tail) and tail.split(".")[0].isdigit() or op_family(name) != "other"
 
 
 def _matmul_peak_gflops(n: int = 2048, repeats: int = 7) -> float:
