@@ -214,7 +214,7 @@ def members_rate(config, state, host, mesh, n: int, windows: int, steps: int, da
       "sequential_updates_per_sec_windows": [round(r / n, 2) for r in alone_rates],
       "compile_s": round(compile_s, 2),
       "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-      "device": f"{jax.device_count()} x {jax.devices()[0].device_kind}", "jax": jax.__version__,
+      "device": f"{mesh.size} x {mesh.devices.flat[0].device_kind}", "jax": jax.__version__,
       "data": data_name}
 
 
