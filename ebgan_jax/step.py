@@ -121,9 +121,6 @@ def make_multi_step(config: ml_collections.ConfigDict, algorithm: Any = None,
   return multi
 
 
-LAYOUTS = ("vmap", "unrolled", "sequential")
-
-
 def member_layout(config: ml_collections.ConfigDict) -> str:
   """How a sweep lays out its members (``config.member_layout``): "vmap", "unrolled" or
   "sequential"; "auto" is "sequential" on a CPU and "vmap" on accelerators.
@@ -211,8 +208,9 @@ class MemberProgram:
     self._config, self._mesh = config, mesh
     self.step_fn = make_parallel_step(config, mesh, algorithm,
                                       members=1 if self.sequential else members)
-    self.round, self.max_round = 1, 1
+    self.round = 1  # dispatches in the next round, set by the last round's time
     self._stack = jax.jit(lambda held: jax.tree.map(lambda *xs: jnp.concatenate(xs), *held))
+    self._stacked = None  # (held, its stacked copy): one copy per round, however often asked
 
   def hold(self, state: GANState) -> Any:
     """The stacked ``state`` placed on the mesh, in the form :meth:`run` takes."""
@@ -222,8 +220,13 @@ class MemberProgram:
             for i in range(self.members)]
 
   def stacked(self, held: Any) -> GANState:
-    """The members' states stacked on a leading axis (a copy for "sequential")."""
-    return self._stack(tuple(held)) if self.sequential else held
+    """The members' states stacked on a leading axis (a copy for "sequential", made once for
+    the state a round left, however many of checkpoint, pictures and evaluation ask)."""
+    if not self.sequential:
+      return held
+    if self._stacked is None or self._stacked[0] is not held:
+      self._stacked = (held, self._stack(tuple(held)))
+    return self._stacked[1]
 
   def counters(self, held: Any) -> GANState:
     """The members' ``step`` and ``guard`` stacked, the rest of the state left out: what the
@@ -239,16 +242,15 @@ class MemberProgram:
     if not self.sequential:
       return lambda local: parallel.global_batch(local, sharding, 2)
 
-    def per_member(local):
-      self.max_round = int(min(self.MAX_ROUND, max(1, self.ROUND_BYTES // max(local.nbytes, 1))))
-      return [parallel.global_batch(local[i:i + 1], sharding, 2) for i in range(self.members)]
-    return per_member
+    return lambda local: [parallel.global_batch(local[i:i + 1], sharding, 2)
+                          for i in range(self.members)]
 
   def run(self, held: Any, dispatches: list) -> tuple[Any, Any]:
     """``held`` trained on a round of ``dispatches``; the metrics are each member's last."""
     if not self.sequential:
       (batches,) = dispatches
       return self.step_fn(held, batches)
+    self._stacked = None  # the copy of the state before this round is no longer wanted
     t0 = time.perf_counter()
     out, metrics = [], []
     for i, state in enumerate(held):
@@ -258,8 +260,9 @@ class MemberProgram:
       metrics.append(last)
     jax.block_until_ready(metrics)
     per_dispatch = (time.perf_counter() - t0) / (self.members * len(dispatches))
-    self.round = int(min(self.max_round,
-                         max(1, self.ROUND_SECONDS / (self.members * per_dispatch))))
+    dispatch_bytes = sum(batches.nbytes for batches in dispatches[0])
+    max_round = min(self.MAX_ROUND, max(1, self.ROUND_BYTES // max(dispatch_bytes, 1)))
+    self.round = int(min(max_round, max(1, self.ROUND_SECONDS / (self.members * per_dispatch))))
     return out, metrics
 
   def fetch(self, metrics: Any) -> dict[str, np.ndarray]:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import json
 import os
 import re
@@ -34,6 +35,7 @@ import resource
 import statistics
 import sys
 import time
+from typing import Any
 
 from ebgan_jax.configs import split_overrides
 from ebgan_jax.cli import set_cpu_defaults
@@ -102,29 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(members_rate(config, state, host, mesh, n, args.windows, args.steps,
                                   dataset.name)))
     return 0
-  state = step_lib.place_state(state, config, mesh)
-  step_fn = step_lib.make_parallel_step(config, mesh)
-  batches = jax.device_put(host, parallel.batch_sharding(mesh, 1))
-
-  t0 = time.perf_counter()
-  compiled = step_fn.lower(state, batches).compile()
-  state, metrics = compiled(state, batches)
-  jax.block_until_ready(metrics)
-  compile_s = time.perf_counter() - t0
-  step_fn = compiled
-  # The floating-point operations XLA counts in the compiled dispatch (what runs, after
-  # rewrites such as the sub-pixel convolutions, not the model as written).
-  cost = compiled.cost_analysis()
-  cost = cost[0] if isinstance(cost, (list, tuple)) else cost
-  flops = float((cost or {}).get("flops", 0.0)) / k
-
-  rates = []
-  for _ in range(args.windows):
-    t0 = time.perf_counter()
-    for _ in range(args.steps // k):
-      state, metrics = step_fn(state, batches)
-    jax.block_until_ready(metrics)
-    rates.append(args.steps * config.batch_size / (time.perf_counter() - t0))
+  timing = time_step(config, mesh, state, host, args.windows, args.steps)
+  step_fn, state, batches = timing.step_fn, timing.state, timing.batches
+  rates, compile_s, flops = timing.rates, timing.compile_s, timing.flops_per_step
 
   rate = statistics.median(rates)
   extra = {}
@@ -132,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     extra["time_by_op_family"] = _profile(step_fn, state, batches, args.steps // k,
                                           args.profile)
   if flops > 0:
-    peak = _matmul_peak_gflops()
+    peak = matmul_rate()
     achieved = rate / config.batch_size * flops / 1e9
     extra.update({"gflop_per_step": round(flops / 1e9, 2), "gflop_per_sec": round(achieved, 1),
                   "matmul_peak_gflop_per_sec": round(peak, 1),
@@ -158,6 +140,46 @@ def main(argv: list[str] | None = None) -> int:
       "jax": jax.__version__, "xla_flags": os.environ.get("XLA_FLAGS", ""), **extra,
   }))
   return 0
+
+
+@dataclasses.dataclass
+class StepTiming:
+  """What :func:`time_step` measured, and the compiled step with its state and batches."""
+  rates: list[float]  # images/s of each window
+  compile_s: float  # compiling and running the first dispatch
+  flops_per_step: float  # as XLA counts them in the compiled dispatch, over its steps
+  step_fn: Any
+  state: Any
+  batches: Any
+
+
+def time_step(config, mesh, state, host, windows: int, steps: int) -> StepTiming:
+  """One run's jitted step of ``config`` on ``mesh`` from ``state``, timed over ``windows``
+  windows of ``steps`` steps on the fixed dispatch ``host`` (``[k, B, ...]``, the loader not
+  timed), each window ending with a device sync."""
+  import jax
+  from ebgan_jax import parallel, step as step_lib
+  k = config.steps_per_dispatch
+  state = step_lib.place_state(state, config, mesh)
+  batches = jax.device_put(host, parallel.batch_sharding(mesh, 1))
+  t0 = time.perf_counter()
+  compiled = step_lib.make_parallel_step(config, mesh).lower(state, batches).compile()
+  state, metrics = compiled(state, batches)
+  jax.block_until_ready(metrics)
+  compile_s = time.perf_counter() - t0
+  # The floating-point operations XLA counts in the compiled dispatch (what runs, after
+  # rewrites such as the sub-pixel convolutions, not the model as written).
+  cost = compiled.cost_analysis()
+  cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+  flops = float((cost or {}).get("flops", 0.0)) / k
+  rates = []
+  for _ in range(windows):
+    t0 = time.perf_counter()
+    for _ in range(steps // k):
+      state, metrics = compiled(state, batches)
+    jax.block_until_ready(metrics)
+    rates.append(steps * config.batch_size / (time.perf_counter() - t0))
+  return StepTiming(rates, compile_s, flops, compiled, state, batches)
 
 
 def members_rate(config, state, host, mesh, n: int, windows: int, steps: int, data_name: str
@@ -274,12 +296,16 @@ def _profile(step_fn, state, batches, dispatches: int, folder: str) -> dict:
   return {family: round(us / total, 3) for family, us in spent.most_common()}
 
 
-def _matmul_peak_gflops(n: int = 2048, repeats: int = 7) -> float:
-  """The float32 matmul rate of the default device (median of ``repeats``), GFLOP/s: the
-  ceiling that the step's rate is compared with."""
+def matmul_rate(n: int = 2048, repeats: int = 7, dtype: str = "float32", device=None
+                ) -> float:
+  """The rate of an ``n`` x ``n`` matmul in ``dtype`` on ``device`` (default: the default
+  device), the median of ``repeats``, GFLOP/s: the ceiling that the step's rate is compared
+  with."""
   import jax
   import jax.numpy as jnp
-  a = jax.random.normal(jax.random.PRNGKey(0), (n, n), jnp.float32)
+  a = jax.random.normal(jax.random.PRNGKey(0), (n, n), jnp.dtype(dtype))
+  if device is not None:
+    a = jax.device_put(a, device)
   matmul = jax.jit(lambda x: x @ x)
   jax.block_until_ready(matmul(a))
   times = []

@@ -148,28 +148,12 @@ def check_equal(log: Log, devices, tiny: bool) -> dict:
   return out
 
 
-def matmul_rate(device, dtype: str, n: int) -> float:
-  """A ``n`` x ``n`` matmul's rate on ``device`` in ``dtype``, TFLOP/s (median of 7)."""
-  import statistics
-  import jax
-  import jax.numpy as jnp
-  a = jax.device_put(jax.random.normal(jax.random.PRNGKey(0), (n, n), jnp.dtype(dtype)), device)
-  f = jax.jit(lambda x: x @ x)
-  jax.block_until_ready(f(a))
-  times = []
-  for _ in range(7):
-    t0 = time.perf_counter()
-    jax.block_until_ready(f(a))
-    times.append(time.perf_counter() - t0)
-  return 2 * n ** 3 / statistics.median(times) / 1e12
-
-
 def celeba_rate(log: Log, devices, tiny: bool, windows: int) -> dict:
   """Part (b)."""
   import statistics
-  import jax
   import numpy as np
   from ebgan_jax import configs, data, parallel, step as step_lib
+  from ebgan_jax.tools import bench
   out = {"config": "celeba_ebgan", "device": devices[0].device_kind, "devices": len(devices),
          "data": "a fixed random batch (the speed only)"}
   for dtype in ("float32", "bfloat16"):
@@ -181,33 +165,17 @@ def celeba_rate(log: Log, devices, tiny: bool, windows: int) -> dict:
     config = configs.with_values(config, **values)
     shape = data.example_shape(config.data)
     k = config.steps_per_dispatch
-    mesh = parallel.make_mesh(devices)
-    state = step_lib.place_state(step_lib.create_state(
-        config, *step_lib.build_models(config, shape), shape), config, mesh)
+    state = step_lib.create_state(config, *step_lib.build_models(config, shape), shape)
     host = np.random.default_rng(0).uniform(-1, 1, (k, config.batch_size) + shape)
-    batches = jax.device_put(host.astype(np.float32), parallel.batch_sharding(mesh, 1))
-    t0 = time.perf_counter()
-    compiled = step_lib.make_parallel_step(config, mesh).lower(state, batches).compile()
-    state, metrics = compiled(state, batches)
-    jax.block_until_ready(metrics)
-    compile_s = time.perf_counter() - t0
-    cost = compiled.cost_analysis()
-    cost = cost[0] if isinstance(cost, (list, tuple)) else cost
-    flops = float((cost or {}).get("flops", 0.0)) / k
-    dispatches = 2 if tiny else max(1, 40 // k)
-    rates = []
-    for _ in range(windows):
-      t0 = time.perf_counter()
-      for _ in range(dispatches):
-        state, metrics = compiled(state, batches)
-      jax.block_until_ready(metrics)
-      rates.append(dispatches * k * config.batch_size / (time.perf_counter() - t0))
-    rate = statistics.median(rates)
-    achieved = rate / config.batch_size * flops / 1e12  # TFLOP/s
-    measured = matmul_rate(devices[0], dtype, 256 if tiny else 8192) * len(devices)
-    row = {"images_per_sec": round(rate, 1), "windows": [round(r, 1) for r in rates],
-           "batch_size": config.batch_size, "compile_s": round(compile_s, 2),
-           "tflop_per_step": flops / 1e12, "tflop_per_sec": achieved,
+    timing = bench.time_step(config, parallel.make_mesh(devices), state, host.astype(np.float32),
+                             windows, 2 * k if tiny else 40)
+    rate = statistics.median(timing.rates)
+    achieved = rate / config.batch_size * timing.flops_per_step / 1e12  # TFLOP/s
+    measured = bench.matmul_rate(256 if tiny else 8192, dtype=dtype,
+                                 device=devices[0]) / 1e3 * len(devices)
+    row = {"images_per_sec": round(rate, 1), "windows": [round(r, 1) for r in timing.rates],
+           "batch_size": config.batch_size, "compile_s": round(timing.compile_s, 2),
+           "tflop_per_step": timing.flops_per_step / 1e12, "tflop_per_sec": achieved,
            "matmul_tflop_per_sec": measured, "mfu_of_measured_matmul": achieved / measured}
     peak = PEAK_TFLOPS.get(devices[0].device_kind, {}).get(dtype)
     if peak:
@@ -220,14 +188,15 @@ def celeba_rate(log: Log, devices, tiny: bool, windows: int) -> dict:
   return out
 
 
+# The PacGAN networks and data of the suite's tiny path, parts (c) and (d).
+TINY_PACGAN = {"model.size_g": 8, "model.size_d": 8, "model.n_layers_g": 1,
+               "model.n_layers_d": 1, "batch_size": 4, "data.train_points": 64}
+
+
 def pacgan_config(tiny: bool):
   from ebgan_jax import configs
   config = configs.load_config("toy_ring_gan")
-  if tiny:
-    config = configs.with_values(config, **{
-        "model.size_g": 8, "model.size_d": 8, "model.n_layers_g": 1, "model.n_layers_d": 1,
-        "batch_size": 4, "data.train_points": 64})
-  return config
+  return configs.with_values(config, **TINY_PACGAN) if tiny else config
 
 
 def pacgan_program(log: Log, devices, tiny: bool, windows: int) -> dict:
@@ -256,6 +225,7 @@ def pacgan_program(log: Log, devices, tiny: bool, windows: int) -> dict:
 
 def pacgan_rows(log: Log, args, rate: float, deadline: float) -> list[str]:
   """Part (d): the rows that fit before ``deadline`` (``rate``: each seed's updates/s)."""
+  import jax
   from ebgan_jax.studies import pacgan
   workdir = os.path.join(args.workdir, "pacgan")
   if args.resume:
@@ -263,10 +233,8 @@ def pacgan_rows(log: Log, args, rate: float, deadline: float) -> list[str]:
       tar.extractall(args.workdir, filter="data")
   steps = 4 if args.tiny else None
   seeds = 2 if args.tiny else 10
-  overrides = ["model.size_g=8", "model.size_d=8", "model.n_layers_g=1", "model.n_layers_d=1",
-               "batch_size=4", "data.train_points=64"] if args.tiny else []
+  overrides = [f"{key}={value}" for key, value in TINY_PACGAN.items()] if args.tiny else []
   trained = []
-  import jax
   if 100 % jax.device_count():  # the runner splits PacGAN's batch of 100 over every device
     log(f"pacgan rows: a batch of 100 does not split over {jax.device_count()} devices; run "
         "them with CUDA_VISIBLE_DEVICES naming one device")
