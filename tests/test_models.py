@@ -160,3 +160,64 @@ def test_conv2d_formulations_equal_the_library_convolution(c, f, stride, k):
   loss = lambda fn: jax.grad(lambda xx, kk: jnp.sum(jnp.cos(fn(xx, kk))), argnums=(0, 1))(x, kernel)
   for a, b in zip(loss(ours), loss(ref)):
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+def _numpy_batch_norm(x, scale, bias, eps):
+  """Training-mode batch normalisation (Ioffe & Szegedy, 2015) in float64: the biased batch
+  variance over every axis but the last."""
+  x, scale, bias = (np.asarray(a, np.float64) for a in (x, scale, bias))
+  axes = tuple(range(x.ndim - 1))
+  mean, var = x.mean(axes), x.var(axes)
+  return (x - mean) / np.sqrt(var + eps) * scale + bias, mean, var
+
+
+@pytest.mark.parametrize("shape", [(6, 5, 4, 3), (16, 7)])
+def test_batch_norm_is_flax_batch_norm_with_its_sums_as_matmuls(shape):
+  key = jax.random.PRNGKey(0)
+  x = 3.0 * jax.random.normal(key, shape) + 1.0
+  c = shape[-1]
+  ours = models.layers.BatchNorm(momentum=0.9, epsilon=1e-5)
+  flax_bn = nn.BatchNorm(use_running_average=False, momentum=0.9, epsilon=1e-5)
+  variables = ours.init(key, x)
+  # the same variables, so checkpoints and parameter paths carry over
+  assert jax.tree.map(jnp.shape, variables) == jax.tree.map(jnp.shape, flax_bn.init(key, x))
+  variables = {"params": {"scale": jnp.linspace(0.5, 2.0, c), "bias": jnp.linspace(-1.0, 1.0, c)},
+               "batch_stats": {"mean": jnp.full((c,), 0.5), "var": jnp.full((c,), 2.0)}}
+  y, stats = ours.apply(variables, x, mutable=["batch_stats"])
+  want, mean, var = _numpy_batch_norm(x, variables["params"]["scale"],
+                                      variables["params"]["bias"], 1e-5)
+  np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(stats["batch_stats"]["mean"], 0.9 * 0.5 + 0.1 * mean, rtol=1e-5)
+  np.testing.assert_allclose(stats["batch_stats"]["var"], 0.9 * 2.0 + 0.1 * var, rtol=1e-5)
+  # gradients with respect to input, scale and bias are Flax's
+  weights = jax.random.normal(jax.random.fold_in(key, 1), shape)
+  grad = lambda m: jax.grad(lambda v, xx: jnp.sum(
+      m.apply(v, xx, mutable=["batch_stats"])[0] * weights), argnums=(0, 1))(variables, x)
+  for a, b in zip(jax.tree.leaves(grad(ours)), jax.tree.leaves(grad(flax_bn))):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+  # and no per-channel sum, forward or backward, is left to XLA:CPU's slow reductions
+  step = jax.make_jaxpr(lambda v, xx: jax.vjp(
+      lambda v: ours.apply(v, xx, mutable=["batch_stats"])[0], v)[1](weights))(variables, x)
+  assert "reduce_sum" not in str(step) and "dot_general" in str(step)
+  # evaluation mode normalises with the running statistics
+  frozen = models.layers.BatchNorm(use_running_average=True, epsilon=1e-5)
+  np.testing.assert_allclose(
+      frozen.apply(variables, x),
+      (np.asarray(x) - 0.5) / np.sqrt(2.0 + 1e-5) * np.asarray(variables["params"]["scale"])
+      + np.asarray(variables["params"]["bias"]), rtol=1e-5, atol=1e-5)
+
+
+def test_channel_sums_and_bias_gradients_are_plain_sums():
+  key = jax.random.PRNGKey(3)
+  x = jax.random.normal(key, (4, 3, 5, 6))
+  np.testing.assert_allclose(models.layers.channel_sum(x), np.asarray(x).sum((0, 1, 2)),
+                             rtol=1e-5, atol=1e-5)
+  bias = jax.random.normal(jax.random.fold_in(key, 1), (6,))
+  g = jax.grad(lambda b: jnp.sum(jnp.sin(models.layers.add_channels(x, b))))(bias)
+  np.testing.assert_allclose(g, np.cos(np.asarray(x) + np.asarray(bias)).sum((0, 1, 2)),
+                             rtol=1e-5, atol=1e-5)
+  # a bfloat16 map keeps its dtype, its bias gradient the bias's
+  g16 = jax.grad(lambda b: jnp.sum(models.layers.add_channels(
+      x.astype(jnp.bfloat16), b).astype(jnp.float32)))(bias)
+  assert g16.dtype == jnp.float32
+  np.testing.assert_allclose(g16, np.full(6, 4 * 3 * 5), rtol=1e-6)

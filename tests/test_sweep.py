@@ -169,7 +169,8 @@ def test_bench_times_the_sweep_program_of_packed_seeds(capsys):
 
 
 @pytest.mark.parametrize("name,family", [
-    ("convolution.3", "convolution"), ("dot.12", "matmul (dot)"),
+    ("convolution.3", "convolution"), ("conv_general_dilated.25", "convolution"),
+    ("dot.12", "matmul (dot)"), ("dot_general.4", "matmul (dot)"),
     ("wrapped_reduce-window.2", "reduce-window (XLA's tree reductions)"),
     ("transpose_copy_fusion.1", "copies and layout"), ("multiply_add_fusion", "elementwise fusions"),
     ("ThunkExecutor::Execute", None), ("$api.py:2479 block_until_ready", None),

@@ -3,6 +3,7 @@ with PyTorch's momentum, and PacGAN's packing of several examples into one."""
 
 from __future__ import annotations
 
+import functools
 from typing import Callable, Sequence
 
 import flax.linen as nn
@@ -18,8 +19,87 @@ Shape = tuple[int, ...]
 _BN_MOMENTUM = 0.9
 
 
-def batch_norm(train: bool, epsilon: float = 1e-5) -> nn.BatchNorm:
-  return nn.BatchNorm(use_running_average=not train, momentum=_BN_MOMENTUM, epsilon=epsilon)
+# ----------------------------------------------------------------------------------------------
+# Per-channel sums as matmuls
+# ----------------------------------------------------------------------------------------------
+
+def channel_sum(x: Array) -> Array:
+  """``x.sum(axis=all but the last)`` in float32, computed as ``ones @ x.reshape(-1, C)``.
+
+  XLA:CPU lowers a reduction of a ``[64, 32, 32, 64]`` map to its 64 channels as a tree of
+  reduce-windows that runs about ten times slower than this matvec (docs/performance.md); such
+  sums (BatchNorm statistics, bias gradients) were 41 % of the default step on one core. The
+  matmul runs at full float32 precision on every backend. Its gradient is a broadcast.
+  """
+  flat = x.reshape(-1, x.shape[-1])
+  ones = jnp.ones((flat.shape[0],), flat.dtype)
+  return jnp.dot(ones, flat, precision=jax.lax.Precision.HIGHEST,
+                 preferred_element_type=jnp.float32)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1,))
+def broadcast_channels(v: Array, shape: Shape) -> Array:
+  """``jnp.broadcast_to(v, shape)`` for a per-channel vector ``v`` (the last axis), whose
+  gradient is :func:`channel_sum` rather than the reduction autodiff would emit."""
+  return jnp.broadcast_to(v, shape)
+
+
+def _broadcast_channels_fwd(v: Array, shape: Shape) -> tuple[Array, Array]:
+  # The residual only carries v's dtype to the backward pass.
+  return jnp.broadcast_to(v, shape), jnp.zeros((0,), v.dtype)
+
+
+def _broadcast_channels_bwd(shape: Shape, like: Array, g: Array) -> tuple[Array]:
+  return (channel_sum(g).astype(like.dtype),)
+
+
+broadcast_channels.defvjp(_broadcast_channels_fwd, _broadcast_channels_bwd)
+
+
+def add_channels(y: Array, bias: Array) -> Array:
+  """``y + bias`` over the last axis, with the bias gradient as a :func:`channel_sum`."""
+  return y + broadcast_channels(bias.astype(y.dtype), y.shape)
+
+
+class BatchNorm(nn.Module):
+  """Batch normalisation (Ioffe & Szegedy, 2015) over every axis but the last: Flax's
+  ``nn.BatchNorm`` with the same variables (``scale``, ``bias``; ``batch_stats`` ``mean``,
+  ``var``), the same running-average update and the same variance, ``E[x^2] - E[x]^2``
+  clipped at zero, in float32. Only the sums differ: every per-channel sum, forward and
+  backward, is a :func:`channel_sum`, so the result agrees with ``nn.BatchNorm`` up to the
+  order of summation (the test suite checks outputs, gradients and statistics)."""
+  use_running_average: bool = False
+  momentum: float = 0.99
+  epsilon: float = 1e-5
+
+  @nn.compact
+  def __call__(self, x: Array) -> Array:
+    c = x.shape[-1]
+    ra_mean = self.variable("batch_stats", "mean", lambda: jnp.zeros((c,), jnp.float32))
+    ra_var = self.variable("batch_stats", "var", lambda: jnp.ones((c,), jnp.float32))
+    scale = self.param("scale", nn.initializers.ones_init(), (c,), jnp.float32)
+    bias = self.param("bias", nn.initializers.zeros_init(), (c,), jnp.float32)
+    # Statistics and normalisation in float32 whatever the compute dtype (bfloat16 sums lose
+    # the small variances); the output returns to the input's dtype.
+    x32 = x.astype(jnp.float32)
+    if self.use_running_average:
+      mean, var = ra_mean.value.astype(jnp.float32), ra_var.value.astype(jnp.float32)
+    else:
+      n = x.size // c
+      mean = channel_sum(x32) / n
+      var = jnp.maximum(0.0, channel_sum(x32 * x32) / n - mean * mean)
+      if not self.is_initializing():
+        ra_mean.value = (self.momentum * ra_mean.value.astype(jnp.float32)
+                         + (1 - self.momentum) * mean).astype(ra_mean.value.dtype)
+        ra_var.value = (self.momentum * ra_var.value.astype(jnp.float32)
+                        + (1 - self.momentum) * var).astype(ra_var.value.dtype)
+    mul = jax.lax.rsqrt(var + self.epsilon) * scale.astype(jnp.float32)
+    y = (x32 - broadcast_channels(mean, x.shape)) * broadcast_channels(mul, x.shape)
+    return add_channels(y, bias.astype(jnp.float32)).astype(x.dtype)
+
+
+def batch_norm(train: bool, epsilon: float = 1e-5) -> BatchNorm:
+  return BatchNorm(use_running_average=not train, momentum=_BN_MOMENTUM, epsilon=epsilon)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -94,7 +174,7 @@ def upsample_conv_subpixel(x: Array, kernel: Array, bias: Array) -> Array:
   y = y.reshape(b, h + 1, w + 1, 2, 2, f)
   rows = [jnp.stack([y[:, a:a + h, bb:bb + w, a, bb] for bb in (0, 1)], axis=3) for a in (0, 1)]
   out = jnp.stack(rows, axis=2)  # [B, H, 2 (a), W, 2 (b), F]
-  return out.reshape(b, 2 * h, 2 * w, f) + bias.reshape(1, 1, 1, f)
+  return add_channels(out.reshape(b, 2 * h, 2 * w, f), bias)
 
 
 def upsample_conv_resize(x: Array, kernel: Array, bias: Array) -> Array:
@@ -176,8 +256,8 @@ class ConvTranspose(nn.Module):
     else:
       raise ValueError(f"ConvTranspose.method must be 'subpixel' or 'resize', got {self.method!r}.")
     if self.use_bias:
-      y = y + self.param("bias", nn.initializers.zeros_init(), (self.features,),
-                         jnp.float32).reshape(1, 1, 1, -1)
+      y = add_channels(y, self.param("bias", nn.initializers.zeros_init(), (self.features,),
+                                     jnp.float32))
     return y
 
 
@@ -211,8 +291,8 @@ class Conv(nn.Module):
     y = conv2d(x, kernel, stride=self.stride, padding=pads,
                im2col=True if out[0] * out[1] <= _TINY_MAP else None)
     if self.use_bias:
-      y = y + self.param("bias", nn.initializers.zeros_init(), (self.features,),
-                         jnp.float32).reshape(1, 1, 1, self.features)
+      y = add_channels(y, self.param("bias", nn.initializers.zeros_init(), (self.features,),
+                                     jnp.float32))
     return y
 
 

@@ -254,7 +254,7 @@ def op_family(name: str) -> str | None:
     return None
   if "reduce-window" in base:
     return "reduce-window (XLA's tree reductions)"
-  if "convolution" in base:
+  if "convolution" in base or base.startswith("conv_general"):
     return "convolution"
   if base.startswith("dot") or "gemm" in base or "matmul" in base:
     return "matmul (dot)"
