@@ -7,7 +7,7 @@ WORKDIR ?= runs/$(EXP)
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: install train sample eval results likelihood semi-supervised sweep margin-sweep recipes began grid-search theory evaluation-function synthetic-celeba test test-slow bench bench-sweep device-check clean
+.PHONY: install train sample eval results likelihood semi-supervised sweep margin-sweep recipes began grid-search theory evaluation-function superres synthetic-celeba test test-slow bench bench-sweep device-check clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ train: install
 	$(PY) -m ebgan_jax.main --config experiments/$(EXP).py --workdir $(WORKDIR) $(ARGS)
 
 eval: install
-	$(PY) -m ebgan_jax.evaluate --workdir $(WORKDIR) $(ARGS)
+	$(PY) -m ebgan_jax.evaluate --workdir $(WORKDIR) $(if $(HR_DIR),--hr_dir $(HR_DIR)) $(ARGS)
 
 # PROTOCOL=embedded: the family on the embedded data, short budget (results/README.md);
 # PROTOCOL=pacgan: PacGAN's 2-D protocol at its own budget (results/pacgan/README.md).
@@ -78,13 +78,17 @@ theory: install
 evaluation-function: install
 	$(PY) -m ebgan_jax.studies.evaluation_function $(ARGS)
 
+# Super-resolution at x2 and x4 on held-out photographs (results/superres; about 45 minutes).
+superres: install
+	$(PY) -m ebgan_jax.studies.superres $(ARGS)
+
 # CelebA-shaped JPEGs as a TFDS dataset (synthetic_celeb_a), to measure the input pipeline.
 synthetic-celeba: install
 	$(PY) -m ebgan_jax.data.synthetic_celeba $(ARGS)
 
 N ?= 64
 sample: install
-	$(PY) -m ebgan_jax.sample --workdir $(WORKDIR) --n $(N) $(ARGS)
+	$(PY) -m ebgan_jax.sample --workdir $(WORKDIR) --n $(N) $(if $(INPUT),--input $(INPUT) --output $(OUTPUT)) $(ARGS)
 
 # Test processes (pytest-xdist): one per core, at most 4 (each holds its own JAX).
 JOBS ?= $(shell $(PYTHON) -c "import os; print(min(4, os.cpu_count() or 1))")

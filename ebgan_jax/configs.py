@@ -133,6 +133,14 @@ def base_config() -> ml_collections.ConfigDict:
   # std of the corrupted path's Gaussian noise.
   c.model.ladder_sizes = (1000, 500, 250, 250, 250, 10)
   c.model.ladder_noise = 0.3
+  # model.arch="superres" (algorithm="superres"): the upscaling factor, the residual blocks
+  # of the LR-to-HR network (features_g wide), and its noise channels (0: deterministic).
+  c.model.scale = 4
+  c.model.blocks = 4
+  c.model.noise = 0
+  # what it predicts: "image" (the HR image) or "statistics" (the HR image's scattering
+  # statistics, for superres.loss="stats").
+  c.model.outputs = "image"
 
   # Checkpoints (orbax) in <workdir>/checkpoints; rerunning a command resumes from the latest.
   c.checkpoint_every = 1000

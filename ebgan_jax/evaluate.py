@@ -15,6 +15,12 @@ checkpoint, by its dataset's protocol (``ebgan_jax.evaluators``):
 
 Prints one JSON line per member and writes ``<workdir>/eval.json`` (or ``--out DIR/eval.json``:
 a read-only run, say).
+
+For a super-resolution run, ``make eval WORKDIR=<dir> HR_DIR=<folder>`` scores the run on a
+folder of your own HR images instead: each is cropped to a multiple of the scale, made LR by
+the project's operator U, super-resolved, and measured (PSNR-Y, SSIM-Y, consistency, detail
+ratio) beside bicubic upsampling; one JSON line per image and their mean, also written to
+``eval_hr.json``.
 """
 
 from __future__ import annotations
@@ -75,6 +81,45 @@ def evaluate_run(workdir: str, inception_weights: str | None = None,
   return rows
 
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def evaluate_hr_folder(workdir: str, hr_dir: str, out: str | None = None) -> list[dict]:
+  """A super-resolution run's scores on every image of ``hr_dir`` and their mean (the last
+  row), written to ``<out or workdir>/eval_hr.json``."""
+  import jax.numpy as jnp
+  import numpy as np
+  from ebgan_jax import pictures, rundir, trained
+  from ebgan_jax.data.natural import crop_to_multiple
+  from ebgan_jax.evaluators import superres as sr
+
+  if not os.path.isdir(hr_dir):
+    raise ValueError(f"HR_DIR {hr_dir} is not a folder of images.")
+  files = sorted(f for f in os.listdir(hr_dir) if f.lower().endswith(IMAGE_SUFFIXES))
+  if not files:
+    raise ValueError(f"HR_DIR {hr_dir} holds no image ({', '.join(IMAGE_SUFFIXES)}).")
+  out = out or workdir
+  os.makedirs(out, exist_ok=True)
+  rundir.check_writable(out, rundir.EVAL_HR, "--out (make eval ARGS=\"--out DIR\")")
+  run = trained.load(workdir)
+  scale = int(run.config.model.scale)
+  rows = []
+  for name in files:
+    hr8 = crop_to_multiple(pictures.read_rgb(os.path.join(hr_dir, name), "HR image"), scale)
+    hr = hr8.astype(np.float32) / 255.0
+    x = np.asarray(sr.downsample(jnp.asarray(hr), scale))
+    output = run.super_resolve(sr.to_uint8(x)).astype(np.float32) / 255.0
+    bicubic = np.asarray(sr.upsample_bicubic(jnp.asarray(x), scale))
+    row = {"image": name, **sr.scores(output, hr, x, scale)}
+    row.update({"bicubic_" + k: v for k, v in sr.scores(bicubic, hr, x, scale).items()})
+    rows.append(row)
+  keys = [k for k in rows[0] if k != "image"]
+  rows.append({"image": f"mean of {len(files)}",
+               **{k: float(np.mean([r[k] for r in rows])) for k in keys}})
+  rundir.write_json_atomically(rundir.path(out, rundir.EVAL_HR), rows)
+  return rows
+
+
 def main(argv: list[str] | None = None) -> int:
   parser = argparse.ArgumentParser(prog="python -m ebgan_jax.evaluate", description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -83,12 +128,16 @@ def main(argv: list[str] | None = None) -> int:
                       help="pytorch-fid's pt_inception-2015-12-05-6726825d.pth or its .npz")
   parser.add_argument("--out", default=None,
                       help="folder for the evaluation's JSON (default: the run's workdir)")
+  parser.add_argument("--hr_dir", default=None,
+                      help="a super-resolution run: score it on this folder of HR images")
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
   cli.set_cpu_defaults()
 
   def body() -> None:
     from ebgan_jax import rundir
-    for row in evaluate_run(args.workdir, args.inception_weights, args.out):
+    rows = (evaluate_hr_folder(args.workdir, args.hr_dir, args.out) if args.hr_dir
+            else evaluate_run(args.workdir, args.inception_weights, args.out))
+    for row in rows:
       print(rundir.dumps(row))
   return cli.run(body)
 

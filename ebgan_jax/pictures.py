@@ -5,6 +5,7 @@ backend."""
 
 from __future__ import annotations
 
+import os
 from typing import Any, Sequence
 
 import flax.linen as nn
@@ -191,3 +192,28 @@ def save_scatter(path: str, points: np.ndarray, title: str = "") -> None:
   fig.tight_layout()
   fig.savefig(path, dpi=100)
   plt.close(fig)
+
+
+def read_rgb(path: str, what: str = "--input"):
+  """An RGB image file as ``[H, W, 3]`` uint8, or a one-line ``ValueError`` naming ``what``
+  and saying why not (missing, not an image, grey-scale, an alpha channel)."""
+  from PIL import UnidentifiedImageError
+  if not os.path.isfile(path):
+    raise ValueError(f"{what} {path} does not exist.")
+  try:
+    with Image.open(path) as image:
+      mode = image.mode
+      if mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+        mode = image.mode
+      pixels = np.asarray(image)
+  except (UnidentifiedImageError, OSError) as error:
+    raise ValueError(f"{what} {path} is not an image file PIL can read ({error}).") from None
+  if mode in ("L", "LA", "I", "I;16", "F", "1"):
+    raise ValueError(f"{what} {path} is grey-scale ({mode}); super-resolution takes RGB "
+                     "images: convert it to RGB first.")
+  if pixels.ndim != 3 or pixels.shape[-1] != 3:
+    raise ValueError(f"{what} {path} has {pixels.shape[-1] if pixels.ndim == 3 else 1} "
+                     "channels (mode " + mode + "); super-resolution takes 3 (RGB): drop the "
+                     "alpha channel first.")
+  return np.ascontiguousarray(pixels.astype(np.uint8))

@@ -39,6 +39,7 @@ TENSORBOARD = "tensorboard"
 CHECKPOINTS = "checkpoints"
 CORRUPT_CHECKPOINTS = "corrupt_checkpoints"
 EVAL = "eval.json"
+EVAL_HR = "eval_hr.json"  # make eval HR_DIR=: a super-resolution run on a folder of HR images
 SWEEP_RESULTS = "sweep_results"  # .md and .json
 WALL_TIME = "wall_time.json"
 LOCK = ".lock"

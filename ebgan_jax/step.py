@@ -41,9 +41,9 @@ def create_state(config: ml_collections.ConfigDict, generator: nn.Module,
                  discriminator: nn.Module, data_shape: tuple[int, ...]) -> GANState:
   key = jax.random.PRNGKey(config.seed)
   k_g, k_d = jax.random.split(jax.random.fold_in(key, INIT_STREAM))
-  g_vars = generator.init(k_g, jnp.zeros((2, config.latent_dim)), train=False)
-  d_vars = discriminator.init(k_d, jnp.zeros((2,) + models.packed_shape(data_shape, config.pack)),
-                              train=False)
+  g_input, d_input = algorithms.make_algorithm(config).example_inputs(config, data_shape)
+  g_vars = generator.init(k_g, g_input, train=False)
+  d_vars = discriminator.init(k_d, d_input, train=False)
 
   def model_state(module, variables, lr, network):
     return ModelState.create(apply_fn=module.apply, params=variables["params"],

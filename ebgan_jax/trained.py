@@ -55,6 +55,43 @@ class TrainedRun:
                           axis=0 if self.members is None else 1)
 
 
+  def super_resolve(self, lr: np.ndarray, tile: int = 64) -> np.ndarray:
+    """The HR image ``[s*H, s*W, 3]`` (uint8) of an LR image ``[H, W, 3]`` (uint8) of any size,
+    by a super-resolution run (``algorithm="superres"``), computed in tiles of ``tile`` LR
+    pixels with enough context that the tiling changes nothing inside the image."""
+    from ebgan_jax.evaluators import superres as sr
+    algorithm = algorithms.make_algorithm(self.config)
+    if not hasattr(algorithm, "super_resolve_fn"):
+      raise ValueError(f"this run trains {self.config.algorithm!r}; super-resolution needs a "
+                       "run of algorithm='superres' (make train EXP=superres_x4_mse).")
+    if self.members is not None:
+      raise ValueError("this workdir holds a sweep; super-resolve with a single run's workdir.")
+    lr = np.asarray(lr)
+    if lr.ndim != 3 or lr.shape[-1] != 3:
+      what = "grey-scale" if lr.ndim == 2 else f"of shape {lr.shape}"
+      raise ValueError(f"the LR image is {what}; super-resolution takes RGB images [H, W, 3] "
+                       "(convert it to RGB first).")
+    if lr.dtype != np.uint8:
+      raise ValueError(f"the LR image is {lr.dtype}; pass 8-bit RGB (uint8) values.")
+    field = receptive_field(self.config)
+    if min(lr.shape[:2]) < field:
+      raise ValueError(f"the LR image is {lr.shape[0]}x{lr.shape[1]}, smaller than the "
+                       f"network's receptive field of {field}x{field} pixels; give a larger "
+                       "image.")
+    fn = algorithm.super_resolve_fn(self.generator, {"params": self.state.g.params,
+                                                      "batch_stats": self.state.g.batch_stats})
+    out = sr.tiled(fn, lr.astype(np.float32) / 255.0, algorithm.scale, tile=tile,
+                   margin=field // 2 + 1)
+    return sr.to_uint8(out)
+
+
+def receptive_field(config: ml_collections.ConfigDict) -> int:
+  """The side, in LR pixels, of the input window one output pixel of the super-resolution
+  network depends on: its 3x3 convolutions at the LR resolution (head, two per block, the
+  body's last, the first upsampling's), and at most one more LR pixel for all those after."""
+  return 2 * (2 * int(config.model.blocks) + 3 + 1) + 1
+
+
 # How many samples ``TrainedRun.sample`` generates at a time.
 SAMPLE_CHUNK = 16384
 

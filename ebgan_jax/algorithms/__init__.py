@@ -20,6 +20,7 @@ from ebgan_jax.algorithms.ladder import EBGANLN, LadderNet
 from ebgan_jax.algorithms.langevin import LangevinEBM
 from ebgan_jax.algorithms.lsgan import LossSensitiveGAN
 from ebgan_jax.algorithms.magan import MAGAN
+from ebgan_jax.algorithms.superres import SuperResolution
 from ebgan_jax.algorithms.vae import VAE
 
 REGISTRY: dict[str, type[Algorithm]] = {}
@@ -40,7 +41,7 @@ def register(cls: type[Algorithm]) -> type[Algorithm]:
 
 
 for _cls in (GAN, EBGAN, BEGAN, MAGAN, LossSensitiveGAN, VAE, BiHM, LadderNet, EBGANLN,
-             LangevinEBM):  # the order of the tables
+             LangevinEBM, SuperResolution):  # the order of the tables
   register(_cls)
 del _cls
 
@@ -55,4 +56,4 @@ def make_algorithm(config: Any) -> Algorithm:
 
 __all__ = ["Adversarial", "Algorithm", "BEGAN", "BiHM", "Controller", "ControllerInputs",
            "EBGAN", "EBGANLN", "GAN", "LadderNet", "LangevinEBM", "LossSensitiveGAN", "MAGAN", "Metrics",
-           "REGISTRY", "StepSettings", "Update", "VAE", "make_algorithm", "register"]
+           "REGISTRY", "StepSettings", "SuperResolution", "Update", "VAE", "make_algorithm", "register"]

@@ -111,6 +111,13 @@ class Algorithm:
   def init_controller(self, config: ml_collections.ConfigDict) -> Controller:
     return {}
 
+  def example_inputs(self, config: ml_collections.ConfigDict, data_shape: tuple[int, ...]
+                     ) -> tuple[Array, Array]:
+    """Inputs of the generator and the discriminator that their parameters are initialised
+    from: by default a batch of latents and a batch of (packed) examples."""
+    return (jnp.zeros((2, config.latent_dim)),
+            jnp.zeros((2,) + models.packed_shape(data_shape, config.pack)))
+
   def update(self, state: GANState, batch: Array, key: Array, settings: StepSettings,
              shard_batch: Callable[[Array], Array]) -> Update:
     """One training step on ``batch`` with the step's ``key``."""

@@ -23,6 +23,7 @@ from ebgan_jax.data.base import (Dataset, IndexedDataset, array_dataset, check_f
 from ebgan_jax.data.embedded import (HOLDOUT_STREAM, MIXTURES, Mixture, MixtureDataset,
                                      StackedDigitsDataset, digits_split, fixed_triples,
                                      grid_mixture, load_digits, ring_mixture)
+from ebgan_jax.data import natural
 from ebgan_jax.data.tfds_images import StackedMnistDataset, tfds_dataset, tfds_labels
 
 
@@ -122,6 +123,11 @@ register("stacked_digits", DatasetSpec(
     make=lambda cfg, batch_size, seed: StackedDigitsDataset(
         batch_size, seed, cfg.get("train_points", 0), cfg.get("image_size", 0)),
     shape=lambda s: (s or 8, s or 8, 3), protocol="stacked_digits"))
+# Patches of scikit-image's photographs, for super-resolution (ebgan_jax/data/natural.py).
+register("natural_images", DatasetSpec(
+    make=lambda cfg, batch_size, seed: natural.make_patches(cfg, batch_size, seed),
+    shape=lambda s: (s or 32, s or 32, 3),
+    heldout=lambda cfg, limit: natural.heldout_patches(cfg, limit)))
 register("ring", _mixture_spec(ring_mixture))
 register("grid", _mixture_spec(grid_mixture))
 

@@ -41,6 +41,7 @@ from ebgan_jax.models.conv import (BEGANAutoEncoder, BEGANDecoder, ConvDiscrimin
 from ebgan_jax.models.dense import (DenseBottleneckAutoEncoder, GaussianEncoder, Maxout, MaxoutAutoEncoder,
                                     MaxoutDiscriminator, MLPAutoEncoder, MLPDiscriminator,
                                     MLPGenerator, PacGANGenerator)
+from ebgan_jax.models.superres import PairAutoEncoder, SuperResolutionNet, depth_to_space
 from ebgan_jax.models.ladder import LadderNetwork, VanillaCombinator
 from ebgan_jax.models.layers import (Array, Conv, ConvTranspose, Shape, UpsampleConv, batch_norm,
                                      conv2d, conv_transpose_subpixel, pack_examples,
@@ -139,6 +140,13 @@ register("sbn", Architecture({
     "sbn": (lambda c, s, _: TopDownSBN(s, tuple(int(n) for n in c.sbn_sizes)),
             lambda c, s, _: BottomUpSBN(tuple(int(n) for n in c.sbn_sizes))),
 }))
+
+register("superres", Architecture(
+    {"autoencoder": (lambda c, s, _: SuperResolutionNet(int(c.scale), c.features_g, c.blocks,
+                                                        c.noise, c.outputs),
+                     lambda c, s, _: PairAutoEncoder(c.features_d))},
+    "HR patches [H, W, 3] whose sides are multiples of 4 x model.scale",
+    lambda s: len(s) == 3 and s[-1] == 3))
 
 # Who needs which kind, for the errors that name the algorithm rather than the kind.
 _KIND_USERS = {"gaussian_encoder": "the VAE needs", "ladder": "the Ladder Networks need",

@@ -37,6 +37,7 @@ PAGES = {
     "recipes": "ebgan_jax.studies.recipes",
     "began": "ebgan_jax.studies.began",
     "evaluation_function": "ebgan_jax.studies.evaluation_function",
+    "superres": "ebgan_jax.studies.superres",
 }
 # Each page's statistics, stated once so that every page says it the same way.
 MEAN_SE = ("mean ± standard error over seeds (ddof = 1); n is the number of seeds in the cell, "
