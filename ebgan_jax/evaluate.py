@@ -90,7 +90,6 @@ def evaluate_hr_folder(workdir: str, hr_dir: str, out: str | None = None) -> lis
   import jax.numpy as jnp
   import numpy as np
   from ebgan_jax import pictures, rundir, trained
-  from ebgan_jax.data.natural import crop_to_multiple
   from ebgan_jax.evaluators import superres as sr
 
   if not os.path.isdir(hr_dir):
@@ -105,9 +104,8 @@ def evaluate_hr_folder(workdir: str, hr_dir: str, out: str | None = None) -> lis
   scale = int(run.config.model.scale)
   rows = []
   for name in files:
-    hr8 = crop_to_multiple(pictures.read_rgb(os.path.join(hr_dir, name), "HR image"), scale)
-    hr = hr8.astype(np.float32) / 255.0
-    x = np.asarray(sr.downsample(jnp.asarray(hr), scale))
+    hr, x = sr.degrade(pictures.read_rgb(os.path.join(hr_dir, name), "HR image") / 255.0,
+                       scale)
     output = run.super_resolve(sr.to_uint8(x)).astype(np.float32) / 255.0
     bicubic = np.asarray(sr.upsample_bicubic(jnp.asarray(x), scale))
     row = {"image": name, **sr.scores(output, hr, x, scale)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from typing import Any
 
 import flax.linen as nn
 import jax
@@ -28,6 +29,9 @@ class TrainedRun:
   discriminator: nn.Module
   state: GANState
   members: list[str] | None = None
+  # super_resolve's jitted ``(g_vars, x) -> y``, built on its first call: one compilation per
+  # tile shape for the run, not one per image.
+  _resolver: Any = dataclasses.field(default=None, init=False, repr=False, compare=False)
 
   @property
   def step(self) -> int:
@@ -54,7 +58,6 @@ class TrainedRun:
     return np.concatenate([draw(z[i:i + SAMPLE_CHUNK]) for i in range(0, n, SAMPLE_CHUNK)],
                           axis=0 if self.members is None else 1)
 
-
   def super_resolve(self, lr: np.ndarray, tile: int = 64) -> np.ndarray:
     """The HR image ``[s*H, s*W, 3]`` (uint8) of an LR image ``[H, W, 3]`` (uint8) of any size,
     by a super-resolution run (``algorithm="superres"``), computed in tiles of ``tile`` LR
@@ -78,9 +81,11 @@ class TrainedRun:
       raise ValueError(f"the LR image is {lr.shape[0]}x{lr.shape[1]}, smaller than the "
                        f"network's receptive field of {field}x{field} pixels; give a larger "
                        "image.")
-    fn = algorithm.super_resolve_fn(self.generator, {"params": self.state.g.params,
-                                                      "batch_stats": self.state.g.batch_stats})
-    out = sr.tiled(fn, lr.astype(np.float32) / 255.0, algorithm.scale, tile=tile,
+    if self._resolver is None:
+      self._resolver = algorithm.super_resolve_fn(self.generator)
+    g_vars = {"params": self.state.g.params, "batch_stats": self.state.g.batch_stats}
+    out = sr.tiled(lambda t: self._resolver(g_vars, t), lr.astype(np.float32) / 255.0,
+                   algorithm.scale, tile=tile,
                    margin=field // 2 + 1)
     return sr.to_uint8(out)
 

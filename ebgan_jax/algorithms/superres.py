@@ -92,16 +92,16 @@ class SuperResolution(Algorithm):
     metrics = {"mse": mse, "psnr": -10.0 * jnp.log10(mse), "loss_d": f32(0.0), "loss_g": mse}
     return Update(g, state.d, state.controller, metrics, f32(0.0), mse, d_grads, g_grads)
 
-  def super_resolve_fn(self, generator, g_vars):
-    """``x [B, h, w, 3] -> y [B, sh, sw, 3]`` in [0, 1], jitted (z = 0 for a noisy network;
-    the statistics model synthesises from its predicted statistics)."""
+  def super_resolve_fn(self, generator):
+    """``(g_vars, x [B, h, w, 3]) -> y [B, sh, sw, 3]`` in [0, 1], jitted (z = 0 for a noisy
+    network; the statistics model synthesises from its predicted statistics)."""
     if self.loss == "stats":
-      def synthesise(x):
+      def synthesise(g_vars, x):
         predicted = generator.apply(g_vars, x, train=False)
         return statistics.synthesize(predicted, x, self.scale, sr.upsample_bicubic(x, self.scale),
                                      steps=self.synthesis_steps, consistency=self.consistency)
       return jax.jit(synthesise)
-    return jax.jit(lambda x: jnp.clip(generator.apply(g_vars, x, train=False), 0.0, 1.0))
+    return jax.jit(lambda g_vars, x: jnp.clip(generator.apply(g_vars, x, train=False), 0.0, 1.0))
 
   def evaluate(self, config, networks, state, dataset):
     """PSNR-Y, SSIM-Y, consistency and detail ratio on the first ``superres.eval_images``
@@ -111,13 +111,12 @@ class SuperResolution(Algorithm):
     if not n:
       return {}
     generator, _ = networks
-    fn = self.super_resolve_fn(generator, {"params": state.g.params,
-                                           "batch_stats": state.g.batch_stats})
+    resolve = self.super_resolve_fn(generator)
+    g_vars = {"params": state.g.params, "batch_stats": state.g.batch_stats}
     rows = []
     for image in list(natural.split_images("validation").values())[:n]:
-      hr = natural.crop_to_multiple(image, self.scale)
-      x = np.asarray(sr.downsample(jnp.asarray(hr), self.scale))
-      out = sr.tiled(fn, x, self.scale)
+      hr, x = sr.degrade(image, self.scale)
+      out = sr.tiled(lambda t: resolve(g_vars, t), x, self.scale)
       row = sr.scores(out, hr, x, self.scale)
       row["bicubic_psnr_y"] = sr.psnr_y(
           sr.to_uint8(sr.upsample_bicubic(jnp.asarray(x), self.scale)), sr.to_uint8(hr),

@@ -68,12 +68,6 @@ def split_images(split: str) -> dict[str, np.ndarray]:
   return {name: load_image(name) for name in SPLITS[split]}
 
 
-def crop_to_multiple(image: np.ndarray, scale: int) -> np.ndarray:
-  """The top-left crop of ``image`` whose sides are multiples of ``scale``."""
-  h, w = image.shape[0] - image.shape[0] % scale, image.shape[1] - image.shape[1] % scale
-  return image[:h, :w]
-
-
 class PatchSource:
   """HR patches of ``side`` pixels drawn from images by index (see the module's docstring)."""
 

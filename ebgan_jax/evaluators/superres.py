@@ -46,9 +46,22 @@ def downsample(y: Array, scale: int) -> Array:
   h, w = y.shape[-3], y.shape[-2]
   if h % scale or w % scale:
     raise ValueError(f"an HR image of {h}x{w} does not divide by scale {scale}: crop it to a "
-                     "multiple (data.natural.crop_to_multiple).")
+                     "multiple (degrade).")
   shape = y.shape[:-3] + (h // scale, w // scale, y.shape[-1])
   return jax.image.resize(y, shape, method="bicubic", antialias=True)
+
+
+def crop_to_multiple(image: np.ndarray, scale: int) -> np.ndarray:
+  """The top-left crop of ``image`` ``[H, W, C]`` whose sides are multiples of ``scale``."""
+  h, w = image.shape[0] - image.shape[0] % scale, image.shape[1] - image.shape[1] % scale
+  return image[:h, :w]
+
+
+def degrade(image: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]:
+  """An HR image ``[H, W, 3]`` in [0, 1] cropped to a multiple of ``scale``, and its LR
+  input ``U(hr)``: the pair every method is scored on."""
+  hr = crop_to_multiple(np.asarray(image, np.float32), scale)
+  return hr, np.asarray(downsample(jnp.asarray(hr), scale))
 
 
 def upsample_bicubic(x: Array, scale: int) -> Array:

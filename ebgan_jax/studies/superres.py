@@ -43,19 +43,15 @@ METHODS = ("bicubic", "total variation", "MSE-CNN", "statistics")
 TRAINED = {"MSE-CNN": "superres_x{}_mse", "statistics": "superres_x{}_stats"}
 MEASURES = (("psnr_y", "PSNR-Y (dB)"), ("ssim_y", "SSIM-Y"),
             ("consistency_psnr", "consistency (dB)"), ("detail_ratio", "detail ratio"))
-# The crop of each test image shown in the figures (top, left, HR pixels), chosen by where the
-# images have texture and edges, before any output was seen.
+# The side, in HR pixels, of the centred crop of each test image that the figures show.
 CROP = 96
 
 
 def _test_pairs(scale: int):
-  import jax.numpy as jnp
-  import numpy as np
   from ebgan_jax.data import natural
   from ebgan_jax.evaluators import superres as sr
   for name, image in natural.split_images("test").items():
-    hr = natural.crop_to_multiple(image, scale)
-    yield name, hr, np.asarray(sr.downsample(jnp.asarray(hr), scale))
+    yield (name, *sr.degrade(image, scale))
 
 
 def choose_tv_lambda(scale: int) -> dict:
@@ -68,9 +64,8 @@ def choose_tv_lambda(scale: int) -> dict:
   for lam in TV_LAMBDAS:
     values = []
     for image in natural.split_images("validation").values():
-      hr = natural.crop_to_multiple(image, scale)
-      x = sr.downsample(jnp.asarray(hr), scale)
-      y = np.asarray(sr.total_variation_solve(x, scale, lam, steps=TV_STEPS))
+      hr, x = sr.degrade(image, scale)
+      y = np.asarray(sr.total_variation_solve(jnp.asarray(x), scale, lam, steps=TV_STEPS))
       values.append(sr.psnr_y(sr.to_uint8(y), sr.to_uint8(hr), scale))
     scores[str(lam)] = float(np.mean(values))
     print(f"x{scale}: total variation, lambda {lam:g}: validation PSNR-Y {scores[str(lam)]:.2f} dB",
