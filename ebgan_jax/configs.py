@@ -138,8 +138,9 @@ def base_config() -> ml_collections.ConfigDict:
   c.model.scale = 4
   c.model.blocks = 4
   c.model.noise = 0
-  # what it predicts: "image" (the HR image) or "statistics" (the HR image's scattering
-  # statistics, for superres.loss="stats").
+  # what it predicts: "image" (the HR image), "statistics" (the HR image's scattering
+  # statistics, for superres.loss="stats") or "features" (the residual of the statistics of a
+  # trained network's features, superres.features="cnn").
   c.model.outputs = "image"
 
   # Checkpoints (orbax) in <workdir>/checkpoints; rerunning a command resumes from the latest.

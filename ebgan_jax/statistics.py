@@ -94,6 +94,16 @@ def scattering(y: Array, scales: int = 2, orientations: int = 4) -> Array:
   return pooled.reshape(b, c, f1, hh, ww).transpose(0, 3, 4, 1, 2).reshape(b, hh, ww, c * f1)
 
 
+def cnn_statistics(y: Array, features: Callable[[Array], Array]) -> Array:
+  """The statistics of a convolutional network's features (Bruna et al. 2016, §3.2, with
+  VGG's there): the 2x2 block means of the image beside ``features(y)``, a stride-2 layer's
+  activations ``[B, H/2, W/2, F]`` of a network trained on the training images;
+  ``[B, H/2, W/2, 3 + F]``."""
+  b, h, w, c = y.shape
+  means = y.reshape(b, h // 2, 2, w // 2, 2, c).mean((2, 4))
+  return jnp.concatenate([means, features(y)], axis=-1)
+
+
 def synthesize(target: Array, x: Array, scale: int, init: Array, *, steps: int = 200,
                consistency: float = 10.0, learning_rate: float = 0.01,
                statistics: Callable[[Array], Array] = scattering) -> Array:

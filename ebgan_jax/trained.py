@@ -58,10 +58,12 @@ class TrainedRun:
     return np.concatenate([draw(z[i:i + SAMPLE_CHUNK]) for i in range(0, n, SAMPLE_CHUNK)],
                           axis=0 if self.members is None else 1)
 
-  def super_resolve(self, lr: np.ndarray, tile: int = 64) -> np.ndarray:
+  def super_resolve(self, lr: np.ndarray, tile: int = 64, seed: int = 0) -> np.ndarray:
     """The HR image ``[s*H, s*W, 3]`` (uint8) of an LR image ``[H, W, 3]`` (uint8) of any size,
     by a super-resolution run (``algorithm="superres"``), computed in tiles of ``tile`` LR
-    pixels with enough context that the tiling changes nothing inside the image."""
+    pixels with enough context that the tiling changes nothing inside the image. A noisy
+    generator (``model.noise > 0``, the conditional EBGAN) draws one sample per ``seed``."""
+    from ebgan_jax.algorithms.superres import with_noise
     from ebgan_jax.evaluators import superres as sr
     algorithm = algorithms.make_algorithm(self.config)
     if not hasattr(algorithm, "super_resolve_fn"):
@@ -82,10 +84,10 @@ class TrainedRun:
                        f"network's receptive field of {field}x{field} pixels; give a larger "
                        "image.")
     if self._resolver is None:
-      self._resolver = algorithm.super_resolve_fn(self.generator)
-    g_vars = {"params": self.state.g.params, "batch_stats": self.state.g.batch_stats}
-    out = sr.tiled(lambda t: self._resolver(g_vars, t), lr.astype(np.float32) / 255.0,
-                   algorithm.scale, tile=tile,
+      self._resolver = algorithm.super_resolve_fn(self.generator, self.discriminator)
+    variables = algorithm.variables(self.state)
+    x = with_noise(lr.astype(np.float32) / 255.0, algorithm.noise, seed)
+    out = sr.tiled(lambda t: self._resolver(variables, t), x, algorithm.scale, tile=tile,
                    margin=field // 2 + 1)
     return sr.to_uint8(out)
 

@@ -201,3 +201,34 @@ def test_tfds_experiments_run_on_mock_data(tmp_path, name):
     assert summary["test_examples"] == 4
   if name.endswith("_ln"):  # scored on the mock test split
     assert summary["labels"] == 10 and summary["test_examples"] == 100
+
+
+def test_magan_released_networks_against_numpy_and_its_energy_is_the_sum_of_squares():
+  config = configs.load_config("digits_magan_released")
+  g, d = step_lib.build_models(config, (28, 28, 1))
+  assert isinstance(g, models.MAGANGenerator) and isinstance(d, models.SigmoidAutoEncoder)
+  x = jax.random.uniform(jax.random.PRNGKey(0), (3, 28, 28, 1), minval=-1.0, maxval=1.0)
+  d_vars = d.init(jax.random.PRNGKey(1), x)
+  rec, code = d.apply(d_vars, x)
+  # 784-256-256-784 on [0, 1]: ReLU, ReLU, sigmoid
+  p = {k: {n: np.asarray(v, np.float64) for n, v in layer.items()}
+       for k, layer in d_vars["params"].items()}
+  h = (np.asarray(x, np.float64).reshape(3, -1) + 1.0) / 2.0
+  for name in ("Dense_0", "Dense_1"):
+    h = np.maximum(h @ p[name]["kernel"] + p[name]["bias"], 0.0)
+  out = 1.0 / (1.0 + np.exp(-(h @ p["Dense_2"]["kernel"] + p["Dense_2"]["bias"])))
+  assert [p[k]["kernel"].shape for k in sorted(p)] == [(784, 256), (256, 256), (256, 784)]
+  np.testing.assert_allclose(np.asarray(code), h, rtol=1e-4, atol=1e-5)
+  np.testing.assert_allclose(np.asarray(rec).reshape(3, -1), 2.0 * out - 1.0, atol=1e-5)
+  # the energy: energy_scale x the mean squared error on [-1, 1] is the released sum of
+  # squared errors on [0, 1]
+  algorithm = algorithms.make_algorithm(config)
+  sse = np.sum(((np.asarray(rec) + 1) / 2 - (np.asarray(x) + 1) / 2) ** 2, axis=(1, 2, 3))
+  np.testing.assert_allclose(algorithm.energy(x, (rec, code)), sse, rtol=1e-5)
+  # the generator: no BatchNorm, a 7x7x128 map, images on [-1, 1] from a sigmoid
+  z = jax.random.normal(jax.random.PRNGKey(2), (4, 50))
+  g_vars = g.init(jax.random.PRNGKey(3), z)
+  assert "batch_stats" not in g_vars
+  assert g_vars["params"]["Dense_0"]["kernel"].shape == (50, 7 * 7 * 128)
+  images = g.apply(g_vars, z)
+  assert images.shape == (4, 28, 28, 1) and -1 < float(images.min()) < float(images.max()) < 1

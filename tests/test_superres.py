@@ -5,6 +5,7 @@ total-variation solver's consistency, the patches, a tiny run through the runner
 import json
 import os
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -240,3 +241,110 @@ def test_a_tiny_statistics_run_super_resolves(tmp_path):
   run = ebgan_jax.load(str(workdir))
   hr = run.super_resolve(sr.to_uint8(_photo(37, 29, seed=10)))
   assert hr.shape == (74, 58, 3) and hr.dtype == np.uint8
+
+
+def _tiny(experiment: str, workdir, *overrides: str) -> None:
+  from ebgan_jax import main
+  assert main.main(["--config", f"experiments/{experiment}.py", "--workdir", str(workdir),
+                    "--no_progress", "--config.num_steps=3", "--config.log_every=1",
+                    "--config.model.blocks=1", "--config.model.features_g=8",
+                    "--config.model.features_d=4", "--config.data.image_size=16",
+                    "--config.batch_size=4", *overrides]) == 0
+
+
+def test_a_tiny_conditional_ebgan_draws_distinct_consistent_samples(tmp_path):
+  import ebgan_jax
+  workdir = tmp_path / "ebgan"
+  # A margin above every energy: each hinge is active, so D's loss is exactly
+  # mean D(y, x) + m - mean D(G(x, z), x), over both samples of each input.
+  _tiny("superres_x4_ebgan", workdir, "--config.margin=10.0",
+        "--config.superres.eval_images=1")
+  rows = [json.loads(line) for line in open(workdir / "metrics.jsonl")]
+  assert [r["step"] for r in rows] == [1, 2, 3]
+  for r in rows:
+    assert r["loss_d"] == pytest.approx(r["energy_real"] + 10.0 - r["energy_fake"], rel=1e-5)
+    assert 0.0 <= r["pt"] <= 1.0 and r["diversity"] > 0.0 and r["consistency_mse"] >= 0.0
+  summary = json.load(open(workdir / "summary.json"))
+  assert summary["val_diversity"] > 0.0 and np.isfinite(summary["val_psnr_y"])
+  run = ebgan_jax.load(str(workdir))
+  lr = sr.to_uint8(_photo(37, 29, seed=11))
+  a, b = run.super_resolve(lr, seed=0), run.super_resolve(lr, seed=1)
+  assert a.shape == (148, 116, 3) and not np.array_equal(a, b)
+  # one seed is one sample, whatever the tiling: z covers the whole image
+  np.testing.assert_array_equal(run.super_resolve(lr, tile=16, seed=0), a)
+
+
+def _is_window(patch: np.ndarray, images: list[np.ndarray]) -> bool:
+  """Whether ``patch`` is a window of one of ``images`` after one of the 8 flips/quarter-turns."""
+  side = patch.shape[0]
+  for image in images:
+    windows = np.lib.stride_tricks.sliding_window_view(image.astype(np.float32),
+                                                       (side, side, 3))[..., 0, :, :, :]
+    for flipped in (patch, patch[:, ::-1]):
+      for k in range(4):
+        if np.any(np.all(np.abs(windows - np.rot90(flipped, -k)) < 1e-3, axis=(-3, -2, -1))):
+          return True
+  return False
+
+
+def test_div2k_patches_and_validation_images_through_tfds_mock(tmp_path):
+  import tensorflow_datasets as tfds
+  from ebgan_jax import configs, data
+  from ebgan_jax.data import natural
+  rng = np.random.default_rng(0)
+  # DIV2K's examples hold an HR and an LR image; only "hr" is read (U makes the LR input).
+  examples = [{"hr": rng.integers(0, 256, (40 + i, 36, 3), dtype=np.uint8),
+               "lr": np.zeros((10, 9, 3), np.uint8)} for i in range(3)]
+  cfg = configs.base_config().data
+  cfg.name, cfg.data_dir, cfg.image_size = "div2k", str(tmp_path), 16
+  with tfds.testing.mock_data(as_data_source_fn=lambda *args, **kwargs: examples):
+    ds = data.make_dataset(cfg, batch_size=4, seed=0)
+    batch = ds.batch(0)
+    assert ds.mocked and batch.shape == (4, 16, 16, 3) and batch.dtype == np.float32
+    np.testing.assert_array_equal(ds.batch(0), batch)  # a pure function of the index
+    # every patch is a window of one HR image (up to a flip or a quarter-turn), in [-1, 1]
+    unit = (batch + 1.0) / 2.0 * 255.0
+    for patch in unit:
+      assert _is_window(patch, [ex["hr"] for ex in examples])
+    images = natural.images(cfg, "validation", 2)
+    assert [v.shape for v in images.values()] == [(40, 36, 3), (41, 36, 3)]
+    np.testing.assert_allclose(images["div2k_validation_0000"], examples[0]["hr"] / 255.0,
+                               atol=1e-6)
+    # and a tiny run trains on it, scored on DIV2K's validation images
+    _tiny("superres_x2_mse", tmp_path / "run", "--config.data.name=div2k",
+          f"--config.data.data_dir={tmp_path}", "--config.superres.eval_images=1")
+  summary = json.load(open(tmp_path / "run" / "summary.json"))
+  assert np.isfinite(summary["val_psnr_y"])
+
+
+def test_cnn_feature_statistics_train_then_stay_fixed(tmp_path):
+  import ebgan_jax
+  from ebgan_jax import statistics
+  workdir = tmp_path / "cnn"
+  _tiny("superres_x4_stats_cnn", workdir, "--config.superres.feature_steps=2",
+        "--config.superres.eval_images=0", "--config.superres.synthesis_steps=3")
+  rows = [json.loads(line) for line in open(workdir / "metrics.jsonl")]
+  assert all(np.isfinite(r["reconstruction_mse"]) for r in rows)
+  run = ebgan_jax.load(str(workdir))
+  # the statistics: block means of the image beside the feature network's first layer
+  y = jnp.asarray(_photo(16, 12, seed=12)[None])
+  d_vars = {"params": run.state.d.params, "batch_stats": run.state.d.batch_stats}
+  first = run.discriminator.apply(d_vars, y, first_layer=True)
+  got = statistics.cnn_statistics(y, lambda t: run.discriminator.apply(d_vars, t,
+                                                                       first_layer=True))
+  assert got.shape == (1, 8, 6, 3 + first.shape[-1])
+  means = np.asarray(y[0]).reshape(8, 2, 6, 2, 3).mean((1, 3))
+  np.testing.assert_allclose(got[0, ..., :3], means, atol=1e-6)
+  np.testing.assert_array_equal(got[..., 3:], first)
+  # after feature_steps updates the feature network no longer moves; the predictor does
+  _tiny("superres_x4_stats_cnn", workdir, "--config.superres.feature_steps=2",
+        "--config.superres.eval_images=0", "--config.superres.synthesis_steps=3",
+        "--config.num_steps=4")
+  later = ebgan_jax.load(str(workdir))
+  assert (run.step, later.step) == (3, 4)
+  for a, b in zip(jax.tree.leaves(run.state.d.params), jax.tree.leaves(later.state.d.params)):
+    np.testing.assert_array_equal(a, b)
+  assert any(not np.array_equal(a, b) for a, b in zip(jax.tree.leaves(run.state.g.params),
+                                                       jax.tree.leaves(later.state.g.params)))
+  hr = run.super_resolve(sr.to_uint8(_photo(37, 29, seed=13)))
+  assert hr.shape == (148, 116, 3) and hr.dtype == np.uint8

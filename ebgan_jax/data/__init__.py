@@ -128,6 +128,10 @@ register("natural_images", DatasetSpec(
     make=lambda cfg, batch_size, seed: natural.make_patches(cfg, batch_size, seed),
     shape=lambda s: (s or 32, s or 32, 3),
     heldout=lambda cfg, limit: natural.heldout_patches(cfg, limit)))
+# DIV2K's HR photographs through TFDS (``div2k``, prepared by the user): the same patches.
+register("div2k", DatasetSpec(
+    make=lambda cfg, batch_size, seed: natural.make_div2k_patches(cfg, batch_size, seed),
+    shape=lambda s: (s or 32, s or 32, 3), tfds=True, reads_files=True))
 register("ring", _mixture_spec(ring_mixture))
 register("grid", _mixture_spec(grid_mixture))
 

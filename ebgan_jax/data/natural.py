@@ -17,6 +17,7 @@ degradation operator of :mod:`ebgan_jax.evaluators.superres`.
 from __future__ import annotations
 
 import functools
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -69,21 +70,31 @@ def split_images(split: str) -> dict[str, np.ndarray]:
 
 
 class PatchSource:
-  """HR patches of ``side`` pixels drawn from images by index (see the module's docstring)."""
+  """HR patches of ``side`` pixels drawn from images by index (see the module's docstring).
 
-  def __init__(self, images: list[np.ndarray], side: int, seed: int):
-    small = [im.shape[:2] for im in images if min(im.shape[:2]) < side]
-    if small:
-      raise ValueError(f"patch side {side} is larger than an image of size {small[0]}; lower "
-                       "data.image_size.")
-    self.images, self.side, self.seed = images, side, seed
-    # Every image equally often: by area, the two largest training images (retina, Hubble's
-    # deep field), mostly a dark background, would give more than half of the patches.
-    self.weights = np.full(len(images), 1.0 / len(images))
+  ``images`` is a sequence of ``[H, W, 3]`` float images in [0, 1], or a function from an
+  image's index to it with their number ``count`` (images read from files on demand)."""
+
+  def __init__(self, images: Sequence[np.ndarray] | Callable[[int], np.ndarray], side: int,
+               seed: int, count: int | None = None):
+    if callable(images):
+      self.image, self.count = images, int(count)
+    else:
+      small = [im.shape[:2] for im in images if min(im.shape[:2]) < side]
+      if small:
+        raise ValueError(f"patch side {side} is larger than an image of size {small[0]}; "
+                         "lower data.image_size.")
+      self.image, self.count = images.__getitem__, len(images)
+    self.side, self.seed = side, seed
 
   def patch(self, index: int) -> np.ndarray:
     rng = np.random.default_rng([self.seed, 0x5A7C, int(index)])
-    image = self.images[rng.choice(len(self.images), p=self.weights)]
+    # Every image equally often: by area, the two largest training images (retina, Hubble's
+    # deep field), mostly a dark background, would give more than half of the patches.
+    image = self.image(int(rng.integers(self.count)))
+    if min(image.shape[:2]) < self.side:
+      raise ValueError(f"patch side {self.side} is larger than an image of size "
+                       f"{image.shape[:2]}; lower data.image_size.")
     top = rng.integers(0, image.shape[0] - self.side + 1)
     left = rng.integers(0, image.shape[1] - self.side + 1)
     patch = image[top:top + self.side, left:left + self.side]
@@ -110,3 +121,52 @@ def heldout_patches(data_cfg, limit: int) -> np.ndarray:
   side = data_cfg.image_size or 32
   source = PatchSource(list(split_images("validation").values()), side, seed=0)
   return source(np.arange(limit or 64))
+
+
+# ----------------------------------------------------------------------------------------------
+# DIV2K (Agustsson & Timofte 2017) through TFDS, for users who have prepared it
+# ----------------------------------------------------------------------------------------------
+
+# The TFDS builder config read: every config of ``div2k`` holds the same 800 training and 100
+# validation HR images; the LR images it also holds (MATLAB's imresize, or unknown kernels) are
+# not read, since the LR input is always made by the project's operator U.
+DIV2K = "div2k/bicubic_x4"
+# Decoded HR images kept in memory (a 2K image is about 6 MB as uint8).
+DIV2K_CACHE = 32
+
+
+def _div2k_reader(split: str, data_dir: str) -> tuple[Callable[[int], np.ndarray], int, bool]:
+  from ebgan_jax.data.tfds_images import is_mocked, open_source
+  source = open_source(DIV2K, split, data_dir)
+
+  @functools.lru_cache(maxsize=DIV2K_CACHE)
+  def read(index: int) -> np.ndarray:
+    return np.asarray(source[index]["hr"], np.float32)[..., :3] / 255.0
+  return read, len(source), is_mocked(source)
+
+
+def make_div2k_patches(data_cfg, batch_size: int, seed: int) -> IndexedDataset:
+  """Random HR patches of DIV2K's training images (``data.split``, default ``train``), each
+  image equally often, drawn by index like the photographs' patches."""
+  side = data_cfg.image_size or 32
+  read, count, mocked = _div2k_reader(data_cfg.split or "train", data_cfg.data_dir)
+  dataset = IndexedDataset("div2k", PatchSource(read, side, seed, count), PATCHES_PER_EPOCH,
+                           (side, side, 3), batch_size, seed)
+  dataset.mocked = mocked  # mock_data patches this process only: read in the training thread
+  return dataset
+
+
+def div2k_images(data_cfg, split: str, limit: int = 0) -> dict[str, np.ndarray]:
+  """``{name: image}`` of DIV2K's whole HR images: ``"validation"`` is the 100 images the
+  challenge validates on (its test images were never released)."""
+  read, count, _ = _div2k_reader(split, data_cfg.data_dir)
+  return {f"div2k_{split}_{i:04d}": read(i) for i in range(min(limit or count, count))}
+
+
+def images(data_cfg, split: str, limit: int = 0) -> dict[str, np.ndarray]:
+  """Whole HR images of a split of ``data.name`` (``natural_images`` or ``div2k``), the first
+  ``limit`` (0: all): what super-resolution is scored on."""
+  if data_cfg.name == "div2k":
+    return div2k_images(data_cfg, split, limit)
+  chosen = split_images(split)
+  return dict(list(chosen.items())[:limit] if limit else chosen.items())

@@ -33,6 +33,29 @@ def _to_float(image: np.ndarray) -> np.ndarray:
   return image.astype(np.float32) / 127.5 - 1.0
 
 
+def open_source(name: str, split: str, data_dir: str, how_to_prepare: str = ""):
+  """``tfds.data_source`` of a prepared dataset, or a one-line error saying how to prepare it."""
+  import tensorflow_datasets as tfds
+  data_dir = data_dir or os.environ.get("TFDS_DATA_DIR") or None
+  try:
+    return tfds.data_source(name, split=split, data_dir=data_dir, download=False)
+  except Exception as e:  # tfds raises several types for "not there"; all mean the same here
+    where = data_dir or "~/tensorflow_datasets"
+    how = (how_to_prepare.format(data_dir=where) if how_to_prepare else
+           f"prepare it once with network access: pip install tensorflow && tfds build {name} "
+           f"--file_format=array_record --data_dir={where}")
+    raise ValueError(f"TFDS dataset {name!r} (split {split!r}) is not prepared as ArrayRecord "
+                     f"in {where}; {how} ({type(e).__name__})") from None
+
+
+def is_mocked(source) -> bool:
+  """Whether ``source`` is ``tfds.testing.mock_data``'s (random examples, or the test's own
+  ``as_data_source_fn``) rather than prepared files."""
+  inner = getattr(source, "data_source", None)
+  return (type(inner).__name__ == "PickableDataSourceMock"
+          or not type(source).__module__.startswith("tensorflow_datasets.core"))
+
+
 def tfds_dataset(name: str, *, split: str, data_dir: str, image_size: int, batch_size: int,
                  seed: int, binarize: bool = False, crop: int | None = None,
                  native_side: int = 64, before: Callable[[], Any] | None = None,
@@ -45,20 +68,10 @@ def tfds_dataset(name: str, *, split: str, data_dir: str, image_size: int, batch
   ``how_to_prepare`` replaces the ``tfds build`` advice of the error for missing files.
   """
   import grain
-  import tensorflow_datasets as tfds
 
-  data_dir = data_dir or os.environ.get("TFDS_DATA_DIR") or None
   if before is not None:
     before()
-  try:
-    source = tfds.data_source(name, split=split, data_dir=data_dir, download=False)
-  except Exception as e:  # tfds raises several types for "not there"; all mean the same here
-    where = data_dir or "~/tensorflow_datasets"
-    how = (how_to_prepare.format(data_dir=where) if how_to_prepare else
-           f"prepare it once with network access: pip install tensorflow && tfds build {name} "
-           f"--file_format=array_record --data_dir={where}")
-    raise ValueError(f"TFDS dataset {name!r} (split {split!r}) is not prepared as ArrayRecord "
-                     f"in {where}; {how} ({type(e).__name__})") from None
+  source = open_source(name, split, data_dir, how_to_prepare)
 
   if crop is not None:
     cropped = _centre_crop(image_size or native_side, crop or None)
@@ -78,7 +91,7 @@ def tfds_dataset(name: str, *, split: str, data_dir: str, image_size: int, batch
                            len(source), shape, batch_size, seed)
   # tfds.testing.mock_data patches this process only: a worker process would look for the
   # real files, so a mocked source is read in the training thread.
-  dataset.mocked = type(getattr(source, "data_source", None)).__name__ == "PickableDataSourceMock"
+  dataset.mocked = is_mocked(source)
   return dataset
 
 

@@ -37,10 +37,10 @@ from ebgan_jax.models.conv import (BEGANAutoEncoder, BEGANDecoder, ConvDiscrimin
                                    PyTorchGANAutoEncoder, PyTorchGANGenerator,
                                    SmallConvAutoEncoder, SmallConvGenerator, TFDCGANAutoEncoder,
                                    TFDCGANDiscriminator, TFDCGANGenerator, began_levels,
-                                   halved_sides)
+                                   MAGANGenerator, halved_sides)
 from ebgan_jax.models.dense import (DenseBottleneckAutoEncoder, GaussianEncoder, Maxout, MaxoutAutoEncoder,
                                     MaxoutDiscriminator, MLPAutoEncoder, MLPDiscriminator,
-                                    MLPGenerator, PacGANGenerator)
+                                    MLPGenerator, PacGANGenerator, SigmoidAutoEncoder)
 from ebgan_jax.models.superres import PairAutoEncoder, SuperResolutionNet, depth_to_space
 from ebgan_jax.models.ladder import LadderNetwork, VanillaCombinator
 from ebgan_jax.models.layers import (Array, Conv, ConvTranspose, Shape, UpsampleConv, batch_norm,
@@ -99,6 +99,12 @@ register("mlp", Architecture({
     "ladder": (_mlp_g, lambda c, s, _: LadderNetwork(tuple(int(n) for n in c.ladder_sizes),
                                                      float(c.ladder_noise))),
 }))
+# MAGAN's released MNIST pair: a transposed-convolution generator without BatchNorm and a
+# 784-256-256-784 sigmoid auto-encoder (features_g, n_layers_d and size_d set their widths).
+register("magan", Architecture(
+    {"autoencoder": (lambda c, s, _: MAGANGenerator(s, c.features_g, c.upsample),
+                     lambda c, s, _: SigmoidAutoEncoder(s, c.n_layers_d, c.size_d))},
+    "square images whose side is a multiple of 4", _square(lambda n: n % 4 == 0)))
 register("pacgan", Architecture({
     "autoencoder": (_pacgan_g, lambda c, s, _: MaxoutAutoEncoder(
         s, c.n_layers_d, c.size_d, c.maxout_pieces, c.bottleneck_d)),
@@ -142,8 +148,9 @@ register("sbn", Architecture({
 }))
 
 register("superres", Architecture(
-    {"autoencoder": (lambda c, s, _: SuperResolutionNet(int(c.scale), c.features_g, c.blocks,
-                                                        c.noise, c.outputs),
+    {"autoencoder": (lambda c, s, _: SuperResolutionNet(
+                         int(c.scale), c.features_g, c.blocks, c.noise, c.outputs,
+                         3 + c.features_d if c.outputs == "features" else 0),
                      lambda c, s, _: PairAutoEncoder(c.features_d))},
     "HR patches [H, W, 3] whose sides are multiples of 4 x model.scale",
     lambda s: len(s) == 3 and s[-1] == 3))

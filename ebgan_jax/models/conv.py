@@ -308,3 +308,26 @@ class ConvDiscriminator(nn.Module):
         h = batch_norm(train)(h)
       h, feats, first = nn.leaky_relu(h, 0.2), feats * 2, False
     return nn.Dense(1)(h.reshape(x.shape[0], -1))[:, 0]
+
+
+# ----------------------------------------------------------------------------------------------
+# MAGAN's released MNIST pair (Wang, Cully, Chang & Demiris 2017; the authors' code)
+# ----------------------------------------------------------------------------------------------
+
+class MAGANGenerator(nn.Module):
+  """The released MNIST generator: ``z`` to a ``side/4 x side/4 x f`` map (a transposed
+  convolution of the 1x1 latent, that is a dense layer), then 4x4 stride-2 transposed
+  convolutions to ``f/2`` and to the image channels; ReLU between, no BatchNorm, a sigmoid
+  output on [0, 1], returned on the project's [-1, 1] as ``2 s - 1``."""
+  out_shape: Shape
+  features: int = 128
+  upsample: str = "subpixel"
+
+  @nn.compact
+  def __call__(self, z: Array, train: bool = True) -> Array:
+    h, w, c = self.out_shape
+    x = nn.relu(nn.Dense(h // 4 * w // 4 * self.features)(z))
+    x = x.reshape(z.shape[0], h // 4, w // 4, self.features)
+    x = nn.relu(ConvTranspose(self.features // 2, 4, method=self.upsample)(x))
+    x = ConvTranspose(c, 4, method=self.upsample)(x)
+    return 2.0 * nn.sigmoid(x) - 1.0

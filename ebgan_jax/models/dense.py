@@ -72,6 +72,26 @@ class MLPAutoEncoder(nn.Module):
     return rec.reshape(x.shape), code
 
 
+class SigmoidAutoEncoder(nn.Module):
+  """MAGAN's released MNIST discriminator (Wang et al. 2017, the authors' code): the image
+  flattened, ``n_layers - 1`` ReLU layers of ``size`` units and a sigmoid layer back to the
+  pixels, on [0, 1]. Takes and returns the project's [-1, 1] (``x`` is read as ``(x + 1) / 2``
+  and the reconstruction returned as ``2 r - 1``), so the mean squared error on [-1, 1] is
+  4 / (pixels) times the released sum of squares on [0, 1]."""
+  out_shape: Shape
+  n_layers: int = 3
+  size: int = 256
+
+  @nn.compact
+  def __call__(self, x: Array, train: bool = True) -> tuple[Array, Array]:
+    h = (x.reshape(x.shape[0], -1) + 1.0) / 2.0
+    for _ in range(self.n_layers - 1):
+      h = nn.relu(nn.Dense(self.size)(h))
+    code = h
+    rec = 2.0 * nn.sigmoid(nn.Dense(math.prod(self.out_shape))(code)) - 1.0
+    return rec.reshape(x.shape), code
+
+
 class DenseBottleneckAutoEncoder(nn.Module):
   """A fully connected auto-encoder with a linear bottleneck, as the public BEGAN code for
   MNIST builds its discriminator: ``size`` ELU units, a linear code of ``code_size``, ``size``

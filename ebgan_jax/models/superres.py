@@ -54,7 +54,10 @@ class SuperResolutionNet(nn.Module):
   noise: int = 0
   # "image": the HR image. "statistics": the scattering statistics Phi(y) of the HR image
   # (ebgan_jax.statistics), as Phi(bicubic(x)) plus a learned residual (Bruna et al. 2016).
+  # "features": that residual alone, ``feature_channels`` wide, for statistics whose
+  # Phi(bicubic(x)) the caller adds (a trained network's features).
   outputs: str = "image"
+  feature_channels: int = 0
 
   @nn.compact
   def __call__(self, x: Array, train: bool = False, z: Array | None = None) -> Array:
@@ -77,13 +80,15 @@ class SuperResolutionNet(nn.Module):
     body = Conv(self.features)(body) + head
     for _ in range(stages):
       body = nn.relu(depth_to_space(Conv(4 * self.features)(body), 2))
-    if self.outputs == "statistics":
+    if self.outputs in ("statistics", "features"):
       from ebgan_jax import statistics
-      skip = statistics.scattering(up)
-      residual = Conv(skip.shape[-1])(body)  # at the HR resolution: pooled to the statistics'
-      r = residual.shape[1] // skip.shape[1]
-      residual = residual.reshape(b, skip.shape[1], r, skip.shape[2], r, -1).mean((2, 4))
-      return skip + residual
+      skip = statistics.scattering(up) if self.outputs == "statistics" else None
+      channels = skip.shape[-1] if skip is not None else self.feature_channels
+      # At the HR resolution, then pooled to the statistics' grid (2x2 blocks).
+      residual = Conv(channels)(body)
+      hh, ww = residual.shape[1] // 2, residual.shape[2] // 2
+      residual = residual.reshape(b, hh, 2, ww, 2, -1).mean((2, 4))
+      return residual if skip is None else skip + residual
     return up + Conv(3)(body)
 
 
@@ -92,13 +97,18 @@ class PairAutoEncoder(nn.Module):
   input ``x`` stacked as six channels ``[B, H, W, 6]``, reconstructed through two stride-2
   convolutions and back (EBGAN's auto-encoder discriminator, Zhao, Mathieu & LeCun 2017, §2.3,
   conditioned on x by its input). Returns ``(reconstruction, code)`` like every auto-encoder
-  discriminator of the project."""
+  discriminator of the project; with ``first_layer`` only the first layer's activations
+  ``[B, H/2, W/2, features]``, the features the sufficient-statistics model can match (fed
+  three channels, it is an auto-encoder of HR images alone)."""
   features: int = 32
 
   @nn.compact
-  def __call__(self, pair: Array, train: bool = False) -> tuple[Array, Array]:
+  def __call__(self, pair: Array, train: bool = False, first_layer: bool = False
+               ) -> tuple[Array, Array] | Array:
     f = self.features
     h = nn.leaky_relu(Conv(f, 4, stride=2, padding="SAME")(pair * 2.0 - 1.0), 0.2)
+    if first_layer:
+      return h
     code = nn.leaky_relu(Conv(2 * f, 4, stride=2, padding="SAME")(h), 0.2)
     b, hh, ww, _ = code.shape
     u = nn.leaky_relu(depth_to_space(Conv(4 * f)(code), 2), 0.2)
