@@ -78,7 +78,7 @@ theory: install
 evaluation-function: install
 	$(PY) -m ebgan_jax.studies.evaluation_function $(ARGS)
 
-# Super-resolution at x2 and x4 on held-out photographs (results/superres; about 45 minutes).
+# Super-resolution at x2 and x4 on held-out photographs (results/superres; about 50 minutes).
 superres: install
 	$(PY) -m ebgan_jax.studies.superres $(ARGS)
 

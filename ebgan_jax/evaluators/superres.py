@@ -25,6 +25,8 @@ a blurry output is below 1, and noise above it.
 
 from __future__ import annotations
 
+import functools
+
 from typing import Callable
 
 import jax
@@ -81,7 +83,13 @@ def total_variation(y: Array, eps: float = 1e-3) -> Array:
 def total_variation_solve(x: Array, scale: int, lam: float, steps: int = 300,
                           learning_rate: float = 0.01) -> Array:
   """``argmin_y 1/2 ||U(y) - x||^2 + lam TV(y)`` for one LR image ``[h, w, 3]`` by Adam from
-  the bicubic upsampling, clipped to [0, 1]."""
+  the bicubic upsampling, clipped to [0, 1]. One compilation per image shape: ``lam`` is an
+  argument of the compiled program, so a search over it compiles once."""
+  return _tv_solve(jnp.asarray(x), jnp.asarray(lam, jnp.float32), scale, steps, learning_rate)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3, 4))
+def _tv_solve(x: Array, lam: Array, scale: int, steps: int, learning_rate: float) -> Array:
   import optax
   from ebgan_jax.state import standard_promotion
   opt = standard_promotion(optax.adam(learning_rate))

@@ -56,6 +56,8 @@ def methods(scale: int) -> tuple[str, ...]:
   return ("bicubic", "total variation", *TRAINED[scale])
 MEASURES = (("psnr_y", "PSNR-Y (dB)"), ("ssim_y", "SSIM-Y"),
             ("consistency_psnr", "consistency (dB)"), ("detail_ratio", "detail ratio"))
+# The time the whole command was meant to take from scratch on two CPU cores.
+BUDGET_MINUTES = 45
 # The side, in HR pixels, of the centred crop of each test image that the figures show.
 CROP = 96
 
@@ -209,7 +211,9 @@ def render(out: str) -> str:
            "under the consistency term, from the bicubic upsampling. The conditional EBGAN "
            "draws G(x, z) against the reconstruction energy of an auto-encoder on the (HR, "
            "bicubic-upsampled LR) pair, with the pulling-away term and the consistency term "
-           "and no pixel loss against the HR image.",
+           "and no pixel loss against the HR image; its learning rate and consistency weight "
+           "were chosen on the validation images (`experiments/superres_x4_ebgan.py` says "
+           "how).",
            ""]
   for scale, part in results["scales"].items():
     names = _test_names(results)
@@ -235,6 +239,15 @@ def render(out: str) -> str:
               ""]
     lines += _verdicts(part, names, int(scale)) + [""]
     lines += [f"![x{scale}](x{scale}.png)", ""]
+  seconds = {s: part["seconds"] for s, part in results["scales"].items()}
+  training = sum(t["train_seconds"] or 0.0 for part in results["scales"].values()
+                 for t in part["trained"].values())
+  lines += [f"The command that wrote this page took {sum(seconds.values()) / 60:.1f} minutes ("
+            + ", ".join(f"x{s}: {v / 60:.1f}" for s, v in seconds.items())
+            + f"), of which the trainings took {training / 60:.1f} (as each run's summary "
+            "records it; a run read back instead of trained counts its earlier time): "
+            + ("within" if sum(seconds.values()) <= BUDGET_MINUTES * 60 else "over")
+            + f" the {BUDGET_MINUTES}-minute budget set for it on two CPU cores.", ""]
   lines += _history(out)
   lines += ["## What a larger budget would change", "",
             "The conditional EBGAN and the CNN features' statistics are trained at x4 only, and "
@@ -305,6 +318,12 @@ def _verdicts(part: dict, names: list[str], scale: int) -> list[str]:
                        "less detail", "more detail")
     psnr = _compare(rows, names, method, "MSE-CNN", "psnr_y", " dB", "lower", "higher")
     lines.append(f"- {what} against MSE-CNN: detail ratio {sharper}; PSNR-Y {psnr}.")
+  for method in rows:
+    ratio = report.mean_se(values(method, "detail_ratio"))
+    if ratio.mean > 1.0:
+      lines.append(f"- {method}'s detail ratio is above 1 ({ratio.format('.3g', '.2g')}): "
+                   "its outputs carry more of the detail U discards than the HR images hold, "
+                   "so at least the excess is not the HR image's detail.")
   for key, title in MEASURES:
     if key == "detail_ratio":
       best = min(rows, key=lambda m: abs(sum(values(m, key)) / len(names) - 1.0))
