@@ -77,3 +77,36 @@ def test_seed_spec_rejects_no_seeds():
   assert report.seed_spec(2) == {"seed": ["0", "1"]}
   with pytest.raises(ValueError, match="--seeds must be at least 1"):
     report.seed_spec(0)
+
+
+def test_recipes_only_replaces_its_rows_and_keeps_the_rest(tmp_path, capsys):
+  import json
+  import shutil
+  from ebgan_jax import rundir
+  from ebgan_jax.studies import recipes
+  results = tmp_path / "results"
+  shutil.copytree(RESULTS / "recipes", results / "recipes")
+  for name in ("results.json",):
+    shutil.copy(RESULTS / name, results / name)
+  shutil.copytree(RESULTS / "pacgan", results / "pacgan")
+  before = json.loads((results / "recipes" / "seeds.json").read_text())
+  # two finished seeds of the released networks (their summaries stand for the runs)
+  for seed, score in ((0, 8.0), (1, 8.25)):
+    run = tmp_path / "runs" / "digits_magan_released" / f"seed{seed}"
+    run.mkdir(parents=True)
+    summary = {"steps": 10024, "margin": 0.5, "inception_score": score, "classes_covered": 10,
+               "frechet_distance": 3.0, "precision": 0.8, "recall": 0.5, "coverage": 0.7}
+    (run / rundir.SUMMARY).write_text(json.dumps(summary))
+  out = str(results / "recipes")
+  assert recipes.main(["--only", "digits_magan_released", "--seeds", "2", "--out", out,
+                       "--workdir", str(tmp_path / "runs"), "--no_progress"]) == 0
+  after = json.loads((results / "recipes" / "seeds.json").read_text())
+  others = lambda rows: [r for r in rows if r["experiment"] != "digits_magan_released"]
+  assert others(after) == others(before) and others(before)
+  assert [(r["seed"], r["inception_score"]) for r in after
+          if r["experiment"] == "digits_magan_released"] == [(0, 8.0), (1, 8.25)]
+  page = (results / "recipes" / "README.md").read_text()
+  assert page == recipes.render(out) and "`digits_magan_released` | 2 | 8.12 ± 0.12" in page
+  with pytest.raises(SystemExit):
+    recipes.main(["--only", "digits_nothing", "--out", out])
+  assert "--only 'digits_nothing' is not on the page" in capsys.readouterr().err

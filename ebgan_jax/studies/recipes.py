@@ -2,7 +2,7 @@
 Demiris 2017) trained with their papers' own recipes, against the targets set for them.
 
   python -m ebgan_jax.studies.recipes [--seeds 3] [--workdir runs/recipes]
-                                      [--out results/recipes]
+                                      [--out results/recipes] [--only EXPERIMENT,...]
 
 Trains (or resumes) seeds 0 … N-1 of each experiment of :data:`SEEDED` as single runs (the
 recipe exactly as ``make train`` runs it), then BEGAN's γ sweep (:data:`GAMMAS`, one vmapped
@@ -23,7 +23,7 @@ import sys
 from ebgan_jax import cli, rundir
 from ebgan_jax.studies import report
 
-SEEDED = ("digits_began_paper", "digits_magan", "stacked_digits_magan")
+SEEDED = ("digits_began_paper", "digits_magan", "digits_magan_released", "stacked_digits_magan")
 GAMMAS = ("0.3", "0.5", "0.7")
 DIGITS_KEYS = ("inception_score", "classes_covered", "frechet_distance", "precision", "recall",
                "coverage")
@@ -34,6 +34,8 @@ TARGETS = {
     "digits_began_paper": (("inception_score", ">=", 8.5), ("classes_covered", ">=", 10),
                      ("frechet_distance", "<=", 5.0), ("k_off_clip", ">=", 0.9)),
     "digits_magan": (("inception_score", ">=", 8.5), ("classes_covered", ">=", 10)),
+    # MAGAN's released networks (added 2026-12-07, before training): digits_magan's targets.
+    "digits_magan_released": (("inception_score", ">=", 8.5), ("classes_covered", ">=", 10)),
     "stacked_digits_magan": (("modes_covered", ">=", 990),),
 }
 TARGETS_2D = {"ring": 7, "grid": 20}  # modes covered, of 8 and of 25
@@ -63,12 +65,13 @@ def seed_row(experiment: str, seed: int, workdir: str) -> dict:
   return row
 
 
-def train_seeds(seeds: int, workdir: str, progress: bool) -> list[dict] | None:
+def train_seeds(seeds: int, workdir: str, progress: bool,
+                experiments: tuple[str, ...] = SEEDED) -> list[dict] | None:
   """Every seed of every recipe, trained or resumed one after the other, each as the single
   run ``make train`` makes; None if stopped."""
   from ebgan_jax import configs, train
   rows = []
-  for experiment in SEEDED:
+  for experiment in experiments:
     for seed in range(seeds):
       config = configs.load_config(experiment)
       configs.apply_overrides(config, [f"seed={seed}"])
@@ -86,6 +89,13 @@ def _mean(values, spec=".3g") -> str:
   return report.mean_se(values).format(spec, ".2g")
 
 
+def _paired(a: list[float], b: list[float]) -> str:
+  """``a - b`` over the seeds both have, with its verdict."""
+  n = min(len(a), len(b))
+  diff = report.paired(a[:n], b[:n])
+  return f"{diff.mean:+.3g} ± {diff.se:.2g} (n = {diff.n}): {report.verdict(diff)}"
+
+
 def _target_text(target: tuple[str, str, float]) -> str:
   metric, sense, value = target
   return f"{metric.replace('_', ' ')} {'≥' if sense == '>=' else '≤'} {value:g}"
@@ -101,7 +111,7 @@ def render(out: str) -> str:
   family = report.read_json(results, "results.json")
   pacgan = report.read_json(os.path.join(results, "pacgan"), "results.json")
   by = {e: [r for r in seeds if r["experiment"] == e] for e in SEEDED}
-  n = sorted({len(rows) for rows in by.values()})
+  n = sorted({len(rows) for rows in by.values() if rows})
 
   def col(experiment, key):
     return [r[key] for r in by[experiment] if key in r]
@@ -127,8 +137,8 @@ def render(out: str) -> str:
 
   lines += ["## The targets", ""]
   body = []
-  for e in ("digits_began_paper", "digits_magan"):
-    if not by[e]:
+  for e in ("digits_began_paper", "digits_magan", "digits_magan_released"):
+    if not by.get(e):
       continue
     k_off = col(e, "k_off_clip")
     body.append([f"`{e}`", len(by[e]), _mean(col(e, "inception_score")),
@@ -188,6 +198,17 @@ def render(out: str) -> str:
            if ebgan_pt["digits"] else "")
         + (f"; its final margin is {min(margins):.3g}–{max(margins):.3g}" if margins else "")
         + "."]
+  if by.get("digits_magan_released"):
+    e = "digits_magan_released"
+    lines += [
+        "- **MAGAN with its released MNIST networks** (`experiments/digits_magan_released.py`: "
+        "a 784-256-256-784 sigmoid auto-encoder with the sum-of-squares energy, a "
+        "transposed-convolution generator without BatchNorm, z ~ N(0, 1) of size 50, the "
+        "digits resized to 28×28; the schedule of `digits_magan`): score "
+        + _mean(col(e, "inception_score")) + ", Fréchet distance "
+        + _mean(col(e, "frechet_distance")) + "; against `digits_magan` (paired by seed) "
+        + _paired(col(e, "inception_score"), col("digits_magan", "inception_score"))
+        + " in score."]
   lines += ["", "Nothing was changed after seeing these numbers; the configurations are the "
             "recipes as described in the experiment files.", ""]
 
@@ -266,16 +287,33 @@ def main(argv: list[str] | None = None) -> int:
   parser.add_argument("--seeds", type=int, default=3)
   parser.add_argument("--workdir", default="runs/recipes")
   parser.add_argument("--out", default="results/recipes")
+  parser.add_argument("--only", default="",
+                      help="comma-separated experiments of the page to (re)train alone: their "
+                           "rows replace theirs in <out>/seeds.json, the others and BEGAN's "
+                           "gamma sweep are kept as they are")
   parser.add_argument("--no_progress", action="store_true")
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
   cli.set_cpu_defaults()
+  only = tuple(e for e in args.only.split(",") if e)
+  unknown = [e for e in only if e not in SEEDED]
+  if unknown:
+    parser.error(f"--only {unknown[0]!r} is not on the page; choose from {', '.join(SEEDED)}.")
+  if only and not os.path.exists(os.path.join(args.out, "seeds.json")):
+    parser.error(f"--only keeps the other rows of {os.path.join(args.out, 'seeds.json')}, "
+                 "which does not exist; run make recipes without --only first.")
 
   def body() -> int:
     from ebgan_jax import configs, sweep
     report.seed_spec(args.seeds)  # rejects --seeds < 1 before anything trains
-    rows = train_seeds(args.seeds, args.workdir, not args.no_progress)
+    rows = train_seeds(args.seeds, args.workdir, not args.no_progress, only or SEEDED)
     if rows is None:
       return cli.interrupted()
+    if only:
+      kept = [r for r in report.read_json(args.out, "seeds.json") if r["experiment"] not in only]
+      rows = sorted(kept + rows, key=lambda r: (SEEDED.index(r["experiment"]), r["seed"]))
+      report.write_json(args.out, "seeds.json", rows)
+      print(f"wrote {report.write_page(args.out, render)}", flush=True)
+      return cli.EXIT_OK
     swept = os.path.join(args.workdir, "digits_began_gamma")
     if not sweep.run_sweep(configs.load_config("digits_began_paper"), {"began.gamma": list(GAMMAS)},
                            swept, progress=not args.no_progress):
