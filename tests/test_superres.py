@@ -120,16 +120,21 @@ def test_tiles_change_nothing_inside_the_receptive_field():
   np.testing.assert_allclose(small, whole, atol=1e-5)
 
 
+def _tiny(experiment: str, workdir, *overrides: str) -> None:
+  from ebgan_jax import main
+  assert main.main(["--config", f"experiments/{experiment}.py", "--workdir", str(workdir),
+                    "--no_progress", "--config.num_steps=3", "--config.log_every=1",
+                    "--config.model.blocks=1", "--config.model.features_g=8",
+                    "--config.model.features_d=4", "--config.data.image_size=16",
+                    "--config.batch_size=4", *overrides]) == 0
+
+
 @pytest.fixture(scope="module")
 def tiny_superres(tmp_path_factory):
   """A super-resolution run of 6 steps through the command line (x2, one residual block)."""
-  from ebgan_jax import main
   workdir = tmp_path_factory.mktemp("superres") / "run"
-  assert main.main(["--config", "experiments/superres_x2_mse.py", "--workdir", str(workdir),
-                    "--no_progress", "--config.num_steps=6", "--config.log_every=3",
-                    "--config.model.blocks=1", "--config.model.features_g=8",
-                    "--config.model.features_d=4", "--config.data.image_size=16",
-                    "--config.batch_size=4", "--config.superres.eval_images=1"]) == 0
+  _tiny("superres_x2_mse", workdir, "--config.num_steps=6", "--config.log_every=3",
+        "--config.superres.eval_images=1")
   return workdir
 
 
@@ -230,26 +235,12 @@ def test_synthesis_matches_the_statistics_of_an_image_and_stays_consistent():
 
 def test_a_tiny_statistics_run_super_resolves(tmp_path):
   import ebgan_jax
-  from ebgan_jax import main
   workdir = tmp_path / "stats"
-  assert main.main(["--config", "experiments/superres_x2_stats.py", "--workdir", str(workdir),
-                    "--no_progress", "--config.num_steps=3", "--config.log_every=3",
-                    "--config.model.blocks=1", "--config.model.features_g=8",
-                    "--config.model.features_d=4", "--config.data.image_size=16",
-                    "--config.batch_size=4", "--config.superres.eval_images=0",
-                    "--config.superres.synthesis_steps=3"]) == 0
+  _tiny("superres_x2_stats", workdir, "--config.log_every=3", "--config.superres.eval_images=0",
+        "--config.superres.synthesis_steps=3")
   run = ebgan_jax.load(str(workdir))
   hr = run.super_resolve(sr.to_uint8(_photo(37, 29, seed=10)))
   assert hr.shape == (74, 58, 3) and hr.dtype == np.uint8
-
-
-def _tiny(experiment: str, workdir, *overrides: str) -> None:
-  from ebgan_jax import main
-  assert main.main(["--config", f"experiments/{experiment}.py", "--workdir", str(workdir),
-                    "--no_progress", "--config.num_steps=3", "--config.log_every=1",
-                    "--config.model.blocks=1", "--config.model.features_g=8",
-                    "--config.model.features_d=4", "--config.data.image_size=16",
-                    "--config.batch_size=4", *overrides]) == 0
 
 
 def test_a_tiny_conditional_ebgan_draws_distinct_consistent_samples(tmp_path):

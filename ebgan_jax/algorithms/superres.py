@@ -186,7 +186,6 @@ class SuperResolution(Algorithm):
     return losses.reconstruction_energy(pair, rec), code, stats.get("batch_stats", {})
 
   def _ebgan_update(self, state, y, x, key):
-    k_z = key
     g, d, controller = state.g, state.d, state.controller
     s = self.samples
     xs = jnp.repeat(x, s, axis=0)  # sample j of input i is row i * s + j
@@ -195,11 +194,10 @@ class SuperResolution(Algorithm):
 
     def generate(params):
       out, stats = g.apply_fn({"params": params, "batch_stats": g.batch_stats}, xs, train=True,
-                              mutable=["batch_stats"], rngs={"noise": k_z})
+                              mutable=["batch_stats"], rngs={"noise": key})
       return out, stats.get("batch_stats", {})
 
-    fake, g_stats = generate(g.params)
-    fake = jax.lax.stop_gradient(fake)
+    fake = jax.lax.stop_gradient(generate(g.params)[0])
 
     def d_loss_fn(params):
       e_real, _, stats = self.pair_energy(d, params, y, up)

@@ -126,18 +126,21 @@ def evaluate_scale(scale: int, tv: dict, workdirs: dict) -> dict:
     # a stochastic method shows two of its samples
     crops[name] = ([window(lr_shown)] + [window(o) for m in methods(scale)
                                           for o in draws[m][:2]] + [window(hr)])
-  return {"rows": rows, "crops": crops, "steps": {m: r.step for m, r in runs.items()}}
+  shown = {m: min(len(d), 2) for m, d in draws.items()}
+  return {"rows": rows, "crops": crops, "shown": shown,
+          "steps": {m: r.step for m, r in runs.items()}}
 
 
-def save_figure(path: str, crops: dict, scale: int) -> None:
+def save_figure(path: str, crops: dict, shown: dict[str, int], scale: int) -> None:
+  """The crops of every test image, a column per method (two for a stochastic method, as
+  ``shown`` says: the draws per method)."""
   import matplotlib
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
   import numpy as np
   columns = ["LR (x{} nearest)".format(scale)]
-  for method in methods(scale):
-    noisy = method in TRAINED[scale] and TRAINED[scale][method].endswith("_ebgan")
-    columns += [f"{method}, sample 1", f"{method}, sample 2"] if noisy else [method]
+  for method, count in shown.items():
+    columns += [f"{method}, sample {i + 1}" for i in range(count)] if count > 1 else [method]
   columns.append("HR")
   fig, axes = plt.subplots(len(crops), len(columns),
                            figsize=(1.9 * len(columns), 1.9 * len(crops)), squeeze=False)
@@ -171,7 +174,8 @@ def run_study(out: str, workdir: str, progress: bool = True) -> dict:
     evaluated = evaluate_scale(scale, tv, workdirs)
     for method, steps in evaluated["steps"].items():
       trained_runs[method]["steps"] = steps
-    save_figure(os.path.join(out, f"x{scale}.png"), evaluated["crops"], scale)
+    save_figure(os.path.join(out, f"x{scale}.png"), evaluated["crops"], evaluated["shown"],
+                scale)
     results["scales"][str(scale)] = {
         "tv": tv, "trained": trained_runs, "rows": evaluated["rows"],
         "seconds": round(time.perf_counter() - t0, 1)}
