@@ -128,6 +128,9 @@ def base_config() -> ml_collections.ConfigDict:
   # plain form; the same function either way (models/layers.py).
   c.model.upsample = "subpixel"
   c.model.maxout_pieces = 5  # model.arch="pacgan": pieces per maxout unit
+  # model.arch="pacgan": the generator of PacGAN's released code ("released": a bias on the
+  # output layer, BatchNorm momentum 0.95) or this project's earlier one ("bias_free").
+  c.model.pacgan_generator = "released"
   c.model.sbn_sizes = (64, 32, 16)  # model.arch="sbn": binary layers h_1 (bottom) to h_L
   # The Ladder Network of algorithm="ln" / "ebgan_ln": hidden widths and the classes, and the
   # std of the corrupted path's Gaussian noise.
@@ -175,12 +178,13 @@ PACGAN_MARGINS = {"ring": 0.1, "grid": 0.1}
 
 def pacgan_config(mixture: str, algorithm: str = "gan", pack: int = 1) -> ml_collections.ConfigDict:
   """PacGAN's 2-D protocol (Lin et al. 2018, §5.1; their released code): a 4 x 400 BatchNorm
-  ReLU generator without biases on 2-D normal noise, a discriminator of three maxout layers of
-  200 units with 5 pieces, Adam 1e-4 with beta1 0.8, batches of 100 packed examples, G and D
-  updated simultaneously from the same batch, a fixed training set of 100,000 points, 400
-  epochs of 1,000 updates. Evaluated on 2,500 samples from fixed noise, BatchNorm in inference
-  mode, every 10,000 updates (the curves) and at the end. For EBGAN, the discriminator is the
-  auto-encoder built from the same maxout layers and the margin is ``PACGAN_MARGINS``."""
+  ReLU generator on 2-D normal noise (a bias on its output layer only, BatchNorm momentum
+  0.95), a discriminator of three maxout layers of 200 units with 5 pieces, Adam 1e-4 with
+  beta1 0.8, batches of 100 packed examples, G and D updated simultaneously from the same
+  batch, a fixed training set of 100,000 points, 400 epochs of 1,000 updates. Evaluated on
+  2,500 samples from fixed noise, BatchNorm in inference mode, every 10,000 updates (the curves)
+  and at the end. For EBGAN, the discriminator is the auto-encoder built from the same maxout
+  layers and the margin is ``PACGAN_MARGINS``."""
   c = base_config()
   c.algorithm, c.pack = algorithm, pack
   c.margin = PACGAN_MARGINS[mixture]  # EBGAN's; the other algorithms do not read it
@@ -539,6 +543,9 @@ def validate(config: ml_collections.ConfigDict) -> None:
     if config.optimizer[key] not in allowed:
       raise ValueError(f"config.optimizer.{key} must be {' or '.join(map(repr, allowed))}, got "
                        f"{config.optimizer[key]!r}.")
+  if config.model.pacgan_generator not in ("released", "bias_free"):
+    raise ValueError(f"config.model.pacgan_generator must be 'released' or 'bias_free', got "
+                     f"{config.model.pacgan_generator!r}.")
   if config.model.activation_d not in ("relu", "elu"):
     raise ValueError(f"config.model.activation_d must be 'relu' or 'elu', got "
                      f"{config.model.activation_d!r}.")

@@ -20,11 +20,31 @@ def test_pacgan_networks_match_the_released_code():
   g_vars = g.init(jax.random.PRNGKey(0), jnp.zeros((3, 2)), train=False)
   d_vars = d.init(jax.random.PRNGKey(1), jnp.zeros((3, 2)), train=False)
   shapes = jax.tree.map(np.shape, g_vars["params"])
-  # 2 -> 400 x 4 -> 2, no biases anywhere (BatchNorm has scale and shift)
+  # 2 -> 400 x 4 -> 2: no biases in the hidden layers (BatchNorm has scale and shift), a bias on
+  # the output layer (the released code's decoder.linear_transformations[-1].use_bias = True)
   assert [shapes[f"Dense_{i}"]["kernel"] for i in range(5)] == [(2, 400), (400, 400), (400, 400),
                                                                 (400, 400), (400, 2)]
-  assert all("bias" not in shapes[f"Dense_{i}"] for i in range(5))
+  assert all("bias" not in shapes[f"Dense_{i}"] for i in range(4))
+  assert shapes["Dense_4"]["bias"] == (2,)
   assert len([k for k in shapes if k.startswith("BatchNorm")]) == 4
+  # population statistics updated as 0.95 * population + 0.05 * batch (the released code's)
+  z = jax.random.normal(jax.random.PRNGKey(2), (16, 2))
+  _, updated = g.apply(g_vars, z, train=True, mutable=["batch_stats"])
+  h = np.asarray(z) @ np.asarray(g_vars["params"]["Dense_0"]["kernel"])
+  np.testing.assert_allclose(updated["batch_stats"]["BatchNorm_0"]["mean"],
+                             0.95 * 0 + 0.05 * h.mean(0), rtol=1e-5, atol=1e-7)
+  np.testing.assert_allclose(updated["batch_stats"]["BatchNorm_0"]["var"],
+                             0.95 * 1 + 0.05 * h.var(0), rtol=1e-5, atol=1e-7)
+  # the generator of the earlier rows: no biases anywhere, momentum 0.9
+  earlier, _ = step_lib.build_models(
+      configs.with_values(configs.load_config("toy_ring_gan"),
+                          **{"model.pacgan_generator": "bias_free"}), (2,))
+  e_vars = earlier.init(jax.random.PRNGKey(0), jnp.zeros((3, 2)), train=False)
+  assert all("bias" not in e_vars["params"][f"Dense_{i}"] for i in range(5))
+  _, updated = earlier.apply(e_vars, z, train=True, mutable=["batch_stats"])
+  np.testing.assert_allclose(updated["batch_stats"]["BatchNorm_0"]["mean"],
+                             0.1 * (np.asarray(z) @ np.asarray(e_vars["params"]["Dense_0"]["kernel"])
+                                    ).mean(0), rtol=1e-5, atol=1e-7)
   # three maxout layers of 200 units x 5 pieces, then a logit
   d_shapes = jax.tree.map(np.shape, d_vars["params"])
   assert [d_shapes[f"Maxout_{i}"]["Dense_0"]["kernel"] for i in range(3)] == [
@@ -143,8 +163,8 @@ def test_the_protocol_command_reports_beside_table_1_and_resumes(tmp_path, capsy
           "--config.data.train_points=200"]
   assert pacgan.main(args) == 0
   report = (tmp_path / "out" / "README.md").read_text()
-  assert "| GAN (Lin et al. 2018) | 400,000 | 10 | 6.3 ± 0.5 | 98.2 ± 0.2 | 0.45 ± 0.09 |" in report
-  assert "| PacGAN2 (ours) | 40 | 2 |" in report and (tmp_path / "out" / "curves.png").exists()
+  assert "| GAN (Lin et al. 2018) | their code | 400,000 | 10 | 6.3 ± 0.5 | 98.2 ± 0.2 | 0.45 ± 0.09 |" in report
+  assert "| PacGAN2 (ours) | released | 40 | 2 |" in report and (tmp_path / "out" / "curves.png").exists()
   hours = pacgan.hours_per_100k(str(tmp_path / "runs" / "ring" / "PacGAN2"))
   row = next(line for line in report.splitlines() if line.startswith("| PacGAN2 (ours)"))
   assert hours > 0 and row.endswith(f" | {hours:.2g} |")  # the cost column
@@ -166,7 +186,7 @@ def test_the_protocol_command_reports_beside_table_1_and_resumes(tmp_path, capsy
   again = json.loads((tmp_path / "out" / "results.json").read_text())
   assert again[0]["high_quality"] == rows[0]["high_quality"]
   assert [r["model"] for r in again] == ["GAN", "GAN", "PacGAN2", "PacGAN2"]
-  assert "| PacGAN2 (ours) | 40 | 2 |" in (tmp_path / "out" / "README.md").read_text()
+  assert "| PacGAN2 (ours) | released | 40 | 2 |" in (tmp_path / "out" / "README.md").read_text()
   # ... and the finished run started again logged its final evaluation once
   assert len([r for r in rundir.read_metrics(str(tmp_path / "runs" / "ring" / "GAN"))
               if r["step"] == 40 and "high_quality" in r]) == 2
@@ -175,7 +195,7 @@ def test_the_protocol_command_reports_beside_table_1_and_resumes(tmp_path, capsy
   assert pacgan.main(args[:-1] + ["--report", "--steps", "400000"]) == 0
   report = (tmp_path / "out" / "README.md").read_text()
   assert "**Still training** (target 400,000 updates, the published budget)" in report
-  assert "| GAN (ours) | 40 | 2 |" in report
+  assert "| GAN (ours) | released | 40 | 2 |" in report
   # A finished run trained on and stopped: its evaluations since its end are the row, not the
   # summary of the earlier end.
   later = {"step": 50, "member": "seed=1", "modes_covered": 3.0, "high_quality": 0.25}
@@ -204,10 +224,10 @@ def test_the_protocol_command_reports_beside_table_1_and_resumes(tmp_path, capsy
   fresh = [a if a != "GAN,PacGAN2" else "PacGAN2" for a in fresh]
   assert pacgan.main(fresh) == 0
   assert "the report's row (40 updates) is kept" in capsys.readouterr().err
-  assert "| PacGAN2 (ours) | 40 | 2 |" in (tmp_path / "out" / "README.md").read_text()
+  assert "| PacGAN2 (ours) | released | 40 | 2 |" in (tmp_path / "out" / "README.md").read_text()
   assert pacgan.main([a if a != "20" else "60" for a in fresh]) == 0
   report = (tmp_path / "out" / "README.md").read_text()
-  assert "| PacGAN2 (ours) | 60 | 2 |" in report and "| GAN (ours) | 40 | 2 |" in report
+  assert "| PacGAN2 (ours) | released | 60 | 2 |" in report and "| GAN (ours) | released | 40 | 2 |" in report
 
 
 def test_first_step_at_the_published_numbers():
@@ -233,22 +253,49 @@ def test_stacked_mnist_rows_are_the_published_set_up_and_report_beside_table_2(t
   assert (config.data.name, config.data.train_points, config.pack, config.num_steps,
           config.g_steps, config.model.arch, config.eval_every) == (
       "stacked_mnist", 128000, 2, 100000, 2, "dcgan_tf", 5000)  # 20 points per curve
-  rows = [{"dataset": "stacked_mnist", "model": "GAN", "steps": 100000, "member": f"seed={i}",
+  rows = [{"dataset": "stacked_mnist", "model": "GAN", "generator": "dcgan_tf", "steps": 100000,
+           "member": f"seed={i}",
            "modes_covered": m, "kl_to_uniform": kl} for i, (m, kl) in enumerate([(80, 4.4),
                                                                                  (90, 4.2)])]
-  table = {("stacked_mnist", "GAN"): {"hours_per_100k": None, "members": {
+  table = {("stacked_mnist", "GAN", "dcgan_tf"): {"hours_per_100k": None, "members": {
       r["member"]: [{"step": r["steps"], "modes_covered": r["modes_covered"],
                      "kl_to_uniform": r["kl_to_uniform"]}] for r in rows}}}
   pacgan.write_report(table, str(tmp_path / "out"))
   assert json.loads((tmp_path / "out" / "results.json").read_text()) == rows
   report = (tmp_path / "out" / "README.md").read_text()
   assert "## stacked_mnist (Table 2)" in report
-  assert "| model | updates | seeds | modes (of 1,000) | KL to uniform | recall | coverage |" in report
+  assert ("| model | generator | updates | seeds | modes (of 1,000) | KL to uniform | recall | "
+          "coverage |") in report
   # mean ± standard error: 85 ± 5 modes, KL 4.3 ± 0.1; both within two standard errors of the
   # published row (|85 - 78.9| <= 2 hypot(5, 6.46), |4.3 - 4.5| <= 2 hypot(0.1, 0.127)) at the
   # row's only evaluation
-  assert "| GAN (ours) | 100,000 | 2 | 85 ± 5 | 4.3 ± 0.1 | — | — | 100,000 |" in report
-  assert "| GAN (Lin et al. 2018) | 100,000 | 10 | 78.9 ± 6.46 | 4.5 ± 0.127 | — | — | — |" in report
+  assert "| GAN (ours) | TF DCGAN | 100,000 | 2 | 85 ± 5 | 4.3 ± 0.1 | — | — | 100,000 |" in report
+  assert ("| GAN (Lin et al. 2018) | their code | 100,000 | 10 | 78.9 ± 6.46 | 4.5 ± 0.127 | — | "
+          "— | — |") in report
+
+
+def test_rows_of_both_generators_are_kept_labelled_and_compared_at_one_budget(tmp_path):
+  evals = lambda modes, hq: {f"seed={i}": [
+      {"step": step, "modes_covered": m + step / 10, "high_quality": q, "reverse_kl": 0.1}
+      for step in (10, 20)] for i, (m, q) in enumerate(zip(modes, hq))}
+  table = {("ring", "GAN", "bias_free"): {"hours_per_100k": 3.0, "members": evals(
+               [5, 6, 7], [0.8, 0.9, 0.7])},
+           ("ring", "GAN", "released"): {"hours_per_100k": 3.0, "members": evals(
+               [6, 8, 7], [0.9, 0.9, 0.9])}}
+  table[("ring", "GAN", "bias_free")]["members"]["seed=0"].append(
+      {"step": 30, "modes_covered": 1.0, "high_quality": 0.1, "reverse_kl": 2.0})
+  pacgan.write_report(table, str(tmp_path))
+  report = (tmp_path / "README.md").read_text()
+  assert "| GAN (ours) | released | 20 | 3 |" in report
+  assert "| GAN (ours) | bias-free (earlier) | 20 | 3 |" in report  # the last update all reached
+  # at update 20, the last both rows evaluated for every seed: modes +1 +2 +0, quality +0.1 +0
+  # +0.2 (percent x 100), paired by seed
+  modes = np.array([1.0, 2.0, 0.0])
+  line = next(l for l in report.splitlines() if l.startswith("- ring GAN at 20 updates"))
+  assert f"modes +{modes.mean():.3g} ± {modes.std(ddof=1) / np.sqrt(3):.2g}" in line
+  assert "n = 3 seeds" in line and "no difference measured at n = 3" in line
+  again = pacgan.read_table(str(tmp_path))
+  assert set(again) == set(table)
 
 
 def test_the_margin_rule_weighs_coverage_and_quality_together():
@@ -347,7 +394,7 @@ def test_began_magan_and_lsgan_rows_train_and_report_through_the_protocol_comman
   assert pacgan.main(args) == 0
   report = (tmp_path / "out" / "README.md").read_text()
   for model in ("BEGAN", "MAGAN", "LS-GAN"):
-    assert f"| {model} (ours) | 24 | 2 |" in report
+    assert f"| {model} (ours) | released | 24 | 2 |" in report
     summary = json.loads((tmp_path / "runs" / "ring" / model / "summary.json").read_text())
     assert all(np.isfinite(m["high_quality"]) for m in summary["members"])
 

@@ -84,7 +84,12 @@ def _square(side_ok: Callable[[int], bool]) -> Callable[[Shape], bool]:
 _power_of_two = lambda n: n & (n - 1) == 0
 _mlp_g: Builder = lambda c, s, _: MLPGenerator(s, c.n_layers_g, c.size_g, c.batch_norm_g,
                                                 c.output_activation)
-_pacgan_g: Builder = lambda c, s, _: PacGANGenerator(s, c.n_layers_g, c.size_g)
+# PacGAN's generator: the released code's (output bias, BatchNorm momentum 0.95), or the one this
+# project used before it ("bias_free": neither bias nor that momentum).
+PACGAN_GENERATORS = {"released": {"output_bias": True, "momentum": 0.95},
+                     "bias_free": {"output_bias": False, "momentum": 0.9}}
+_pacgan_g: Builder = lambda c, s, _: PacGANGenerator(s, c.n_layers_g, c.size_g,
+                                                      **PACGAN_GENERATORS[c.pacgan_generator])
 _small_conv_g: Builder = lambda c, s, _: SmallConvGenerator(s, c.features_g, c.upsample)
 _dcgan_g: Builder = lambda c, s, _: DCGANGenerator(s, c.features_g, c.upsample)
 _dcgan_tf_g: Builder = lambda c, s, _: TFDCGANGenerator(s, c.features_g, c.upsample)

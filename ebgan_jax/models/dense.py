@@ -116,20 +116,29 @@ _PACGAN_INIT = nn.initializers.normal(0.02)  # weights N(0, 0.02), biases 0
 
 
 class PacGANGenerator(nn.Module):
-  """``n_layers`` hidden layers of ``size`` units, each linear -> BatchNorm -> ReLU, and a
-  linear output. PacGAN's code builds the whole MLP without biases (BatchNorm's shift takes
-  their place in the hidden layers; the output layer has none either)."""
+  """``n_layers`` hidden layers of ``size`` units, each linear (no bias: BatchNorm's shift takes
+  its place) -> BatchNorm -> ReLU, and a linear output.
+
+  The released code of Lin et al. (2018) gives the output layer a bias and updates BatchNorm's
+  population statistics as ``0.95 * population + 0.05 * batch`` (``momentum=0.95``), with
+  epsilon 1e-4: the defaults. ``output_bias=False, momentum=0.9`` is the generator this project
+  used before (``model.pacgan_generator="bias_free"``), kept so that its table rows can be
+  reproduced."""
   out_shape: Shape
   n_layers: int = 4
   size: int = 400
+  output_bias: bool = True
+  momentum: float = 0.95
 
   @nn.compact
   def __call__(self, z: Array, train: bool = True) -> Array:
     h = z
     for _ in range(self.n_layers):
       h = nn.Dense(self.size, use_bias=False, kernel_init=_PACGAN_INIT)(h)
-      h = nn.relu(batch_norm(train, epsilon=1e-4)(h))  # Blocks' BatchNormalization epsilon
-    h = nn.Dense(math.prod(self.out_shape), use_bias=False, kernel_init=_PACGAN_INIT)(h)
+      # Blocks' BatchNormalization epsilon
+      h = nn.relu(batch_norm(train, epsilon=1e-4, momentum=self.momentum)(h))
+    h = nn.Dense(math.prod(self.out_shape), use_bias=self.output_bias,
+                 kernel_init=_PACGAN_INIT)(h)
     return h.reshape((z.shape[0],) + tuple(self.out_shape))
 
 

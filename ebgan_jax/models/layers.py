@@ -98,8 +98,8 @@ class BatchNorm(nn.Module):
     return add_channels(y, bias.astype(jnp.float32)).astype(x.dtype)
 
 
-def batch_norm(train: bool, epsilon: float = 1e-5) -> BatchNorm:
-  return BatchNorm(use_running_average=not train, momentum=_BN_MOMENTUM, epsilon=epsilon)
+def batch_norm(train: bool, epsilon: float = 1e-5, momentum: float = _BN_MOMENTUM) -> BatchNorm:
+  return BatchNorm(use_running_average=not train, momentum=momentum, epsilon=epsilon)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -357,17 +357,42 @@ def hours_per_100k(workdir: str) -> float | None:
 CURVES_FILE = "curves.json"
 
 
+# Which generator produced a row: for PacGAN's 2-D networks the released code's or this
+# project's earlier one (``model.pacgan_generator``; runs from before the key are the earlier
+# one), otherwise the architecture.
+GENERATORS = {"released": "released", "bias_free": "bias-free (earlier)", "dcgan_tf": "TF DCGAN"}
+
+
+def generator_of(config: dict) -> str:
+  """The generator of a run's stored config (see :data:`GENERATORS`)."""
+  model = config["model"]
+  if model["arch"] == "pacgan":
+    return model.get("pacgan_generator", "bias_free")
+  return model["arch"]
+
+
 def record(workdir: str) -> dict | None:
   """One row as the report keeps it: per member its evaluations in step order (the step and
-  every score, with the numbers of samples and neighbours they were measured with) and the
-  row's hours per 100,000 updates; None before the run's first evaluation."""
+  every score, with the numbers of samples and neighbours they were measured with), the
+  generator that produced it and the row's hours per 100,000 updates; None before the run's
+  first evaluation."""
+  from ebgan_jax import rundir
   logged = curves(workdir)
   if not logged:
     return None
   members = {member: [{"step": r["step"], **{k: v for k, v in r.items()
                                              if k not in ("step", "member")}} for r in rows]
              for member, rows in logged.items()}
-  return {"members": members, "hours_per_100k": hours_per_100k(workdir)}
+  generator = generator_of(rundir.load(rundir.path(workdir, rundir.CONFIG)))
+  return {"members": members, "generator": generator,
+          "hours_per_100k": hours_per_100k(workdir)}
+
+
+def _order(key: tuple[str, str, str]) -> tuple:
+  dataset, model, generator = key
+  return (list(PROTOCOLS).index(dataset), list(MODELS).index(model),
+          list(GENERATORS).index(generator) if generator in GENERATORS else len(GENERATORS),
+          generator)
 
 
 def updates(row: dict) -> int:
@@ -375,35 +400,38 @@ def updates(row: dict) -> int:
   return min(evals[-1]["step"] for evals in row["members"].values())
 
 
-def collect(workdir: str, out: str) -> dict[tuple[str, str], dict]:
-  """Every row of the report: the rows recorded in ``<out>/curves.json`` (the report as it
-  stands, which may have been trained on another machine) and the runs in ``workdir``. Where
-  both hold a row the one trained further is kept (the run's on a tie), so that neither a new
-  workdir nor a run started again from scratch drops a row the report already has."""
+def collect(workdir: str, out: str) -> dict[tuple[str, str, str], dict]:
+  """Every row of the report, ``{(dataset, model, generator): row}``: the rows recorded in
+  ``<out>/curves.json`` (the report as it stands, which may have been trained on another
+  machine) and the runs in ``workdir``. Where both hold a row of the same generator the one
+  trained further is kept (the run's on a tie), so that neither a new workdir nor a run started
+  again from scratch drops a row the report already has; a row of another generator is kept
+  beside it."""
   table = read_table(out) if os.path.exists(os.path.join(out, CURVES_FILE)) else {}
   for dataset in PROTOCOLS:
     for model in MODELS:
       row = record(os.path.join(workdir, dataset, model))
       if row is None:
         continue
-      kept = table.get((dataset, model))
+      key = (dataset, model, row["generator"])
+      kept = table.get(key)
       if kept is not None and updates(kept) > updates(row):
         print(f"note: {dataset} {model}: the report's row ({updates(kept):,} updates) is kept; "
               f"the run in {workdir} ({updates(row):,}) replaces it once it has trained "
               "further.", file=sys.stderr)
         continue
-      table[dataset, model] = row
-  order = [(d, m) for d in PROTOCOLS for m in MODELS]
-  return {key: table[key] for key in sorted(table, key=order.index)}
+      table[key] = row
+  return {key: table[key] for key in sorted(table, key=_order)}
 
 
-def rows_so_far(table: dict[tuple[str, str], dict]) -> list[dict]:
+def rows_so_far(table: dict[tuple[str, str, str], dict]) -> list[dict]:
   """The rows of the report as they stand: each member's last evaluation (a finished run's
   final scores; for a run trained on past an earlier end, its evaluations since), for a report
   of a table still training."""
-  return [{"dataset": dataset, "model": model, "steps": evals[-1]["step"], "member": member,
+  return [{"dataset": dataset, "model": model, "generator": generator,
+           "steps": evals[-1]["step"], "member": member,
            **{k: v for k, v in evals[-1].items() if k != "step"}}
-          for (dataset, model), row in table.items()
+          for (dataset, model, generator), row in table.items()
           for member, evals in row["members"].items()]
 
 
@@ -432,10 +460,31 @@ def first_step_at_published(logged: dict[str, list[dict]], published,
   return None
 
 
-def read_table(out: str) -> dict[tuple[str, str], dict]:
-  """The report's rows as ``<out>/curves.json`` records them, {(dataset, model): row}."""
+def read_table(out: str) -> dict[tuple[str, str, str], dict]:
+  """The report's rows as ``<out>/curves.json`` records them, {(dataset, model, generator):
+  row}."""
   recorded = report.read_json(out, CURVES_FILE)
   return {tuple(key.split("/")): row for key, row in recorded.items()}
+
+
+def generator_comparison(table: dict, dataset: str, model: str, metrics=_MIXTURE_METRICS
+                         ) -> str:
+  """One line: the released generator's row minus the bias-free one's on each metric, paired
+  by seed, at the last update at which every member of both rows was evaluated."""
+  released, earlier = (table[dataset, model, g]["members"] for g in ("released", "bias_free"))
+  seeds = sorted(set(released) & set(earlier))
+  common = set.intersection(*({r["step"] for r in rows[m]} for rows in (released, earlier)
+                              for m in seeds))
+  step = max(common)
+  at = lambda rows, m, key: next(r[key] for r in rows[m] if r["step"] == step)
+  parts = []
+  for key, scale, heading in metrics:
+    difference = report.paired([at(released, m, key) * scale for m in seeds],
+                               [at(earlier, m, key) * scale for m in seeds])
+    parts.append(f"{heading} {difference.format('+.3g', '.2g')} "
+                 f"({report.verdict(difference)})")
+  return (f"- {dataset} {model} at {step:,} updates, n = {len(seeds)} seeds: "
+          + "; ".join(parts) + ".")
 
 
 def render(out: str) -> str:
@@ -469,7 +518,7 @@ def render(out: str) -> str:
            "read back at 8x8 by this package's digits classifier. No published "
            "row: Table 2's, on MNIST, are DCGAN 78.9 ± 6.46 modes (KL 4.50 ± 0.127) and "
            "PacDCGAN2-4 1,000 modes (KL 0.06-0.07).", ""]
-  training = {d: PROTOCOLS[d].budget for (d, _), row in table.items()
+  training = {d: PROTOCOLS[d].budget for (d, _, _), row in table.items()
               if updates(row) < PROTOCOLS[d].budget}
   if training:
     budgets = sorted(set(training.values()))
@@ -479,34 +528,50 @@ def render(out: str) -> str:
               "evaluation so far. \"At published\" is the first evaluated update at which "
               "our means of the first two metrics are both within two standard errors of the "
               "published means.", ""]
+  lines += ["The generator column says which generator produced each row: *released* is the "
+            "one of PacGAN's released code, the protocol's default (a bias on the output "
+            "layer, BatchNorm's population statistics updated with momentum 0.95); *bias-free "
+            "(earlier)* is the one this project used before (no bias anywhere, momentum 0.9), "
+            "kept, labelled, until its row is retrained with the released one. The updates "
+            "column is each row's budget so far.", ""]
+  comparisons = []
   for dataset in datasets:
     protocol = PROTOCOLS[dataset]
     metrics = protocol.metrics + (("recall", 1, "recall"), ("coverage", 1, "coverage"))
-    mine = [r for r in rows if r["dataset"] == dataset]
     body = []
     for model in models:
-      got = [r for r in mine if r["model"] == model]
-      if not got:
-        continue
-      cells = [report.mean_se(r[metric] * scale for r in got).format()
-               if all(metric in r for r in got) else "—" for metric, scale, _ in metrics]
+      keys = [k for k in table if k[:2] == (dataset, model)]
       pub = protocol.published.get(model)
-      reached = "—"
-      if pub is not None:
-        step = first_step_at_published(table[dataset, model]["members"], pub,
-                                       protocol.metrics)
-        reached = f"{step:,}" if step is not None else "not yet"
-      hours = table[dataset, model]["hours_per_100k"]
-      body.append([f"{model} (ours)", f"{updates(table[dataset, model]):,}", len(got), *cells,
-                   reached, "—" if hours is None else f"{hours:.2g}"])
-      if pub is not None:
-        body.append([f"{model} (Lin et al. 2018)", f"{protocol.budget:,}", 10,
+      for key in keys:
+        got = [r for r in rows if (r["dataset"], r["model"], r["generator"]) == key]
+        if not got:
+          continue
+        cells = [report.mean_se(r[metric] * scale for r in got).format()
+                 if all(metric in r for r in got) else "—" for metric, scale, _ in metrics]
+        reached = "—"
+        if pub is not None:
+          step = first_step_at_published(table[key]["members"], pub, protocol.metrics)
+          reached = f"{step:,}" if step is not None else "not yet"
+        hours = table[key]["hours_per_100k"]
+        body.append([f"{model} (ours)", GENERATORS.get(key[2], key[2]),
+                     f"{updates(table[key]):,}", len(got), *cells, reached,
+                     "—" if hours is None else f"{hours:.2g}"])
+      if pub is not None and keys:
+        body.append([f"{model} (Lin et al. 2018)", "their code", f"{protocol.budget:,}", 10,
                      *[f"{m:g} ± {se:g}" for m, se in pub],
                      *["—"] * (len(metrics) - len(pub) + 2)])
+      if (dataset, model, "released") in table and (dataset, model, "bias_free") in table:
+        comparisons.append(generator_comparison(table, dataset, model, protocol.metrics))
     lines += [f"## {dataset} ({protocol.source})", ""]
-    lines += report.table(["model", "updates", "seeds", *(h for _, _, h in metrics),
-                           "at published", "hours per 100k updates"], body)
+    lines += report.table(["model", "generator", "updates", "seeds",
+                           *(h for _, _, h in metrics), "at published",
+                           "hours per 100k updates"], body)
     lines.append("")
+  if comparisons:
+    lines += ["The two generators at the same budget: the released one's scores minus the "
+              "earlier one's, paired by seed, at the last update both rows evaluated (a "
+              "verdict when the interval of two standard errors excludes zero):", ""]
+    lines += [*comparisons, ""]
   lines += ["Hours per 100k updates: the wall time of the row's program (all its seeds at once) "
             "on this machine, the median of its logged windows (training, evaluation and "
             "checkpoints), measured while other jobs may have shared the machine; `make bench "
@@ -515,10 +580,10 @@ def render(out: str) -> str:
   return report.page_text(lines)
 
 
-def write_report(table: dict[tuple[str, str], dict], out: str) -> None:
+def write_report(table: dict[tuple[str, str, str], dict], out: str) -> None:
   """``results.json`` (each member's last evaluation), ``curves.json`` (the rows as
   :func:`collect` reads them back), then ``README.md`` rendered from them, and ``curves.png``,
-  in ``out``, from ``{(dataset, model): row}`` (:func:`record`)."""
+  in ``out``, from ``{(dataset, model, generator): row}`` (:func:`record`)."""
   import matplotlib
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
@@ -526,24 +591,26 @@ def write_report(table: dict[tuple[str, str], dict], out: str) -> None:
 
   rows = rows_so_far(table)
   report.write_json(out, "results.json", rows)
-  report.write_json(out, CURVES_FILE, {f"{d}/{m}": row for (d, m), row in table.items()},
+  report.write_json(out, CURVES_FILE, {"/".join(key): row for key, row in table.items()},
                     indent=None)
   report.write_page(out, render)
   datasets = list(dict.fromkeys(r["dataset"] for r in rows))
-  models = list(dict.fromkeys(r["model"] for r in rows))
 
   fig, axes = plt.subplots(len(datasets), 2, figsize=(10, 3.6 * len(datasets)), squeeze=False)
   for row_axes, dataset in zip(axes, datasets):
     protocol = PROTOCOLS[dataset]
     for ax, (metric, scale, heading) in zip(row_axes, protocol.metrics[:2]):
-      for model in models:
-        if (dataset, model) not in table:
-          continue
-        logged = table[dataset, model]["members"]
+      for key in (k for k in table if k[0] == dataset):
+        model, generator = key[1], key[2]
+        logged = table[key]["members"]
         steps, stats = curve(logged, metric, scale)
         mean, se = np.array([m.mean for m in stats]), np.array([m.se for m in stats])
-        # One colour per model in every panel (matplotlib's ten-colour cycle, one per row kind).
-        line, = ax.plot(steps, mean, marker="o", markersize=3, label=model,
+        # One colour per model in every panel (matplotlib's ten-colour cycle, one per row kind);
+        # the earlier generator's rows dotted.
+        earlier = generator == "bias_free"
+        line, = ax.plot(steps, mean, marker="x" if earlier else "o", markersize=3,
+                        ls=":" if earlier else "-",
+                        label=f"{model} ({GENERATORS.get(generator, generator)})",
                         color=f"C{list(MODELS).index(model) % 10}")
         ax.errorbar(steps, mean, yerr=se, fmt="none", capsize=2, color=line.get_color())
         if model in protocol.published:
