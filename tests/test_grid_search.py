@@ -9,7 +9,7 @@ import optax
 import pytest
 
 from ebgan_jax import configs, step as step_lib
-from ebgan_jax.studies import grid_search
+from ebgan_jax.studies import grid_search, report
 
 TINY_GRID = {"model.n_layers_g": (2,), "model.size_g": (16,), "model.n_layers_d": (2,),
              "model.size_d": (8, 16), "model.dropout_d": (0.0,)}
@@ -40,6 +40,14 @@ def test_a_subset_is_the_same_networks_for_every_family_and_fixed():
   network_keys = list(grid_search.GRID)
   assert [{k: s[k] for k in network_keys} for s in gan] == ebgan
   assert all(s in grid_search.settings("GAN", None) for s in gan[:5])
+  # the controlled comparison: GAN on EBGAN's networks and optimizer (Adam 1e-3 on both)
+  assert grid_search.settings("GAN-Adam", 64) == ebgan
+  for family in ("GAN-Adam", "EBGAN"):
+    config = grid_search.member_config(configs.load_config("digits_grid_search"), family, ebgan[0])
+    assert (config.optimizer.name, config.optimizer.name_g, config.optimizer.name_d,
+            config.optimizer.lr_g, config.optimizer.lr_d) == ("adam", "", "", 1e-3, 1e-3)
+  assert grid_search.member_config(configs.load_config("digits_grid_search"), "GAN-Adam",
+                                   ebgan[0]).algorithm == "gan"
   # a smaller subset is a draw of its own, but from the same grid
   assert all(s in grid_search.settings("EBGAN", None) for s in grid_search.settings("EBGAN", 3))
   with pytest.raises(ValueError, match="--subset must be between 1 and 512"):
@@ -88,9 +96,21 @@ def test_the_search_trains_shares_programs_resumes_and_reports(tmp_path, monkeyp
   for family, t in table.items():
     scores = np.array([r["ebgan_score"] for r in rows if r["family"] == family])
     assert t["good"] == np.mean((scores >= grid_search.GOOD_SCORE))
+    assert t["good_at"] == {f"{x:g}": np.mean(scores >= x) for x in grid_search.THRESHOLDS}
     assert t["best_score"] == scores.max() and t["median_score"] == np.median(scores)
+    np.testing.assert_allclose(t["quartiles"], np.percentile(scores, [0, 25, 50, 75, 100]))
   readme = open(f"{out}/README.md").read()
-  assert f"| GAN | 4 | {100 * table['GAN']['good']:.0f} % |" in readme
+  good = " | ".join(f"{100 * table['GAN']['good_at'][f'{x:g}']:.0f} %"
+                    for x in grid_search.THRESHOLDS)
+  assert f"| GAN | {grid_search.FAMILY_NOTES['GAN']} | 4 | {good} |" in readme
+  # EBGAN against GAN on the same networks: the mean of the paired differences, from NumPy
+  gan = {grid_search.network(r): r["ebgan_score"] for r in rows if r["family"] == "GAN"}
+  diffs = [r["ebgan_score"] - gan[grid_search.network(r)] for r in rows if r["family"] == "EBGAN"]
+  difference, wins, n = grid_search.paired_scores(rows, "EBGAN", "GAN")
+  assert n == len(diffs) == 2 and wins == sum(d > 0 for d in diffs)
+  np.testing.assert_allclose([difference.mean, difference.se],
+                             [np.mean(diffs), np.std(diffs, ddof=1) / np.sqrt(len(diffs))])
+  assert f"- EBGAN against GAN: {report.verdict(difference)}" in readme
   assert f"{table['EBGAN']['median_score']:.2f}" in readme
   assert json.load(open(f"{out}/results.json")) == rows
   for picture in ("histograms.png", "best_samples.png"):
