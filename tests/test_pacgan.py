@@ -338,6 +338,17 @@ def test_the_code_sweep_trains_held_out_seeds_and_reports_its_choice(tmp_path, m
   assert holds + ("." if best == held else f": **not** the sweep's choice ({best}); "
                   "update it.") in report
   assert "| k_t off clip |" in report and "MAGAN" not in report.split("\n## ")[1]
+  # the widths swept here are 1 and 0 (no code, the widest): either choice is at an edge
+  edge = {"1": "lower", "0": "upper"}[best]
+  assert f"The choice is at the {edge} edge of the swept range" in report
+
+
+def test_a_choice_at_the_end_of_the_swept_range_is_said_to_be():
+  assert pacgan.edge_of_range(0.1, (0.1, 0.3, 1.0)) == "lower"
+  assert pacgan.edge_of_range(1.0, (0.3, 1.0, 0.1)) == "upper"
+  assert pacgan.edge_of_range(0.3, (0.1, 0.3, 1.0)) == ""
+  assert pacgan.edge_of_range(0, (1, 2, 4, 0)) == "upper"  # no code is the widest
+  assert pacgan.edge_of_range(2, (1, 2, 4, 0)) == ""
 
 
 def test_the_energy_based_experiments_are_the_protocol_with_the_swept_margin():

@@ -226,6 +226,13 @@ def choose(rows: list[dict], key: str, num_modes: int) -> float:
   return max(scores, key=lambda v: (scores[v], -_width(v)))
 
 
+def edge_of_range(value: float, values) -> str:
+  """"lower" or "upper" when ``value`` is the end of the swept ``values`` (for a code width, 0,
+  no code, is the widest), else ""."""
+  ordered = sorted(values, key=_width)
+  return "lower" if value == ordered[0] else "upper" if value == ordered[-1] else ""
+
+
 def held_out_sweep(sweep_name: str, datasets, workdir: str, out: str, overrides=(),
                    progress: bool = True) -> dict | None:
   """Trains (or resumes) one of :data:`HELD_OUT_SWEEPS` on each mixture and writes its report.
@@ -275,7 +282,12 @@ def held_out_sweep(sweep_name: str, datasets, workdir: str, out: str, overrides=
       where_held, held = held_value(sweep_name, dataset, model)
       lines += ["", f"{where_held} {held:g} for {dataset}"
                 + ("." if held == best else f": **not** the sweep's choice ({best:g}); "
-                   "update it."), ""]
+                   "update it.")]
+      edge = edge_of_range(best, values)
+      if edge:
+        lines[-1] += (f" The choice is at the {edge} edge of the swept range: the best value "
+                      "may lie beyond it, which this sweep does not measure.")
+      lines.append("")
   os.makedirs(out, exist_ok=True)
   with open(os.path.join(out, spec_sweep.report), "w") as f:
     f.write("\n".join(lines))
