@@ -124,6 +124,39 @@ def test_likelihood_estimates_match_enumeration(tiny_bihm):
   np.testing.assert_allclose(np.exp(log_pt - 2 * log_z).sum(), 1.0, rtol=1e-6)
 
 
+def test_the_per_example_check_has_the_exact_values_and_counts_crossings(tiny_bihm):
+  networks, g, d = tiny_bihm
+  xs, log_pt, log_z, se = _exact(g, d)
+  hs = _all(3)
+  log_p_x = np.array([np.log(np.sum(np.exp(_np_log_p(g, np.broadcast_to(x, (8, 3)), hs[:, :2],
+                                                      hs[:, 2:])))) for x in xs])
+  k = 20000
+  check = bihm.per_example_check(networks, g, d, xs * 2.0 - 1.0, key=jax.random.PRNGKey(6),
+                                 eval_samples=k, partition_samples=20000,
+                                 partition_inner_samples=2000)
+  # the delta method's standard errors are the exact ones, up to the sampling error of a std
+  np.testing.assert_allclose(check["bound_se"], se / np.sqrt(k), rtol=0.1)
+  assert np.all(np.abs(check["bound"] - log_pt) < 4 * check["bound_se"])
+  assert np.all(np.abs(check["log_p"] - log_p_x) < 4 * check["log_p_se"])
+  # log p* = log p~* - 2 log Z, with Z's small upward bias at 2,000 inner samples
+  assert np.all(np.abs(check["estimate"] - (log_pt - 2 * log_z))
+                < 4 * check["estimate_se"] + 2 * 0.02)
+  counts = bihm.check_counts(check)
+  assert counts["examples"] == 8
+  assert counts["above_estimate_beyond_2se"] == counts["above_log_p_beyond_2se"] == 0
+  # A crossing is counted only beyond two standard errors of the difference.
+  fake = {"bound": np.zeros(3), "bound_se": np.full(3, 0.3), "estimate": np.array([0.5, -0.5, -1.0]),
+          "estimate_se": np.full(3, 0.4), "log_p": np.array([1.0, 1.0, -0.1]),
+          "log_p_se": np.zeros(3)}
+  counts = bihm.check_counts(fake)  # two standard errors: 2 x 0.5 and 2 x 0.3
+  assert (counts["below_estimate"], counts["above_estimate_beyond_2se"]) == (1, 0)
+  assert (counts["below_log_p"], counts["above_log_p_beyond_2se"]) == (2, 0)
+  fake["estimate"][2] = -1.01
+  fake["log_p"][2] = -0.61
+  counts = bihm.check_counts(fake)
+  assert counts["above_estimate_beyond_2se"] == counts["above_log_p_beyond_2se"] == 1
+
+
 def test_training_gradient_is_the_gradient_of_log_p_tilde(tiny_bihm):
   (p, q), g, d = tiny_bihm
   x = jnp.asarray(_all(3)[[1, 6]])  # two examples

@@ -16,6 +16,7 @@ def test_without_an_accelerator_it_stops_in_one_line(tmp_path, capsys):
   assert not (tmp_path / "out").exists()  # nothing written
 
 
+@pytest.mark.slow  # each part's code is tested in its module; the command's errors below
 def test_the_cpu_path_measures_every_part_and_resumes(tmp_path, capsys):
   out, work = tmp_path / "out", tmp_path / "work"
   args = ["--out", str(out), "--workdir", str(work), "--platform", "cpu", "--tiny",

@@ -46,6 +46,7 @@ def small(name, **overrides):
       "async_checkpoints": False, **mlp, **overrides})
 
 
+@pytest.mark.slow  # BEGAN's controller state resumes bitwise in test_began's halved-rate test
 def test_began_k_is_state_and_survives_a_checkpoint(tmp_path):
   # gamma = 1 so that k leaves 0 within a few steps (fakes start with lower energies)
   summary = train.train_and_evaluate(small("digits_began_paper", **{"began.gamma": 1.0}),
@@ -147,10 +148,15 @@ def test_iwae_with_one_sample_is_estimator_a_and_with_more_a_higher_bound():
   assert bound("iwae", 50) > bound("A", 50) + 0.5
 
 
+# In make test-slow: the PyTorch-GAN networks (test_models checks their layers), and the stacked
+# digits with GAN and MAGAN (stacked_digits_ebgan_pt runs the same protocol; digits_magan the
+# same controller).
+_SLOW = pytest.mark.slow
 EMBEDDED = ["digits_ebgan_pt", "digits_gan", "digits_began", "digits_magan", "digits_lsgan",
             "digits_vae", "toy_grid_ebgan", "toy_ring_gan", "toy_grid_gan",
-            "toy_grid_began", "pytorch_gan_ebgan", "stacked_digits_ebgan_pt", "stacked_digits_gan",
-            "stacked_digits_magan"]
+            "toy_grid_began", pytest.param("pytorch_gan_ebgan", marks=_SLOW),
+            "stacked_digits_ebgan_pt", pytest.param("stacked_digits_gan", marks=_SLOW),
+            pytest.param("stacked_digits_magan", marks=_SLOW)]
 # digits_bihm, digits_ln and digits_ebgan_ln train in tests/test_bihm.py and test_ladder.py;
 # toy_ring_ebgan from the command line in tests/test_robustness.py (main.main, many times).
 
@@ -172,9 +178,13 @@ def test_every_embedded_experiment_runs_from_the_command_line(tmp_path, name):
   assert (tmp_path / "samples_final.png").exists()
 
 
-# celeba_ebgan trains on the same mock data in tests/test_notebooks.py (its notebook).
-@pytest.mark.parametrize("name", ["mnist_ebgan", "mnist_vae", "mnist_bihm", "mnist_ln",
-                                  "mnist_ebgan_ln", "celeba_began", "lsun_ebgan"])
+# celeba_ebgan trains on the same mock data in tests/test_notebooks.py (its notebook, in make
+# test-slow). The Ladder Networks' MNIST runs are in make test-slow too: test_ladder trains both
+# on the digits, and the mock MNIST pipeline is the other mnist_* runs'.
+@pytest.mark.parametrize("name", ["mnist_ebgan", "mnist_vae", "mnist_bihm",
+                                  pytest.param("mnist_ln", marks=_SLOW),
+                                  pytest.param("mnist_ebgan_ln", marks=_SLOW), "celeba_began",
+                                  "lsun_ebgan"])
 def test_tfds_experiments_run_on_mock_data(tmp_path, name):
   args = ["--config", name, "--workdir", str(tmp_path / "run"), "--no_progress",
           "--config.num_steps=2", "--config.log_every=1", "--config.sample_every=1000",

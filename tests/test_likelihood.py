@@ -39,9 +39,26 @@ def test_the_table_puts_every_model_on_the_same_held_out_digits(tmp_path, quick,
   assert all(r["log_z"] <= 0 for r in bihm)
   for name in ("estimates.png", "bihm_gibbs.png", "bihm_inpainting.png"):
     assert (out / name).stat().st_size > 1000
-  assert "The BiHM's bound log p~*(x) is below its estimate log p*(x) for 2 of 2 seeds" in readme
+  checks = [r["check"] for r in bihm]
+  assert [c["examples"] for c in checks] == [297, 297]
+  pairs, allowed = 594, likelihood.crossings_by_chance(594)
+  for side, name in (("estimate", "the estimate log p*(x)"), ("log_p", "log p(x) of the top-down model")):
+    beyond = sum(c[f"above_{side}_beyond_2se"] for c in checks)
+    below = sum(c[f"below_{side}"] for c in checks)
+    assert f"| {name} | {below} of {pairs} | {beyond} of {pairs} |" in readme
+    assert readme.count("**fails**") == 0 or beyond > allowed
+  # Training one model again keeps the others' rows and curves from the page's JSON.
+  before = json.loads((out / "likelihood.json").read_text())
+  assert likelihood.main(args + ["--models", "BiHM"]) == 0
+  after = json.loads((out / "likelihood.json").read_text())
+  assert after == before
 
 
-def test_bad_arguments_are_one_line_errors(capsys):
+def test_bad_arguments_are_one_line_errors(capsys, tmp_path):
   assert likelihood.main(["--seeds", "0"]) == 2
   assert capsys.readouterr().err.count("\n") == 1
+  assert likelihood.main(["--models", "VAE,GAN"]) == 2
+  assert "unknown: GAN" in capsys.readouterr().err
+  assert likelihood.main(["--models", "BiHM", "--out", str(tmp_path)]) == 2
+  err = capsys.readouterr().err
+  assert err.count("\n") == 1 and "run every model first" in err

@@ -12,6 +12,7 @@ import time
 
 import jax
 import numpy as np
+import pytest
 
 from ebgan_jax import data, parallel, trained
 
@@ -49,6 +50,7 @@ def _free_port() -> int:
     return s.getsockname()[1]
 
 
+@pytest.mark.slow  # two processes launch and agree in the signal test below; 8 devices = 1 above
 def test_two_processes_equal_one_process(tmp_path):
   args = ["--config", "digits_ebgan_pt", "--no_progress", "--config.num_steps=6",
           "--config.batch_size=16", "--config.log_every=3", "--config.checkpoint_every=3",

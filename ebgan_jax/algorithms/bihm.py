@@ -192,6 +192,79 @@ def likelihood(networks, g_params, d_params, images: np.ndarray, *, key: Array,
           "eval_samples": int(eval_samples)}
 
 
+def _log_ratios(networks, g_params, d_params, x: np.ndarray, key: Array, num_samples: int,
+                sample_chunk: int = 1000) -> np.ndarray:
+  """``[K, B]`` ``log p(x, h_k) - log q(h_k | x)`` for ``h_k ~ q(h | x)``, in chunks of
+  samples so that memory stays bounded (binary flattened ``x``)."""
+  sample_chunk = min(sample_chunk, num_samples)
+  xb = jnp.asarray(x)
+  out = []
+  for c in range(-(-num_samples // sample_chunk)):
+    lp, lq = _log_weights_jit(networks, g_params, d_params, xb, jax.random.fold_in(key, c),
+                              sample_chunk)
+    out.append(np.asarray(lp - lq, np.float64))
+  return np.concatenate(out)[:num_samples]
+
+
+def log_mean_exp(a: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+  """``log mean exp(a)`` along ``axis`` and its Monte-Carlo standard error by the delta method:
+  the standard error of the mean of ``exp(a)`` over the mean itself."""
+  top = np.max(a, axis=axis, keepdims=True)
+  v = np.exp(a - top)
+  mean = v.mean(axis=axis)
+  n = a.shape[axis]
+  se = v.std(axis=axis, ddof=1) / math.sqrt(n) / mean
+  return np.log(mean) + np.squeeze(top, axis), se
+
+
+def per_example_check(networks, g_params, d_params, images: np.ndarray, *, key: Array,
+                      eval_samples: int, partition_samples: int, partition_inner_samples: int
+                      ) -> dict[str, np.ndarray | float]:
+  """Per example, the bound against the estimate from independent samples, with their
+  Monte-Carlo standard errors (Bornschein et al. 2016, §2.1).
+
+  ``bound`` is ``log p~*(x)`` from one set of ``eval_samples`` samples ``h ~ q(h | x)``;
+  ``estimate`` is ``log p*(x) = log p~*(x) - 2 log Z`` from another set and an independent
+  estimate of ``Z``; ``log_p`` is the top-down model's own ``log p(x)`` (importance sampling
+  with ``q`` as proposal) from that second set. Two inequalities hold exactly:
+  ``p~*(x) <= p*(x)`` (``Z <= 1``) and ``p~*(x) <= p(x)`` (Cauchy-Schwarz over ``h``). With
+  independent samples the estimated sides can cross by Monte-Carlo error alone, so each
+  returned ``*_se`` is the standard error (delta method) the comparison allows for; a crossing
+  beyond two of them says an estimator or a network's normalisation is wrong."""
+  k_a, k_b, k_z = jax.random.split(key, 3)
+  x = np.asarray(models.to_binary(jnp.asarray(images)))
+  half_a, half_a_se = log_mean_exp(0.5 * _log_ratios(networks, g_params, d_params, x, k_a,
+                                                     eval_samples))
+  ratios_b = _log_ratios(networks, g_params, d_params, x, k_b, eval_samples)
+  half_b, half_b_se = log_mean_exp(0.5 * ratios_b)
+  log_p, log_p_se = log_mean_exp(ratios_b)
+  chunk = min(500, partition_samples)
+  t = np.concatenate([np.asarray(_partition_terms(networks, g_params, d_params,
+                                                  jax.random.fold_in(k_z, c), chunk,
+                                                  partition_inner_samples), np.float64)
+                      for c in range(-(-partition_samples // chunk))])[:partition_samples]
+  log_z2, log_z2_se = log_mean_exp(t)
+  bound, bound_se = 2.0 * half_a, 2.0 * half_a_se
+  estimate = 2.0 * half_b - log_z2
+  estimate_se = np.sqrt((2.0 * half_b_se) ** 2 + log_z2_se ** 2)
+  return {"bound": bound, "bound_se": bound_se, "estimate": estimate,
+          "estimate_se": estimate_se, "log_p": log_p, "log_p_se": log_p_se,
+          "log_z": 0.5 * float(log_z2)}
+
+
+def check_counts(check: dict) -> dict[str, float]:
+  """What :func:`per_example_check` found, as counts over the examples: the bound below each
+  upper side outright, and above it by more than two standard errors of the difference."""
+  out = {"examples": int(len(check["bound"]))}
+  for side in ("estimate", "log_p"):
+    gap = check[side] - check["bound"]
+    se = np.sqrt(check["bound_se"] ** 2 + check[f"{side}_se"] ** 2)
+    out[f"below_{side}"] = int(np.sum(gap >= 0))
+    out[f"above_{side}_beyond_2se"] = int(np.sum(gap < -2 * se))
+    out[f"median_se_{side}"] = float(np.median(se))
+  return out
+
+
 # ----------------------------------------------------------------------------------------------
 # Sampling from p* by Gibbs sweeps over the layers
 # ----------------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """``make grid-search``: the EBGAN paper's grid search (Zhao, Mathieu & LeCun 2017, §4.1,
-Table 1, Figs 2–5), GAN against EBGAN and EBGAN-PT over the same networks.
+Table 1, Figs 2–5), GAN against EBGAN and EBGAN-PT over the same networks; GAN-Adam is the
+controlled comparison, GAN on EBGAN's optimizer (Adam 1e-3) over the same network settings.
 
   python -m ebgan_jax.studies.grid_search [--config experiments/digits_grid_search.py]
-      [--subset 64 | --subset all] [--families GAN,EBGAN,EBGAN-PT]
+      [--subset 64 | --subset all] [--families GAN,EBGAN,EBGAN-PT,GAN-Adam]
       [--workdir runs/grid_search] [--out results/grid_search] [--config.<key>=<value> ...]
 
 The grid (:data:`GRID`): generator depth and width (nLayerG, sizeG), discriminator depth and
@@ -22,8 +23,9 @@ The score is the paper's ``I' = E_x KL(p(y) || p(y|x))`` from the package's digi
 :data:`GOOD_SCORE` (three quarters of the real digits' 13.3 under the same classifier, fixed
 before any setting was trained) and none of its updates was skipped as non-finite.
 
-Writes ``<out>/README.md`` (per family: good fraction, classes covered, unstable settings, the
-median and best I', wall time), ``<out>/results.json`` (one row per setting),
+Writes ``<out>/README.md`` (per family: good fraction at :data:`THRESHOLDS`, classes covered,
+unstable settings, the I' quartiles and best, wall time; the energy-based families against both
+GANs, paired by network setting), ``<out>/results.json`` (one row per setting),
 ``<out>/histograms.png`` (the paper's Figs 2–4: I' histograms overall and split by each
 hyper-parameter) and ``<out>/best_samples.png`` (Fig. 5: the best setting of each family).
 """

@@ -537,9 +537,11 @@ def render(out: str) -> str:
     goal = (f"target {budgets[0]:,} updates, the published budget" if len(budgets) == 1
             else "target: each dataset's published budget")
     lines += [f"**Still training** ({goal}): each row is its seeds' last "
-              "evaluation so far. \"At published\" is the first evaluated update at which "
-              "our means of the first two metrics are both within two standard errors of the "
-              "published means.", ""]
+              "evaluation so far.", ""]
+  lines += ["\"At published\" is the first evaluated update at which our means of the first "
+            "two metrics are both within two standard errors of the published means; \"(the "
+            "last evaluation)\" marks a row that first meets them at the last update it has "
+            "evaluated, so that whether it stays there is not measured yet.", ""]
   lines += ["The generator column says which generator produced each row: *released* is the "
             "one of PacGAN's released code, the protocol's default (a bias on the output "
             "layer, BatchNorm's population statistics updated with momentum 0.95); *bias-free "
@@ -563,7 +565,8 @@ def render(out: str) -> str:
         reached = "—"
         if pub is not None:
           step = first_step_at_published(table[key]["members"], pub, protocol.metrics)
-          reached = f"{step:,}" if step is not None else "not yet"
+          reached = "not yet" if step is None else f"{step:,}" + (
+              " (the last evaluation)" if step == updates(table[key]) else "")
         hours = table[key]["hours_per_100k"]
         body.append([f"{model} (ours)", GENERATORS.get(key[2], key[2]),
                      f"{updates(table[key]):,}", len(got), *cells, reached,
