@@ -145,9 +145,9 @@ def test_the_per_example_check_has_the_exact_values_and_counts_crossings(tiny_bi
   assert counts["examples"] == 8
   assert counts["above_estimate_beyond_2se"] == counts["above_log_p_beyond_2se"] == 0
   # A crossing is counted only beyond two standard errors of the difference.
-  fake = {"bound": np.zeros(3), "bound_se": np.full(3, 0.3), "estimate": np.array([0.5, -0.5, -1.0]),
-          "estimate_se": np.full(3, 0.4), "log_p": np.array([1.0, 1.0, -0.1]),
-          "log_p_se": np.zeros(3)}
+  fake = {"bound": np.zeros(3), "bound_se": np.full(3, 0.3),
+          "estimate": np.array([0.5, -0.5, -1.0]), "estimate_se": np.full(3, 0.4),
+          "log_p": np.array([1.0, 1.0, -0.1]), "log_p_se": np.zeros(3)}
   counts = bihm.check_counts(fake)  # two standard errors: 2 x 0.5 and 2 x 0.3
   assert (counts["below_estimate"], counts["above_estimate_beyond_2se"]) == (1, 0)
   assert (counts["below_log_p"], counts["above_log_p_beyond_2se"]) == (2, 0)

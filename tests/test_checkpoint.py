@@ -56,8 +56,9 @@ def kill_and_resume_matches(tmp_path, kill_after_checkpoints: int) -> bool:
   return all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(leaves_a, leaves_b))
 
 
-@pytest.mark.slow  # resuming bitwise is tested fast in-process (test_bihm, test_replay, test_loader);
-# a signalled subprocess by test_sigterm_saves_and_exits
+# Resuming bitwise is tested fast in-process (test_bihm, test_replay, test_loader), a signalled
+# subprocess by test_sigterm_saves_and_exits.
+@pytest.mark.slow
 def test_sigkill_then_resume_is_bitwise_identical(tmp_path):
   assert kill_and_resume_matches(tmp_path, kill_after_checkpoints=2)
 

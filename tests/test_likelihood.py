@@ -42,7 +42,8 @@ def test_the_table_puts_every_model_on_the_same_held_out_digits(tmp_path, quick,
   checks = [r["check"] for r in bihm]
   assert [c["examples"] for c in checks] == [297, 297]
   pairs, allowed = 594, likelihood.crossings_by_chance(594)
-  for side, name in (("estimate", "the estimate log p*(x)"), ("log_p", "log p(x) of the top-down model")):
+  for side, name in (("estimate", "the estimate log p*(x)"),
+                     ("log_p", "log p(x) of the top-down model")):
     beyond = sum(c[f"above_{side}_beyond_2se"] for c in checks)
     below = sum(c[f"below_{side}"] for c in checks)
     assert f"| {name} | {below} of {pairs} | {beyond} of {pairs} |" in readme

@@ -44,7 +44,9 @@ def test_quickstart(monkeypatch, tmp_path):
   assert len(ns["results"]) == 4
 
 
-@pytest.mark.slow  # the notebook runner by test_quickstart; CelebA's mock pipeline by test_family's celeba_began
+# The notebook runner is tested by test_quickstart, CelebA's mock pipeline by test_family's
+# celeba_began.
+@pytest.mark.slow
 def test_celeba(monkeypatch, tmp_path):
   with tfds.testing.mock_data(num_examples=8):
     ns = run_notebook("celeba_ebgan.ipynb", {"DATA_DIR": str(tmp_path), "NUM_STEPS": 2,
