@@ -297,6 +297,12 @@ def test_rows_of_both_generators_are_kept_labelled_and_compared_at_one_budget(tm
   assert "n = 3 seeds" in line and "no difference measured at n = 3" in line
   again = pacgan.read_table(str(tmp_path))
   assert set(again) == set(table)
+  # a released row not yet evaluated where the earlier one was: said, not compared
+  for rows in table[("ring", "GAN", "released")]["members"].values():
+    for r in rows:
+      r["step"] += 5
+  assert pacgan.generator_comparison(table, "ring", "GAN") == (
+      "- ring GAN: no update at which every seed of both rows was evaluated yet.")
 
 
 def test_the_margin_rule_weighs_coverage_and_quality_together():

@@ -486,7 +486,10 @@ def generator_comparison(table: dict, dataset: str, model: str, metrics=_MIXTURE
   released, earlier = (table[dataset, model, g]["members"] for g in ("released", "bias_free"))
   seeds = sorted(set(released) & set(earlier))
   common = set.intersection(*({r["step"] for r in rows[m]} for rows in (released, earlier)
-                              for m in seeds))
+                              for m in seeds)) if seeds else set()
+  if not common:
+    return (f"- {dataset} {model}: no update at which every seed of both rows was evaluated "
+            "yet.")
   step = max(common)
   at = lambda rows, m, key: next(r[key] for r in rows[m] if r["step"] == step)
   parts = []
