@@ -314,7 +314,8 @@ def render(out: str) -> str:
         f"{t['seconds_total']:.0f}"] for t in table))
   total = sum(t["seconds_total"] for t in table)
   lines += ["", f"Wall time of the whole search: {total:.0f} s ({total / 60:.1f} min) of training "
-            "and scoring.", "",
+            "and scoring, on the machine that ran it and while other jobs may have shared it "
+            "(the seconds are for cost, not for comparing families).", "",
             "The distribution of I' per family (the histograms below draw it; non-finite scores "
             "are counted, not placed):", ""]
   lines += report.table(
