@@ -9,9 +9,10 @@ discriminator's dropout and, for the GAN baselines, each network's optimizer and
 rate; everything else is this file: margin 10 on the paper's l2 energy, scaled by
 sqrt(784 / 64) = 3.5 so that the margin means on 8x8 digits what it meant on 28x28 MNIST (as in
 ``digits_margin_sweep``), Adam with learning rate 1e-3, batch 64. The budget is short so that 64
-settings of three families train within an hour on 2 CPU cores (measured: 50 minutes, 60 %
-of it in the settings with 3,200-unit generator layers): 300 updates, about 11 epochs of the
-1,797 digits (the paper does not give its number of epochs).
+settings of the paper's three families train within an hour on 2 CPU cores (measured alone:
+50 minutes, 60 % of it in the settings with 3,200-unit generator layers; the controlled
+GAN-Adam family adds about a third): 300 updates, about 11 epochs of the 1,797 digits (the
+paper does not give its number of epochs).
 """
 
 from ebgan_jax.configs import base_config
