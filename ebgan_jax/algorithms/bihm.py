@@ -169,11 +169,18 @@ def log_partition(networks, g_params, d_params, key: Array, num_samples: int,
   ``p~*`` and the mean in the denominator both lean that way), and the bias vanishes as it
   grows. A high ``Z`` lowers ``log p*(x) = log p~*(x) - 2 log Z``: the estimate of the
   likelihood errs on the low side. At most 0, as ``Z`` is."""
-  chunk = min(chunk, num_samples)
-  t = jnp.concatenate([_partition_terms(networks, g_params, d_params, jax.random.fold_in(key, c),
-                                        chunk, inner_samples)
-                       for c in range(-(-num_samples // chunk))])[:num_samples]
+  t = partition_terms(networks, g_params, d_params, key, num_samples, inner_samples, chunk)
   return 0.5 * float(jax.nn.logsumexp(t) - math.log(t.shape[0]))
+
+
+def partition_terms(networks, g_params, d_params, key: Array, num_samples: int,
+                    inner_samples: int, chunk: int = 500) -> Array:
+  """``[num_samples]`` terms ``log (p~*(x) / p(x))`` for ``x ~ p`` whose log-mean-exp is
+  ``2 log Z`` (:func:`log_partition`), drawn ``chunk`` at a time."""
+  chunk = min(chunk, num_samples)
+  return jnp.concatenate([_partition_terms(networks, g_params, d_params,
+                                           jax.random.fold_in(key, c), chunk, inner_samples)
+                          for c in range(-(-num_samples // chunk))])[:num_samples]
 
 
 def likelihood(networks, g_params, d_params, images: np.ndarray, *, key: Array,
@@ -238,12 +245,9 @@ def per_example_check(networks, g_params, d_params, images: np.ndarray, *, key: 
   ratios_b = _log_ratios(networks, g_params, d_params, x, k_b, eval_samples)
   half_b, half_b_se = log_mean_exp(0.5 * ratios_b)
   log_p, log_p_se = log_mean_exp(ratios_b)
-  chunk = min(500, partition_samples)
-  t = np.concatenate([np.asarray(_partition_terms(networks, g_params, d_params,
-                                                  jax.random.fold_in(k_z, c), chunk,
-                                                  partition_inner_samples), np.float64)
-                      for c in range(-(-partition_samples // chunk))])[:partition_samples]
-  log_z2, log_z2_se = log_mean_exp(t)
+  t = partition_terms(networks, g_params, d_params, k_z, partition_samples,
+                      partition_inner_samples)
+  log_z2, log_z2_se = log_mean_exp(np.asarray(t, np.float64))
   bound, bound_se = 2.0 * half_a, 2.0 * half_a_se
   estimate = 2.0 * half_b - log_z2
   estimate_se = np.sqrt((2.0 * half_b_se) ** 2 + log_z2_se ** 2)
