@@ -20,8 +20,10 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 
 
 def _env(devices: int | None = None) -> dict:
+  # The suite's flags (conftest.py: -O1 compiles these small programs faster), without any
+  # device count of the caller's.
   env = dict(os.environ)
-  flags = "--xla_cpu_experimental_ynn_fusion_type="
+  flags = "--xla_cpu_experimental_ynn_fusion_type= --xla_backend_optimization_level=1"
   if devices:
     flags += f" --xla_force_host_platform_device_count={devices}"
   env["XLA_FLAGS"] = flags
