@@ -9,8 +9,8 @@ import tempfile
 # programs, so compiling them is most of their time; -O1 compiles them faster than the default
 # -O2 and runs them about as fast (-O0 compiles faster still but runs the longer tests two to
 # three times slower). Bitwise comparisons are between runs under the same flags.
-os.environ.setdefault("XLA_FLAGS", "--xla_cpu_experimental_ynn_fusion_type= "
-                      "--xla_backend_optimization_level=1")
+SUITE_XLA_FLAGS = "--xla_cpu_experimental_ynn_fusion_type= --xla_backend_optimization_level=1"
+os.environ.setdefault("XLA_FLAGS", SUITE_XLA_FLAGS)
 # One compilation cache for the whole session, shared by the xdist workers (they inherit the
 # controller's environment) and by the subprocesses that tests start: many tests compile the
 # same small programs, and the per-module cache clearing below would otherwise recompile them.

@@ -15,15 +15,15 @@ import numpy as np
 import pytest
 
 from ebgan_jax import data, parallel, trained
+from conftest import SUITE_XLA_FLAGS
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
 
 def _env(devices: int | None = None) -> dict:
-  # The suite's flags (conftest.py: -O1 compiles these small programs faster), without any
-  # device count of the caller's.
+  # The suite's flags, without any device count of the caller's.
   env = dict(os.environ)
-  flags = "--xla_cpu_experimental_ynn_fusion_type= --xla_backend_optimization_level=1"
+  flags = SUITE_XLA_FLAGS
   if devices:
     flags += f" --xla_force_host_platform_device_count={devices}"
   env["XLA_FLAGS"] = flags
