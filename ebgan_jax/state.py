@@ -32,6 +32,13 @@ class ModelState(train_state.TrainState):
   batch_stats: Any = None
   compute_dtype: str = flax.struct.field(pytree_node=False, default="float32")
 
+  @classmethod
+  def create(cls, **kwargs) -> "ModelState":
+    # TrainState.create starts at the Python int 0, a weakly typed array once traced; the
+    # step restored from a checkpoint is a plain int32, and the two would make a resumed run
+    # compile its training program again instead of finding it in the compilation cache.
+    return super().create(**kwargs).replace(step=jnp.zeros((), jnp.int32))
+
 
 @flax.struct.dataclass
 class GANState:

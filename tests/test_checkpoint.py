@@ -129,6 +129,17 @@ def test_step_with_a_poisoned_batch_changes_nothing():
   assert train.GUARDED[int(new.guard["bad_what"]) - 1] == "discriminator loss"
 
 
+def test_a_restored_state_has_the_types_of_a_new_one(finished_run):
+  # Shapes, dtypes and weak types alike: a resumed run then traces the program a new run
+  # compiled and finds it in the compilation cache, instead of compiling another.
+  config = tiny()
+  fresh = step_lib.create_state(config, *step_lib.build_models(config, (2,)), (2,))
+  restored = trained.load(str(finished_run)).state
+  types = lambda state: [(jax.tree_util.keystr(path), x.shape, x.dtype, x.weak_type)
+                         for path, x in jax.tree_util.tree_leaves_with_path(state)]
+  assert types(restored) == types(fresh)
+
+
 def test_truncated_latest_checkpoint_falls_back(tmp_path):
   train.train_and_evaluate(tiny(num_steps=20), str(tmp_path), progress=False)
   assert saved_steps(tmp_path) == [10, 20]
