@@ -37,11 +37,11 @@ jax.config.update("jax_numpy_dtype_promotion", "strict")
 import pytest  # noqa: E402
 
 
-# The modules that take the most CPU (about 170, 70, 65, 60, 55, 50 and 50 s of the suite's
-# 990 on 2 cores), handed out first: make test runs each module in one process
+# The modules that take the most CPU (about 140, 55, 50, 45, 40, 40, 40 and 35 s of the suite's
+# 780 on 2 cores), handed out first: make test runs each module in one process
 # (--dist loadfile), and a heavy module handed out last would leave the other processes idle.
-HEAVY_FIRST = ("test_family.py", "test_models.py", "test_robustness.py", "test_bihm.py",
-               "test_superres.py", "test_sweep.py", "test_parallel.py")
+HEAVY_FIRST = ("test_family.py", "test_robustness.py", "test_models.py", "test_bihm.py",
+               "test_parallel.py", "test_ladder.py", "test_superres.py", "test_sweep.py")
 
 
 def pytest_collection_modifyitems(config, items):
