@@ -9,8 +9,8 @@ import tempfile
 # tests run a few steps of many small programs, so compiling them is about half of their time;
 # -O1 compiles them faster than the default -O2 and runs them about as fast (-O0 compiles faster
 # still but runs the longer tests two to three times slower), and without the MLIR fusion
-# emitters XLA:CPU compiles a program about 20 % faster. Bitwise comparisons are between runs
-# under the same flags.
+# emitters XLA:CPU compiles the suite's programs in two thirds of the time (317 s against 467 s).
+# Bitwise comparisons are between runs under the same flags.
 SUITE_XLA_FLAGS = ("--xla_cpu_experimental_ynn_fusion_type= --xla_backend_optimization_level=1 "
                    "--xla_cpu_use_fusion_emitters=false")
 os.environ.setdefault("XLA_FLAGS", SUITE_XLA_FLAGS)

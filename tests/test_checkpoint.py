@@ -133,7 +133,8 @@ def test_a_restored_state_has_the_types_of_a_new_one(finished_run):
   # Shapes, dtypes and weak types alike: a resumed run then traces the program a new run
   # compiled and finds it in the compilation cache, instead of compiling another.
   config = tiny()
-  fresh = step_lib.create_state(config, *step_lib.build_models(config, (2,)), (2,))
+  shape = data.example_shape(config.data)
+  fresh = step_lib.create_state(config, *step_lib.build_models(config, shape), shape)
   restored = trained.load(str(finished_run)).state
   types = lambda state: [(jax.tree_util.keystr(path), x.shape, x.dtype, x.weak_type)
                          for path, x in jax.tree_util.tree_leaves_with_path(state)]
